@@ -1,0 +1,139 @@
+#include "checker/engine.h"
+
+#include <chrono>
+#include <z3++.h>
+
+#include "spec/interp/explorer.h"
+#include "spec/model/errors.h"
+#include "spec/smt/encoding.h"
+
+namespace nostale {
+
+const char * verdict_name(Verdict v)
+{
+  switch (v) {
+    case Verdict::Safe: return "safe";
+    case Verdict::Violation: return "violation";
+    case Verdict::Unknown: return "unknown";
+  }
+  return "?";
+}
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+struct Query {
+  const char * property;
+  const char * severity;
+};
+constexpr Query kQueries[] = {{"no-dma-after-free", ""},
+                              {"no-reuse-while-cached", ""},
+                              {"no-stale", "unsafe"},
+                              {"no-stale", "restrictive"}};
+
+unsigned count_true(const z3::model & m, const z3::expr_vector & v)
+{
+  unsigned n = 0;
+  for (unsigned i = 0; i < v.size(); ++i) n += m.eval(v[i], true).is_true();
+  return n;
+}
+
+CheckResult check_explicit(const Scenario & sc, const Timeline & tl, const CheckOptions & opt)
+{
+  CheckResult r;
+  ExplicitResult e = explore(sc, tl, opt.unsafe_only);
+  if (!e.complete) {
+    r.verdict = Verdict::Unknown;
+    r.reason = "the explicit engine only enumerates geometries of at most 2^12 pages and 200000 schedules";
+    return r;
+  }
+  if (!e.check) {
+    r.verdict = Verdict::Safe;
+    return r;
+  }
+  r.verdict = Verdict::Violation;
+  r.property = e.property;
+  r.severity = e.severity;
+  r.step = tl.checks[*e.check].step;
+  return r;
+}
+
+}  // namespace
+
+CheckResult check_scenario(const Scenario & input, const CheckOptions & opt)
+{
+  auto t0 = Clock::now();
+  Scenario sc = input;
+  if (opt.completion) sc.config.completion = *opt.completion;
+  Timeline tl = build_timeline(sc);
+  CheckResult r;
+  r.stats.check_points = tl.checks.size();
+  auto finish = [&](CheckResult res) {
+    res.stats.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
+    return res;
+  };
+  if (opt.engine == "explicit") {
+    CheckResult e = check_explicit(sc, tl, opt);
+    e.stats.check_points = tl.checks.size();
+    return finish(e);
+  }
+
+  z3::context ctx;
+  for (std::size_t ci = 0; ci < tl.checks.size(); ++ci) {
+    smt::Encoding enc(ctx, sc, tl, ci);
+    z3::expr base = enc.constraints();
+    for (const Query & q : kQueries) {
+      if (opt.unsafe_only && std::string(q.severity) == "restrictive") continue;
+      std::optional<z3::expr> bad = enc.violation(q.property, q.severity);
+      if (!bad) continue;
+      z3::solver s(ctx, "QF_BV");
+      if (opt.timeout_s > 0) {
+        double left = opt.timeout_s - std::chrono::duration<double>(Clock::now() - t0).count();
+        if (left <= 0) {
+          r.verdict = Verdict::Unknown;
+          r.reason = "timeout before check point at step " + std::to_string(tl.checks[ci].step);
+          return finish(r);
+        }
+        s.set("timeout", static_cast<unsigned>(left * 1000) + 1u);
+      }
+      s.add(base);
+      s.add(*bad);
+      z3::check_result res = s.check();
+      ++r.stats.solver_calls;
+      if (res == z3::unknown) {
+        r.verdict = Verdict::Unknown;
+        r.reason = s.reason_unknown() + " (check point at step " + std::to_string(tl.checks[ci].step) +
+                   ", property " + q.property + "); earlier check points are safe";
+        return finish(r);
+      }
+      if (res == z3::unsat) continue;
+
+      // Shortest trace: fewest hardware actions. Stop shrinking on unsat or unknown.
+      z3::model m = s.get_model();
+      z3::expr_vector acts = enc.actions();
+      for (unsigned k = count_true(m, acts); k > 0;) {
+        s.add(z3::atmost(acts, k - 1));
+        ++r.stats.solver_calls;
+        if (s.check() != z3::sat) break;
+        m = s.get_model();
+        k = count_true(m, acts);
+      }
+      Counterexample cex = enc.extract(m, q.property, q.severity);
+      std::string why = replay(sc, tl, cex);
+      if (!why.empty())
+        throw InternalError("counterexample at step " + std::to_string(tl.checks[ci].step) +
+                            " does not replay on the interpreter: " + why);
+      r.verdict = Verdict::Violation;
+      r.property = cex.property;
+      r.severity = cex.severity;
+      r.step = tl.checks[ci].step;
+      r.cex = cex;
+      return finish(r);
+    }
+  }
+  r.verdict = Verdict::Safe;
+  return finish(r);
+}
+
+}  // namespace nostale

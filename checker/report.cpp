@@ -1,0 +1,167 @@
+#include "checker/report.h"
+
+#include <cstdio>
+#include <sstream>
+
+namespace nostale {
+
+namespace {
+
+std::string hex(u64 v)
+{
+  char b[32];
+  std::snprintf(b, sizeof b, "0x%llx", static_cast<unsigned long long>(v));
+  return b;
+}
+
+std::string seconds(double s)
+{
+  char b[32];
+  std::snprintf(b, sizeof b, "%.3f s", s);
+  return b;
+}
+
+std::string event_text(const Scenario & sc, const Timeline & tl, const HwEvent & e)
+{
+  const Config & cfg = sc.config;
+  if (e.kind == HwEvent::Complete) {
+    std::size_t st = tl.invs[e.inv].step;
+    return "complete the invalidation of step " + std::to_string(st) + " (" + sc.steps[st].text + ")";
+  }
+  std::string by = e.walker >= 0 ? cfg.devices.at(static_cast<std::size_t>(e.walker)).name : "?";
+  return "fill " + describe(cfg, e.entry) + "  [" + by + ": " + e.source + "]";
+}
+
+std::string witness_text(const Scenario & sc, const Counterexample & c)
+{
+  return "device " + sc.config.devices.at(static_cast<std::size_t>(c.device)).name + ", PASID " +
+         std::to_string(c.pasid) + ", address " + hex(c.addr);
+}
+
+std::string check_label(const Scenario & sc, std::size_t step)
+{
+  return step >= sc.steps.size() ? "the end of the scenario" : "step " + std::to_string(step);
+}
+
+}  // namespace
+
+std::string render_text(const Scenario & sc, const CheckResult & r)
+{
+  std::ostringstream o;
+  std::string stats = seconds(r.stats.seconds) + ", " + std::to_string(r.stats.solver_calls) + " solver calls";
+  switch (r.verdict) {
+    case Verdict::Safe:
+      o << sc.file << ": SAFE  " << sc.name << "  (" << r.stats.check_points
+        << " check points, every device, PASID and address; " << stats << ")\n";
+      return o.str();
+    case Verdict::Unknown:
+      o << sc.file << ": UNKNOWN  " << sc.name << "  (" << r.reason << "; " << stats << ")\n";
+      return o.str();
+    case Verdict::Violation:
+      break;
+  }
+  o << sc.file << ": VIOLATION " << r.property << (r.severity.empty() ? "" : " (" + r.severity + ")");
+  if (!r.cex) {
+    o << " at " << check_label(sc, *r.step) << "  " << sc.name << "  (explicit engine; " << stats << ")\n";
+    return o.str();
+  }
+  const Counterexample & c = *r.cex;
+  Timeline tl = build_timeline(sc);
+  const CheckPoint & cp = tl.checks[c.check];
+  o << " at " << check_label(sc, cp.step) << "  [rule " << c.rule << "]  (" << stats << ")\n";
+  o << "  scenario:    " << sc.name << "\n";
+  o << "  rule " << c.rule << ": " << rule_text(c.rule) << "\n";
+  o << "  witness:     " << witness_text(sc, c) << "\n";
+  if (c.from_memory)
+    o << "  stale:       (no cache entry) memory itself still reaches a freed frame\n";
+  else
+    o << "  stale entry: " << describe(sc.config, c.entry) << "\n";
+  o << "  memory says: " << describe_memory(sc.config, tl.mem_at_check(cp), c.device, c.pasid, c.addr) << "\n";
+  o << "  trace ('hw' lines are hardware actions between driver steps):\n";
+  std::size_t ev = 0;
+  for (std::size_t g = 0; g <= cp.step; ++g) {
+    for (; ev < c.events.size() && c.events[ev].gap == g; ++ev)
+      o << "     hw  " << event_text(sc, tl, c.events[ev]) << "\n";
+    if (g == sc.steps.size()) {
+      o << "    end  <== check point: " << r.property << " violated\n";
+      break;
+    }
+    const Step & s = sc.steps[g];
+    o << "  " << (g < 10 ? "   " : g < 100 ? "  " : " ") << g << "  " << s.text;
+    if (!s.note.empty()) o << "  # " << s.note;
+    if (g == cp.step) o << "  <== check point: " << r.property << " violated";
+    o << "\n";
+  }
+  return o.str();
+}
+
+nlohmann::json render_json(const Scenario & sc, const CheckResult & r)
+{
+  nlohmann::json j;
+  j["scenario"] = sc.file;
+  j["name"] = sc.name;
+  j["verdict"] = verdict_name(r.verdict);
+  j["property"] = r.property.empty() ? nlohmann::json(nullptr) : nlohmann::json(r.property);
+  j["severity"] = r.severity.empty() ? nlohmann::json(nullptr) : nlohmann::json(r.severity);
+  j["step"] = r.step ? nlohmann::json(*r.step) : nlohmann::json(nullptr);
+  j["rule"] = nullptr;
+  j["witness"] = nullptr;
+  j["trace"] = nlohmann::json::array();
+  if (r.verdict == Verdict::Unknown) j["reason"] = r.reason;
+  if (r.cex) {
+    const Counterexample & c = *r.cex;
+    Timeline tl = build_timeline(sc);
+    const CheckPoint & cp = tl.checks[c.check];
+    j["rule"] = c.rule;
+    j["rule_text"] = rule_text(c.rule);
+    j["witness"] = {{"device", sc.config.devices.at(static_cast<std::size_t>(c.device)).name},
+                    {"pasid", c.pasid},
+                    {"address", hex(c.addr)}};
+    j["stale_entry"] = c.from_memory ? nlohmann::json(nullptr) : nlohmann::json(describe(sc.config, c.entry));
+    j["memory"] = describe_memory(sc.config, tl.mem_at_check(cp), c.device, c.pasid, c.addr);
+    std::size_t ev = 0;
+    for (std::size_t g = 0; g <= cp.step; ++g) {
+      for (; ev < c.events.size() && c.events[ev].gap == g; ++ev) {
+        const HwEvent & e = c.events[ev];
+        nlohmann::json h = {{"hw", e.kind == HwEvent::Fill ? "fill" : "complete"},
+                            {"text", event_text(sc, tl, e)}};
+        if (e.kind == HwEvent::Complete) h["invalidation_step"] = tl.invs[e.inv].step;
+        j["trace"].push_back(h);
+      }
+      if (g == sc.steps.size()) {
+        j["trace"].push_back({{"step", g}, {"op", "end"}, {"text", "end"}, {"check_point", true}});
+        break;
+      }
+      nlohmann::json st = {{"step", g}, {"op", op_name(sc.steps[g].op)}, {"text", sc.steps[g].text}};
+      if (!sc.steps[g].note.empty()) st["note"] = sc.steps[g].note;
+      if (g == cp.step) st["check_point"] = true;
+      j["trace"].push_back(st);
+    }
+  }
+  j["stats"] = {{"seconds", r.stats.seconds},
+                {"solver_calls", r.stats.solver_calls},
+                {"check_points", r.stats.check_points}};
+  return j;
+}
+
+bool matches_expectation(const Scenario & sc, const CheckResult & r, std::string & why)
+{
+  const Expectation & e = sc.expect;
+  std::string got = verdict_name(r.verdict);
+  if (r.verdict == Verdict::Violation)
+    got += " " + r.property + (r.severity.empty() ? "" : " " + r.severity) + " at step " +
+           std::to_string(*r.step);
+  std::string want = e.verdict;
+  if (e.verdict == "violation")
+    want += " " + e.property + (e.severity.empty() ? "" : " " + e.severity) +
+            (e.step ? " at step " + std::to_string(*e.step) : "");
+  bool ok = got.rfind(e.verdict, 0) == 0;
+  if (ok && e.verdict == "violation") {
+    ok = r.property == e.property && (e.severity.empty() || r.severity == e.severity) &&
+         (!e.step || r.step == e.step);
+  }
+  why = "expected " + want + ", got " + got;
+  return ok;
+}
+
+}  // namespace nostale

@@ -1,0 +1,407 @@
+#include "checker/scenario_loader.h"
+
+#include <cstdio>
+#include <fstream>
+#include <map>
+#include <sstream>
+
+#include "spec/model/errors.h"
+#include "spec/model/timeline.h"
+#include "spec/profiles/json_fields.h"
+#include "spec/profiles/profile.h"
+
+namespace nostale {
+
+namespace {
+
+using json = nlohmann::json;
+using namespace json_fields;
+
+std::string hex(u64 v)
+{
+  char b[32];
+  std::snprintf(b, sizeof b, "0x%llx", static_cast<unsigned long long>(v));
+  return b;
+}
+
+std::pair<std::size_t, std::size_t> line_col(const std::string & text, std::size_t offset)
+{
+  std::size_t line = 1, col = 1;
+  for (std::size_t i = 0; i < offset && i < text.size(); ++i) {
+    if (text[i] == '\n') { ++line; col = 1; }
+    else ++col;
+  }
+  return {line, col};
+}
+
+/// Rejects nesting deeper than any scenario needs, before the parser sees it.
+void check_depth(const std::string & text, const std::string & file)
+{
+  int depth = 0;
+  bool in_str = false, esc = false;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    char ch = text[i];
+    if (in_str) {
+      if (esc) esc = false;
+      else if (ch == '\\') esc = true;
+      else if (ch == '"') in_str = false;
+      continue;
+    }
+    if (ch == '"') in_str = true;
+    else if (ch == '{' || ch == '[') {
+      if (++depth > 32) {
+        auto [l, c] = line_col(text, i);
+        throw LoadError(file + ":" + std::to_string(l) + ":" + std::to_string(c) +
+                        ": error: JSON nested deeper than 32 levels");
+      }
+    } else if (ch == '}' || ch == ']') --depth;
+  }
+}
+
+class Loader {
+ public:
+  explicit Loader(Scenario & sc) : sc_(sc) {}
+
+  void load(const json & j)
+  {
+    only_keys(j, "", {"name", "description", "profile", "config", "steps", "expect"});
+    sc_.name = get_string(need(j, "", "name"), "/name");
+    if (j.contains("description")) sc_.description = get_string(j["description"], "/description");
+    sc_.profile = get_string(need(j, "", "profile"), "/profile");
+    profile_ = find_profile(sc_.profile);
+    if (!profile_) {
+      std::string ids;
+      for (const std::string & id : profile_ids()) ids += (ids.empty() ? "" : ", ") + id;
+      throw ScenarioError("/profile", "unknown profile '" + sc_.profile + "' (known: " + ids + ")");
+    }
+    config(need(j, "", "config"), "/config");
+    const json & steps = need(j, "", "steps");
+    if (!steps.is_array()) throw ScenarioError("/steps", "expected an array of steps");
+    if (steps.size() > kMaxSteps)
+      throw ScenarioError("/steps", "more than " + std::to_string(kMaxSteps) + " steps");
+    for (const Domain & d : sc_.config.domains) dids_.push_back(d.did);
+    for (std::size_t i = 0; i < steps.size(); ++i)
+      sc_.steps.push_back(step(steps[i], "/steps/" + std::to_string(i)));
+    expect(need(j, "", "expect"), "/expect");
+  }
+
+ private:
+  Scenario & sc_;
+  const Profile * profile_ = nullptr;
+  std::vector<std::optional<u64>> dids_;  // each domain's id as the steps go
+
+  u64 bounded(const json & j, const std::string & path, u64 lo, u64 hi)
+  {
+    u64 v = get_u64(j, path);
+    if (v < lo || v > hi)
+      throw ScenarioError(path, std::to_string(v) + " is out of range [" + std::to_string(lo) + ", " +
+                                    std::to_string(hi) + "]");
+    return v;
+  }
+
+  std::string name(const json & j, const std::string & path)
+  {
+    std::string n = get_string(j, path);
+    if (n.empty() || n.size() > 64) throw ScenarioError(path, "names are 1 to 64 characters");
+    return n;
+  }
+
+  void config(const json & j, const std::string & path)
+  {
+    Config & c = sc_.config;
+    only_keys(j, path, {"iova_bits", "geometry", "pasid_bits", "did_bits", "completion", "devices",
+                        "domains", "pt_pool"});
+    if (j.contains("iova_bits")) {
+      u64 b = get_u64(j["iova_bits"], path + "/iova_bits");
+      if (b != 39 && b != 48 && b != 57)
+        throw ScenarioError(path + "/iova_bits", "iova_bits must be 39, 48 or 57 (3, 4 or 5 levels)");
+      c.geo.levels = static_cast<unsigned>((b - 12) / 9);
+    }
+    if (j.contains("geometry")) {
+      std::string gp = path + "/geometry";
+      const json & g = j["geometry"];
+      only_keys(g, gp, {"page_shift", "level_bits", "levels"});
+      c.geo.page_shift = static_cast<unsigned>(bounded(need(g, gp, "page_shift"), gp + "/page_shift", 12, 12));
+      c.geo.level_bits = static_cast<unsigned>(bounded(need(g, gp, "level_bits"), gp + "/level_bits", 1, 9));
+      c.geo.levels = static_cast<unsigned>(bounded(need(g, gp, "levels"), gp + "/levels", 2, 5));
+      if (j.contains("iova_bits") && c.geo.iova_bits() != get_u64(j["iova_bits"], path + "/iova_bits"))
+        throw ScenarioError(gp, "geometry disagrees with iova_bits");
+    }
+    if (j.contains("pasid_bits")) c.pasid_bits = static_cast<unsigned>(bounded(j["pasid_bits"], path + "/pasid_bits", 1, 20));
+    if (j.contains("did_bits")) c.did_bits = static_cast<unsigned>(bounded(j["did_bits"], path + "/did_bits", 1, 16));
+    if (j.contains("completion")) {
+      std::string m = get_string(j["completion"], path + "/completion");
+      if (m == "any-order") c.completion = Completion::AnyOrder;
+      else if (m == "in-order") c.completion = Completion::InOrder;
+      else throw ScenarioError(path + "/completion", "completion must be \"any-order\" or \"in-order\"");
+    }
+    if (j.contains("pt_pool")) {
+      c.pt_pool = get_u64(j["pt_pool"], path + "/pt_pool");
+      if (c.pt_pool % 4096 || c.pt_pool >= (u64{1} << 62))
+        throw ScenarioError(path + "/pt_pool", "pt_pool must be page aligned and below 2^62");
+    }
+    std::map<std::string, int> seen;
+    const json & devs = need(j, path, "devices");
+    if (!devs.is_array() || devs.empty() || devs.size() > 16)
+      throw ScenarioError(path + "/devices", "expected an array of 1 to 16 devices");
+    for (std::size_t i = 0; i < devs.size(); ++i) {
+      std::string p = path + "/devices/" + std::to_string(i);
+      only_keys(devs[i], p, {"name", "ats"});
+      Device d{name(need(devs[i], p, "name"), p + "/name"), get_bool(devs[i], p, "ats", false)};
+      if (seen.count(d.name)) throw ScenarioError(p + "/name", "duplicate device name '" + d.name + "'");
+      seen[d.name] = 1;
+      c.devices.push_back(d);
+    }
+    seen.clear();
+    const json & doms = need(j, path, "domains");
+    if (!doms.is_array() || doms.empty() || doms.size() > 16)
+      throw ScenarioError(path + "/domains", "expected an array of 1 to 16 domains");
+    for (std::size_t i = 0; i < doms.size(); ++i) {
+      std::string p = path + "/domains/" + std::to_string(i);
+      only_keys(doms[i], p, {"name", "did"});
+      Domain d{name(need(doms[i], p, "name"), p + "/name"), std::nullopt};
+      if (doms[i].contains("did")) d.did = bounded(doms[i]["did"], p + "/did", 0, (u64{1} << c.did_bits) - 1);
+      if (seen.count(d.name)) throw ScenarioError(p + "/name", "duplicate domain name '" + d.name + "'");
+      seen[d.name] = 1;
+      c.domains.push_back(d);
+    }
+  }
+
+  int lookup(const json & j, const std::string & path, bool device)
+  {
+    std::string n = get_string(j, path);
+    const Config & c = sc_.config;
+    std::size_t count = device ? c.devices.size() : c.domains.size();
+    for (std::size_t i = 0; i < count; ++i)
+      if ((device ? c.devices[i].name : c.domains[i].name) == n) return static_cast<int>(i);
+    throw ScenarioError(path, std::string("unknown ") + (device ? "device" : "domain") + " '" + n + "'");
+  }
+
+  u64 pasid(const json & j, const std::string & path, const char * key, u64 lo)
+  {
+    if (!j.contains(key)) {
+      if (lo > 0) throw ScenarioError(path + "/" + key, "a PASID >= 1 is required");
+      return 0;
+    }
+    u64 v = get_u64(j[key], path + "/" + key);
+    if (v >= (u64{1} << sc_.config.pasid_bits))
+      throw ScenarioError(path + "/" + key, "PASID " + std::to_string(v) + " is wider than pasid_bits (" +
+                                                std::to_string(sc_.config.pasid_bits) + ")");
+    if (v < lo) throw ScenarioError(path + "/" + key, "bind needs a PASID >= 1 (PASID 0 is requests without PASID, PASID-1)");
+    return v;
+  }
+
+  /// An address range [addr, addr + size) of whole pages inside the IOVA space.
+  void range(const Step & s, const std::string & path, u64 addr, u64 size, u64 align, const char * akey)
+  {
+    u64 limit = u64{1} << sc_.config.geo.iova_bits();
+    if (size == 0 || size % align) throw ScenarioError(path + "/size", "size must be a non-zero multiple of " + hex(align));
+    if (addr % align) throw ScenarioError(path + "/" + akey, hex(addr) + " is not aligned to " + hex(align));
+    if (addr >= limit || size > limit - addr)
+      throw ScenarioError(path + "/size", "range goes beyond the " + std::to_string(sc_.config.geo.iova_bits()) + "-bit IOVA space");
+    (void)s;
+  }
+
+  Step step(const json & j, const std::string & path)
+  {
+    Step s;
+    s.path = path;
+    if (!j.is_object()) throw ScenarioError(path, "expected a step object");
+    std::string op = get_string(need(j, path, "op"), path + "/op");
+    if (j.contains("note")) s.note = get_string(j["note"], path + "/note");
+    const Config & c = sc_.config;
+    const Geometry & g = c.geo;
+    u64 page = u64{1} << g.page_shift;
+    auto dom = [&] { return s.domain = lookup(need(j, path, "domain"), path + "/domain", false); };
+    auto dev = [&] { return s.device = lookup(need(j, path, "device"), path + "/device", true); };
+    auto dname = [&] { return c.domains[static_cast<std::size_t>(s.domain)].name; };
+    auto vname = [&] { return c.devices[static_cast<std::size_t>(s.device)].name; };
+
+    if (op == "map") {
+      only_keys(j, path, {"op", "note", "domain", "iova", "size", "phys", "perm", "page_size"});
+      s.op = Op::Map;
+      dom();
+      s.iova = get_u64(need(j, path, "iova"), path + "/iova");
+      s.size = get_u64(need(j, path, "size"), path + "/size");
+      s.phys = get_u64(need(j, path, "phys"), path + "/phys");
+      s.page_size = get_u64(j, path, "page_size", page);
+      bool ok = false;
+      for (unsigned l = 1; l <= g.max_leaf_level(); ++l) ok |= g.size(l) == s.page_size;
+      if (!ok) throw ScenarioError(path + "/page_size", "page_size must be a leaf size of this geometry (4 KiB, 2 MiB, 1 GiB)");
+      range(s, path, s.iova, s.size, s.page_size, "iova");
+      if (s.size / s.page_size > 1024)
+        throw ScenarioError(path + "/size", "more than 1024 pages in one map step; use a larger page_size");
+      if (s.phys % s.page_size) throw ScenarioError(path + "/phys", hex(s.phys) + " is not aligned to the page size");
+      if (s.phys >= (u64{1} << 62) || s.size > (u64{1} << 62) - s.phys)
+        throw ScenarioError(path + "/phys", "physical addresses stay below 2^62");
+      std::string perm = get_string(need(j, path, "perm"), path + "/perm");
+      if (perm == "r") s.perm = kPermRead;
+      else if (perm == "w") s.perm = kPermWrite;
+      else if (perm == "rw") s.perm = kPermRW;
+      else throw ScenarioError(path + "/perm", "perm must be \"r\", \"w\" or \"rw\"");
+      s.text = "map " + dname() + " iova " + hex(s.iova) + " size " + hex(s.size) + " -> " + hex(s.phys) + " " + perm;
+      if (s.page_size != page) s.text += " (page_size " + hex(s.page_size) + ")";
+    } else if (op == "unmap") {
+      only_keys(j, path, {"op", "note", "domain", "iova", "size", "free_tables"});
+      s.op = Op::Unmap;
+      dom();
+      s.iova = get_u64(need(j, path, "iova"), path + "/iova");
+      s.size = get_u64(need(j, path, "size"), path + "/size");
+      s.free_tables = get_bool(j, path, "free_tables", false);
+      range(s, path, s.iova, s.size, page, "iova");
+      s.text = "unmap " + dname() + " iova " + hex(s.iova) + " size " + hex(s.size) + (s.free_tables ? " (frees emptied table pages)" : "");
+    } else if (op == "free_pgtables") {
+      only_keys(j, path, {"op", "note", "domain"});
+      s.op = Op::FreePgtables;
+      dom();
+      s.text = "free_pgtables " + dname() + " (return the freelist's table pages)";
+    } else if (op == "free_frame") {
+      only_keys(j, path, {"op", "note", "phys", "size"});
+      s.op = Op::FreeFrame;
+      s.phys = get_u64(need(j, path, "phys"), path + "/phys");
+      s.size = get_u64(j, path, "size", page);
+      if (s.size == 0 || s.size % page) throw ScenarioError(path + "/size", "size must be a non-zero multiple of the page size");
+      if (s.phys % page) throw ScenarioError(path + "/phys", hex(s.phys) + " is not page aligned");
+      if (s.phys >= (u64{1} << 62) || s.size > (u64{1} << 62) - s.phys)
+        throw ScenarioError(path + "/phys", "physical addresses stay below 2^62");
+      s.text = "free_frame " + hex(s.phys) + " size " + hex(s.size);
+    } else if (op == "attach" || op == "bind") {
+      only_keys(j, path, {"op", "note", "device", "pasid", "domain"});
+      s.op = Op::Attach;
+      dev();
+      s.pasid = pasid(j, path, "pasid", op == "bind" ? 1 : 0);
+      dom();
+      s.text = op + " " + vname() + " pasid " + std::to_string(s.pasid) + " -> domain " + dname();
+    } else if (op == "detach" || op == "unbind") {
+      only_keys(j, path, {"op", "note", "device", "pasid"});
+      s.op = Op::Detach;
+      dev();
+      s.pasid = pasid(j, path, "pasid", op == "unbind" ? 1 : 0);
+      s.text = op + " " + vname() + " pasid " + std::to_string(s.pasid);
+    } else if (op == "free_pasid") {
+      only_keys(j, path, {"op", "note", "pasid"});
+      s.op = Op::FreePasid;
+      if (!j.contains("pasid")) throw ScenarioError(path + "/pasid", "missing required key 'pasid'");
+      s.pasid = pasid(j, path, "pasid", 0);
+      s.text = "free_pasid " + std::to_string(s.pasid);
+    } else if (op == "free_did") {
+      only_keys(j, path, {"op", "note", "domain"});
+      s.op = Op::FreeDid;
+      dom();
+      if (!dids_[static_cast<std::size_t>(s.domain)])
+        throw ScenarioError(path + "/domain", "the domain has no domain id to free");
+      s.text = "free_did " + dname() + " (did " + std::to_string(*dids_[static_cast<std::size_t>(s.domain)]) + ")";
+      dids_[static_cast<std::size_t>(s.domain)].reset();
+    } else if (op == "assign_did") {
+      only_keys(j, path, {"op", "note", "domain", "did"});
+      s.op = Op::AssignDid;
+      dom();
+      s.did = bounded(need(j, path, "did"), path + "/did", 0, (u64{1} << c.did_bits) - 1);
+      dids_[static_cast<std::size_t>(s.domain)] = s.did;
+      s.text = "assign_did " + dname() + " did " + std::to_string(s.did);
+    } else if (op == "sync" || op == "check") {
+      only_keys(j, path, {"op", "note"});
+      s.op = op == "sync" ? Op::Sync : Op::Check;
+      s.text = op;
+    } else if (op == "dma") {
+      only_keys(j, path, {"op", "note", "device", "pasid", "addr", "access"});
+      s.op = Op::Dma;
+      dev();
+      s.pasid = pasid(j, path, "pasid", 0);
+      s.iova = get_u64(need(j, path, "addr"), path + "/addr");
+      if (s.iova >= (u64{1} << g.iova_bits()))
+        throw ScenarioError(path + "/addr", hex(s.iova) + " is beyond the IOVA width");
+      std::string a = get_string(need(j, path, "access"), path + "/access");
+      if (a == "read") s.perm = kPermRead;
+      else if (a == "write") s.perm = kPermWrite;
+      else throw ScenarioError(path + "/access", "access must be \"read\" or \"write\"");
+      s.text = "dma " + vname() + " pasid " + std::to_string(s.pasid) + " " + a + " " + hex(s.iova);
+    } else {
+      bool mine = false;
+      for (const std::string & o : profile_->ops()) mine |= o == op;
+      if (!mine)
+        throw ScenarioError(path + "/op", "unknown op '" + op + "' for profile " + sc_.profile);
+      DecodeContext ctx{
+          c, [&](const json & n, const std::string & p) { return lookup(n, p, false); },
+          [&](const json & n, const std::string & p) { return lookup(n, p, true); },
+          [&](int d) { return dids_.at(static_cast<std::size_t>(d)); }};
+      profile_->decode(j, path, ctx, s);
+    }
+    return s;
+  }
+
+  void expect(const json & j, const std::string & path)
+  {
+    only_keys(j, path, {"verdict", "property", "severity", "step"});
+    Expectation & e = sc_.expect;
+    e.verdict = get_string(need(j, path, "verdict"), path + "/verdict");
+    if (e.verdict != "safe" && e.verdict != "violation" && e.verdict != "unknown")
+      throw ScenarioError(path + "/verdict", "verdict must be safe, violation or unknown");
+    if (e.verdict != "violation") {
+      for (const char * k : {"property", "severity", "step"})
+        if (j.contains(k)) throw ScenarioError(path + "/" + k, std::string("'") + k + "' only goes with verdict violation");
+      return;
+    }
+    e.property = get_string(need(j, path, "property"), path + "/property");
+    if (e.property != "no-stale" && e.property != "no-dma-after-free" && e.property != "no-reuse-while-cached")
+      throw ScenarioError(path + "/property", "unknown property '" + e.property + "'");
+    if (j.contains("severity")) {
+      if (e.property != "no-stale") throw ScenarioError(path + "/severity", "severity only goes with no-stale");
+      e.severity = get_string(j["severity"], path + "/severity");
+      if (e.severity != "unsafe" && e.severity != "restrictive")
+        throw ScenarioError(path + "/severity", "severity must be unsafe or restrictive");
+    }
+    if (j.contains("step")) e.step = bounded(j["step"], path + "/step", 0, sc_.steps.size());
+  }
+};
+
+}  // namespace
+
+Scenario parse_scenario(const std::string & text, const std::string & file)
+{
+  if (text.size() > kMaxScenarioBytes)
+    throw LoadError(file + ": error: file is larger than " + std::to_string(kMaxScenarioBytes >> 20) + " MiB");
+  if (text.find_first_not_of(" \t\r\n") == std::string::npos)
+    throw LoadError(file + ":1:1: error: empty file (expected a JSON object)");
+  check_depth(text, file);
+  json j;
+  try {
+    j = json::parse(text);
+  } catch (const json::parse_error & e) {
+    std::size_t off = e.byte > 0 ? e.byte - 1 : 0;
+    auto [l, c] = line_col(text, off);
+    std::string msg = e.what();
+    auto pos = msg.find("parse error");
+    if (pos != std::string::npos) msg = msg.substr(pos);
+    throw LoadError(file + ":" + std::to_string(l) + ":" + std::to_string(c) + ": error: invalid JSON: " + msg);
+  }
+  Scenario sc;
+  sc.file = file;
+  try {
+    Loader(sc).load(j);
+    build_timeline(sc);  // steps inconsistent with memory are bad input too
+  } catch (const ScenarioError & e) {
+    throw LoadError(file + ": error at " + e.where() + ": " + e.what());
+  } catch (const json::exception & e) {
+    throw LoadError(file + ": error: " + e.what());
+  }
+  return sc;
+}
+
+Scenario load_scenario(const std::string & file)
+{
+  std::ifstream in(file, std::ios::binary);
+  if (!in) throw LoadError(file + ": error: cannot read the file");
+  in.seekg(0, std::ios::end);
+  std::streamoff size = in.tellg();
+  if (size < 0) throw LoadError(file + ": error: cannot read the file");
+  if (static_cast<std::size_t>(size) > kMaxScenarioBytes)
+    throw LoadError(file + ": error: file is larger than " + std::to_string(kMaxScenarioBytes >> 20) + " MiB");
+  in.seekg(0);
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  if (!in && !in.eof()) throw LoadError(file + ": error: cannot read the file");
+  return parse_scenario(ss.str(), file);
+}
+
+}  // namespace nostale

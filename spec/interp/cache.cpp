@@ -1,0 +1,330 @@
+#include "spec/interp/cache.h"
+
+#include <cstdio>
+
+namespace nostale {
+
+const char * cache_name(CacheKind k)
+{
+  switch (k) {
+    case CacheKind::PasidCache: return "PASID-cache";
+    case CacheKind::Psc: return "paging-structure-cache";
+    case CacheKind::Iotlb: return "IOTLB";
+    case CacheKind::DevTlb: return "device-TLB";
+  }
+  return "?";
+}
+
+static std::string hex(u64 v)
+{
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "0x%llx", static_cast<unsigned long long>(v));
+  return buf;
+}
+
+static std::string perm_str(unsigned p)
+{
+  std::string s;
+  s += (p & kPermRead) ? 'r' : '-';
+  s += (p & kPermWrite) ? 'w' : '-';
+  return s;
+}
+
+static std::string size_str(u64 bytes)
+{
+  if (bytes >= (u64{1} << 30) && bytes % (u64{1} << 30) == 0) return std::to_string(bytes >> 30) + "G";
+  if (bytes >= (u64{1} << 20) && bytes % (u64{1} << 20) == 0) return std::to_string(bytes >> 20) + "M";
+  if (bytes >= 1024 && bytes % 1024 == 0) return std::to_string(bytes >> 10) + "K";
+  return std::to_string(bytes);
+}
+
+std::string describe(const Config & cfg, const Entry & e)
+{
+  const Geometry & g = cfg.geo;
+  std::string dev = (e.dev >= 0 && static_cast<std::size_t>(e.dev) < cfg.devices.size())
+                        ? cfg.devices[static_cast<std::size_t>(e.dev)].name
+                        : "?";
+  std::string s = cache_name(e.kind);
+  switch (e.kind) {
+    case CacheKind::PasidCache:
+      return s + " [dev " + dev + " pasid " + std::to_string(e.pasid) + "] -> did " +
+             std::to_string(e.did) + " root " + hex(e.root << g.page_shift);
+    case CacheKind::Psc:
+      s += " [did " + std::to_string(e.did) + " pasid " + std::to_string(e.pasid) + " level " +
+           std::to_string(e.level) + " " + hex(e.vpn << g.shift(e.level)) + "/" +
+           size_str(g.size(e.level)) + "] -> ";
+      return s + (e.wild ? std::string("arbitrary (read from a frame that holds no table)")
+                         : "table " + hex(e.ptr << g.page_shift));
+    case CacheKind::Iotlb:
+    case CacheKind::DevTlb:
+      if (e.kind == CacheKind::Iotlb)
+        s += " [did " + std::to_string(e.did);
+      else
+        s += " [dev " + dev;
+      s += " pasid " + std::to_string(e.pasid) + " " + hex(e.vpn << g.shift(e.level)) + "/" +
+           size_str(g.size(e.level)) + "] -> ";
+      return s + (e.wild ? std::string("arbitrary (read from a frame that holds no table)")
+                         : hex(e.frame << g.page_shift) + " " + perm_str(e.perm));
+  }
+  return s;
+}
+
+static bool overlaps(const Geometry & g, const InvPattern & p, const Entry & e)
+{
+  if (!p.ranged) return true;
+  u64 lo = e.vpn << g.shift(e.level);
+  u64 hi = lo + g.size(e.level);
+  return lo < p.addr + p.size && p.addr < hi;
+}
+
+bool matches(const Geometry & g, const InvPattern & p, const Entry & e)
+{
+  bool pasid_ok = !p.pasid || *p.pasid == e.pasid;
+  bool did_ok = !p.did || *p.did == e.did;
+  switch (e.kind) {
+    case CacheKind::PasidCache: return p.pasid_cache && pasid_ok && did_ok;
+    case CacheKind::Psc: return p.psc && pasid_ok && did_ok && overlaps(g, p, e);
+    case CacheKind::Iotlb: return p.iotlb && pasid_ok && did_ok && overlaps(g, p, e);
+    case CacheKind::DevTlb:
+      return p.devtlb && (!p.device || *p.device == e.dev) && pasid_ok && overlaps(g, p, e);
+  }
+  return false;
+}
+
+u64 out_frame(const Geometry & g, unsigned level, u64 base, u64 addr)
+{
+  unsigned sub = g.level_bits * (level - 1);
+  return base + ((addr >> g.page_shift) & ((u64{1} << sub) - 1));
+}
+
+namespace {
+
+struct Walker {
+  const Config & cfg;
+  const Memory & mem;
+  u64 pasid;
+  u64 addr;
+  u64 did;
+  std::set<Entry> & out;
+
+  Entry tagged(CacheKind k, unsigned level) const
+  {
+    Entry e;
+    e.kind = k;
+    e.pasid = pasid;
+    e.did = did;
+    e.level = level;
+    e.vpn = addr >> cfg.geo.shift(level);
+    return e;
+  }
+
+  /// Arbitrary content from a table page of level `level` on: any pointer below, any leaf.
+  void wild(unsigned level, std::vector<Entry> & leaves)
+  {
+    for (unsigned l = 2; l <= level; ++l) {
+      Entry e = tagged(CacheKind::Psc, l);
+      e.wild = true;
+      out.insert(e);
+    }
+    for (unsigned l = 1; l <= level && l <= cfg.geo.max_leaf_level(); ++l) {
+      Entry e = tagged(CacheKind::Iotlb, l);
+      e.wild = true;
+      out.insert(e);
+      leaves.push_back(e);
+    }
+  }
+
+  /// Walk from table `table` of level `level`, inserting every entry the walk reads.
+  void walk(u64 table, unsigned level, std::vector<Entry> & leaves)
+  {
+    for (;;) {
+      WalkResult r = mem.walk_from(cfg.geo, table, level, addr, level);
+      if (r.kind == WalkResult::Wild) return wild(level, leaves);
+      if (r.kind == WalkResult::None) return;
+      if (r.kind == WalkResult::Leaf) {
+        Entry e = tagged(CacheKind::Iotlb, level);
+        e.frame = r.frame;
+        e.perm = r.perm;
+        out.insert(e);
+        leaves.push_back(e);
+        return;
+      }
+      Entry e = tagged(CacheKind::Psc, level);
+      e.ptr = r.ptr;
+      out.insert(e);
+      table = r.ptr;
+      --level;
+    }
+  }
+};
+
+}  // namespace
+
+std::set<Entry> fillable_for(const Config & cfg, const Memory & mem, const std::set<Entry> & cache,
+                             int w, u64 pasid, u64 addr)
+{
+  const Geometry & g = cfg.geo;
+  std::set<Entry> out;
+  // PASID-table entry: from memory (and then cacheable) or from the PASID cache.
+  std::vector<std::pair<u64, u64>> resolutions;  // (did, root)
+  int dom = mem.attached(w, pasid);
+  if (dom >= 0) {
+    const DomainState & ds = mem.domains().at(static_cast<std::size_t>(dom));
+    if (ds.did) {
+      resolutions.push_back({*ds.did, ds.root});
+      Entry pc;
+      pc.kind = CacheKind::PasidCache;
+      pc.dev = w;
+      pc.pasid = pasid;
+      pc.did = *ds.did;
+      pc.root = ds.root;
+      out.insert(pc);
+    }
+  }
+  for (const Entry & e : cache)
+    if (e.kind == CacheKind::PasidCache && e.dev == w && e.pasid == pasid)
+      resolutions.push_back({e.did, e.root});
+
+  std::vector<Entry> leaves;
+  for (auto [did, root] : resolutions) {
+    Walker wk{cfg, mem, pasid, addr, did, out};
+    wk.walk(root, g.levels, leaves);
+    for (const Entry & e : cache) {
+      if (e.kind != CacheKind::Psc || e.did != did || e.pasid != pasid) continue;
+      if (e.vpn != (addr >> g.shift(e.level))) continue;
+      if (e.wild)
+        wk.wild(e.level - 1, leaves);
+      else
+        wk.walk(e.ptr, e.level - 1, leaves);
+    }
+    // ATS translation requests are answered from the IOTLB too (ATS-7).
+    for (const Entry & e : cache)
+      if (e.kind == CacheKind::Iotlb && e.did == did && e.pasid == pasid &&
+          e.vpn == (addr >> g.shift(e.level)))
+        leaves.push_back(e);
+  }
+  if (cfg.devices.at(static_cast<std::size_t>(w)).ats) {
+    for (Entry e : leaves) {
+      e.kind = CacheKind::DevTlb;
+      e.dev = w;
+      e.did = 0;
+      out.insert(e);
+    }
+  }
+  return out;
+}
+
+const std::vector<std::string> & property_order()
+{
+  static const std::vector<std::string> order = {"no-dma-after-free", "no-reuse-while-cached",
+                                                 "no-stale"};
+  return order;
+}
+
+static Translation translate_memory_from(const Config & cfg, const Memory & mem, u64 table,
+                                         unsigned level, u64 addr)
+{
+  WalkResult r = mem.walk_from(cfg.geo, table, level, addr, 1);
+  Translation t;
+  if (r.kind == WalkResult::Wild) t.kind = Translation::Wild;
+  if (r.kind == WalkResult::Leaf) {
+    t.kind = Translation::Leaf;
+    t.out = out_frame(cfg.geo, r.level, r.frame, addr);
+    t.perm = r.perm;
+  }
+  return t;
+}
+
+/// What a lookup that hits `e` for `addr` can use: the entry itself, or the walk it starts.
+static Translation built(const Config & cfg, const Memory & mem, const Entry & e, u64 addr)
+{
+  Translation t;
+  switch (e.kind) {
+    case CacheKind::PasidCache:
+      return translate_memory_from(cfg, mem, e.root, cfg.geo.levels, addr);
+    case CacheKind::Psc:
+      if (e.wild) { t.kind = Translation::Wild; return t; }
+      return translate_memory_from(cfg, mem, e.ptr, e.level - 1, addr);
+    case CacheKind::Iotlb:
+    case CacheKind::DevTlb:
+      if (e.wild) { t.kind = Translation::Wild; return t; }
+      t.kind = Translation::Leaf;
+      t.out = out_frame(cfg.geo, e.level, e.frame, addr);
+      t.perm = e.perm;
+      return t;
+  }
+  return t;
+}
+
+std::vector<Violation> evaluate_reuse(const std::set<Entry> & cache, const CheckPoint & cp)
+{
+  std::vector<Violation> v;
+  for (const Entry & e : cache) {
+    bool hit = (cp.freed_pasid && e.pasid == *cp.freed_pasid) ||
+               (cp.freed_did && e.kind != CacheKind::DevTlb && e.did == *cp.freed_did);
+    if (hit) v.push_back(Violation{"no-reuse-while-cached", "", false, e});
+  }
+  return v;
+}
+
+std::vector<Violation> evaluate(const Config & cfg, const Memory & mem,
+                                const std::set<Entry> & cache, const CheckPoint & cp, int d,
+                                u64 pasid, u64 addr)
+{
+  const Geometry & g = cfg.geo;
+  const unsigned M = cp.access;
+  std::vector<Violation> v;
+
+  // What memory grants the witness (the PASID-table entry, then the page table).
+  Translation mt;
+  std::optional<u64> lookup_did;
+  std::optional<u64> root;
+  int dom = mem.attached(d, pasid);
+  if (dom >= 0) {
+    const DomainState & ds = mem.domains().at(static_cast<std::size_t>(dom));
+    lookup_did = ds.did;
+    root = ds.root;
+    mt = translate_memory_from(cfg, mem, ds.root, g.levels, addr);
+  }
+
+  // Entries a lookup by the witness hits (judged from every device that hits them).
+  std::vector<Entry> hits;
+  for (const Entry & e : cache) {
+    bool vpn_ok = e.kind == CacheKind::PasidCache || e.vpn == (addr >> g.shift(e.level));
+    if (e.pasid != pasid || !vpn_ok) continue;
+    bool by_dev = e.kind == CacheKind::PasidCache || e.kind == CacheKind::DevTlb;
+    if (by_dev ? e.dev == d : (lookup_did && e.did == *lookup_did)) hits.push_back(e);
+  }
+
+  auto reaches_free = [&](const Translation & t) {
+    if (t.kind == Translation::Wild) return mem.any_free();
+    return t.kind == Translation::Leaf && (t.perm & M) != 0 && mem.is_free(t.out);
+  };
+  if (reaches_free(mt)) v.push_back(Violation{"no-dma-after-free", "", true, Entry{}});
+  for (const Entry & e : hits)
+    if (reaches_free(built(cfg, mem, e, addr))) v.push_back(Violation{"no-dma-after-free", "", false, e});
+
+  for (const Violation & r : evaluate_reuse(cache, cp)) v.push_back(r);
+
+  std::vector<Violation> restrictive;
+  for (const Entry & e : hits) {
+    if (e.kind == CacheKind::PasidCache) {
+      if (dom < 0 || e.did != *lookup_did || e.root != *root)
+        v.push_back(Violation{"no-stale", "unsafe", false, e});
+      continue;
+    }
+    if (mt.kind == Translation::Wild) continue;  // memory itself is broken: no-dma-after-free
+    Translation b = built(cfg, mem, e, addr);
+    bool unsafe = b.kind == Translation::Wild ||
+                  (b.kind == Translation::Leaf && (b.perm & M) != 0 &&
+                   (mt.kind != Translation::Leaf || b.out != mt.out || (b.perm & M & ~mt.perm) != 0));
+    bool restr = !unsafe && mt.kind == Translation::Leaf && (mt.perm & M) != 0 &&
+                 (b.kind != Translation::Leaf || (mt.perm & M & ~b.perm) != 0);
+    if (unsafe) v.push_back(Violation{"no-stale", "unsafe", false, e});
+    if (restr) restrictive.push_back(Violation{"no-stale", "restrictive", false, e});
+  }
+  for (const Violation & r : restrictive) v.push_back(r);
+  return v;
+}
+
+}  // namespace nostale

@@ -1,0 +1,51 @@
+// A counterexample, independent of any solver: the hardware actions interleaved with the
+// driver steps, the witness, the stale entry, the property and the rule. It outlives the Z3
+// context that found it and is replayed on the interpreter before anyone sees it.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "spec/interp/cache.h"
+
+namespace nostale {
+
+struct HwEvent {
+  enum Kind { Fill, Complete } kind = Fill;
+  std::size_t gap = 0;      ///< happens before driver step `gap`
+  u64 pos = 0;              ///< order inside the gap
+  Entry entry;              ///< Fill: the entry inserted
+  int walker = -1;          ///< Fill: the device whose walk / ATS request filled it
+  std::string source;       ///< Fill: what the walk used ("memory", "PASID cache", ...)
+  std::size_t inv = 0;      ///< Complete: index into Timeline::invs
+};
+
+struct Counterexample {
+  std::size_t check = 0;    ///< index into Timeline::checks
+  std::string property;
+  std::string severity;
+  std::string rule;
+  int device = 0;
+  u64 pasid = 0;
+  u64 addr = 0;
+  bool from_memory = false; ///< memory itself grants the freed frame (no cache entry)
+  Entry entry;              ///< the stale entry
+  std::vector<HwEvent> events;  ///< sorted by (gap, pos), completions first on ties
+};
+
+/// Replays `cex` on the interpreter: every fill must be one the hardware may make at that
+/// moment, every sync must find its invalidations completed, and the check point must show
+/// the claimed violation as the first one in property order. Returns "" or why it failed.
+std::string replay(const Scenario & sc, const Timeline & tl, const Counterexample & cex);
+
+/// The rule a violation names: which invalidation (or ordering) the driver owed.
+std::string rule_for(const Violation & v, const CheckPoint & cp);
+
+}  // namespace nostale
+
+namespace nostale {
+/// One line naming what the rule `id` requires, with its source (spec/docs/rules.md).
+std::string rule_text(const std::string & id);
+/// What memory grants (device, pasid) at addr, in words.
+std::string describe_memory(const Config & cfg, const Memory & mem, int device, u64 pasid, u64 addr);
+}  // namespace nostale

@@ -1,0 +1,164 @@
+#include "spec/interp/explorer.h"
+
+#include <algorithm>
+#include <functional>
+#include <limits>
+
+namespace nostale {
+
+namespace {
+
+constexpr std::size_t kNever = std::numeric_limits<std::size_t>::max();
+
+int rank(const Violation & v)
+{
+  if (v.property == "no-dma-after-free") return 0;
+  if (v.property == "no-reuse-while-cached") return 1;
+  return v.severity == "unsafe" ? 2 : 3;
+}
+
+struct Explorer {
+  const Scenario & sc;
+  const Timeline & tl;
+  bool unsafe_only;
+  std::vector<u64> pasids;
+  u64 pages = 0;
+  std::vector<int> best;  // per check point: best rank found, 99 = none
+
+  void saturate(const Memory & mem, std::set<Entry> & cache)
+  {
+    const Config & cfg = sc.config;
+    for (bool changed = true; changed;) {
+      changed = false;
+      std::set<std::pair<int, u64>> walkers;
+      for (const auto & [key, dom] : mem.attachments()) walkers.insert(key);
+      for (const Entry & e : cache)
+        if (e.kind == CacheKind::PasidCache) walkers.insert({e.dev, e.pasid});
+      for (auto [w, p] : walkers)
+        for (u64 pg = 0; pg < pages; ++pg)
+          for (const Entry & e : fillable_for(cfg, mem, cache, w, p, pg << cfg.geo.page_shift))
+            changed |= cache.insert(e).second;
+    }
+  }
+
+  void judge(std::size_t ci, const std::set<Entry> & cache)
+  {
+    const CheckPoint & cp = tl.checks[ci];
+    const Config & cfg = sc.config;
+    const Memory & mem = tl.mem_at_check(cp);
+    auto look = [&](int d, u64 p, u64 a) {
+      for (const Violation & v : evaluate(cfg, mem, cache, cp, d, p, a)) {
+        int r = rank(v);
+        if (unsafe_only && r == 3) continue;
+        best[ci] = std::min(best[ci], r);
+        break;
+      }
+    };
+    if (cp.dma) return look(cp.device, cp.pasid, cp.addr);
+    for (std::size_t d = 0; d < cfg.devices.size(); ++d)
+      for (u64 p : pasids)
+        for (u64 pg = 0; pg < pages; ++pg) look(static_cast<int>(d), p, pg << cfg.geo.page_shift);
+  }
+
+  /// Runs one schedule: order[g] = invalidations completing in gap g, in that order.
+  void simulate(const std::vector<std::vector<std::size_t>> & order)
+  {
+    std::set<Entry> cache;
+    std::size_t ci = 0;
+    for (std::size_t g = 0; g <= tl.n; ++g) {
+      saturate(tl.mem[g], cache);
+      for (std::size_t j : order[g]) {
+        for (auto it = cache.begin(); it != cache.end();)
+          it = matches(sc.config.geo, tl.invs[j].pat, *it) ? cache.erase(it) : std::next(it);
+        saturate(tl.mem[g], cache);
+      }
+      while (ci < tl.checks.size() && tl.checks[ci].step == g) judge(ci++, cache);
+    }
+  }
+};
+
+}  // namespace
+
+ExplicitResult explore(const Scenario & sc, const Timeline & tl, bool unsafe_only,
+                       std::size_t max_schedules)
+{
+  ExplicitResult res;
+  const Config & cfg = sc.config;
+  unsigned page_bits = cfg.geo.levels * cfg.geo.level_bits;
+  if (page_bits > 12) {
+    res.complete = false;
+    return res;
+  }
+  Explorer ex{sc, tl, unsafe_only, {}, u64{1} << page_bits, std::vector<int>(tl.checks.size(), 99)};
+
+  // PASIDs: all of them when few; otherwise those the scenario names plus one it does not
+  // (every unnamed PASID behaves alike).
+  if (cfg.pasid_bits <= 4) {
+    for (u64 p = 0; p < (u64{1} << cfg.pasid_bits); ++p) ex.pasids.push_back(p);
+  } else {
+    std::set<u64> named = {0};
+    for (const Step & s : sc.steps) {
+      named.insert(s.pasid);
+      if (s.inv.pasid) named.insert(*s.inv.pasid);
+    }
+    u64 fresh = 0;
+    while (named.count(fresh)) ++fresh;
+    named.insert(fresh);
+    ex.pasids.assign(named.begin(), named.end());
+  }
+
+  // Every completion gap of every invalidation (kNever: no sync forces it).
+  std::vector<std::vector<std::size_t>> options;
+  for (const Invalidation & inv : tl.invs) {
+    std::vector<std::size_t> opt;
+    std::size_t last = inv.sync ? *inv.sync : tl.n;
+    for (std::size_t g = inv.step + 1; g <= last; ++g) opt.push_back(g);
+    if (!inv.sync) opt.push_back(kNever);
+    options.push_back(opt);
+  }
+  bool in_order = cfg.completion == Completion::InOrder;
+  std::vector<std::size_t> gap(tl.invs.size());
+
+  std::function<bool(std::size_t)> assign = [&](std::size_t j) -> bool {
+    if (j == tl.invs.size()) {
+      std::vector<std::vector<std::size_t>> order(tl.n + 1);
+      for (std::size_t k = 0; k < gap.size(); ++k)
+        if (gap[k] != kNever) order[gap[k]].push_back(k);
+      // In-order completion fixes the order inside a gap; any-order tries every permutation.
+      std::function<bool(std::size_t)> perm = [&](std::size_t g) -> bool {
+        if (g == order.size()) {
+          if (++res.schedules > max_schedules) return false;
+          ex.simulate(order);
+          return true;
+        }
+        std::sort(order[g].begin(), order[g].end());
+        do {
+          if (!perm(g + 1)) return false;
+        } while (!in_order && std::next_permutation(order[g].begin(), order[g].end()));
+        return true;
+      };
+      return perm(0);
+    }
+    for (std::size_t g : options[j]) {
+      if (in_order && j > 0 && g < gap[j - 1]) continue;
+      gap[j] = g;
+      if (!assign(j + 1)) return false;
+    }
+    return true;
+  };
+  if (!assign(0)) {
+    res.complete = false;
+    return res;
+  }
+  for (std::size_t ci = 0; ci < tl.checks.size(); ++ci) {
+    if (ex.best[ci] == 99) continue;
+    res.check = ci;
+    static const char * props[] = {"no-dma-after-free", "no-reuse-while-cached", "no-stale", "no-stale"};
+    res.property = props[ex.best[ci]];
+    res.severity = ex.best[ci] == 2 ? "unsafe" : ex.best[ci] == 3 ? "restrictive" : "";
+    break;
+  }
+  return res;
+}
+
+}  // namespace nostale

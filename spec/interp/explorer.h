@@ -1,0 +1,30 @@
+// The explicit engine: exhaustive enumeration by the interpreter, for small geometries. It
+// enumerates every completion schedule of the pending invalidations and, between completions,
+// lets the hardware fill every entry it can (saturation). Fills are optional and eviction is
+// free, so the saturated cache contains every entry any behaviour could hold at that moment
+// under that schedule (fill enabledness is monotone in the cache; completions remove the same
+// matching entries from any superset). It is the independent second engine of the
+// differential tests.
+#pragma once
+
+#include <optional>
+
+#include "spec/interp/cache.h"
+
+namespace nostale {
+
+struct ExplicitResult {
+  bool complete = true;             ///< false: a limit was hit (too many schedules / addresses)
+  std::optional<std::size_t> check; ///< index of the first violated check point
+  std::string property;
+  std::string severity;
+  std::size_t schedules = 0;
+};
+
+/// Enumerates every witness address (2^(levels*level_bits) pages), every PASID below
+/// 2^pasid_bits (at most 2^pasid_limit_bits of them: the rest behave like the first unused one)
+/// and every schedule. `severity_unsafe_only` skips restrictive findings.
+ExplicitResult explore(const Scenario & sc, const Timeline & tl, bool severity_unsafe_only = false,
+                       std::size_t max_schedules = 200000);
+
+}  // namespace nostale

@@ -1,0 +1,86 @@
+#include <algorithm>
+
+#include "spec/interp/counterexample.h"
+
+namespace nostale {
+
+std::string rule_for(const Violation & v, const CheckPoint & cp)
+{
+  // Rule ids are those of ../reference/rules.md, listed with their sources in spec/docs/rules.md.
+  if (v.property == "no-reuse-while-cached") return cp.freed_pasid ? "PASID-2" : "OPEN-5";
+  if (v.property == "no-dma-after-free") {
+    if (v.from_memory) return "MOD-4";
+    switch (v.entry.kind) {
+      case CacheKind::PasidCache: return "PASID-2";
+      case CacheKind::Psc: return "CORE-2";
+      case CacheKind::Iotlb: return "CORE-1";
+      case CacheKind::DevTlb: return "ATS-7";
+    }
+  }
+  switch (v.entry.kind) {
+    case CacheKind::PasidCache: return "PASID-2";
+    case CacheKind::Psc: return "MOD-3";
+    case CacheKind::Iotlb: return "MOD-1";
+    case CacheKind::DevTlb: return "ATS-7";
+  }
+  return "MOD-1";
+}
+
+std::string replay(const Scenario & sc, const Timeline & tl, const Counterexample & cex)
+{
+  const Config & cfg = sc.config;
+  if (cex.check >= tl.checks.size()) return "check point out of range";
+  const CheckPoint & cp = tl.checks[cex.check];
+  std::set<Entry> cache;
+  std::vector<bool> completed(tl.invs.size(), false);
+  std::size_t ev = 0;
+  for (std::size_t g = 0; g <= cp.step; ++g) {
+    // Hardware actions of gap g, in order.
+    for (; ev < cex.events.size() && cex.events[ev].gap == g; ++ev) {
+      const HwEvent & e = cex.events[ev];
+      if (e.kind == HwEvent::Complete) {
+        if (e.inv >= tl.invs.size() || tl.invs[e.inv].step >= g || completed[e.inv])
+          return "event " + std::to_string(ev) + ": completes an invalidation that is not pending";
+        completed[e.inv] = true;
+        for (auto it = cache.begin(); it != cache.end();)
+          it = matches(cfg.geo, tl.invs[e.inv].pat, *it) ? cache.erase(it) : std::next(it);
+        continue;
+      }
+      u64 addr = e.entry.kind == CacheKind::PasidCache ? cex.addr
+                                                         : (e.entry.vpn << cfg.geo.shift(e.entry.level));
+      // A fill is for the witness address: the entry's range contains it.
+      if (e.entry.kind != CacheKind::PasidCache &&
+          (cex.addr >> cfg.geo.shift(e.entry.level)) != e.entry.vpn)
+        return "event " + std::to_string(ev) + ": fill does not translate the witness address";
+      std::set<Entry> ok = fillable_for(cfg, tl.mem[g], cache, e.walker, e.entry.pasid, cex.addr);
+      (void)addr;
+      if (!ok.count(e.entry))
+        return "event " + std::to_string(ev) + ": " + describe(cfg, e.entry) +
+               " cannot be filled by a walk at that moment";
+      cache.insert(e.entry);
+    }
+    if (g == cp.step) break;
+    if (sc.steps[g].op == Op::Sync)
+      for (std::size_t j = 0; j < tl.invs.size(); ++j)
+        if (tl.invs[j].step < g && !completed[j])
+          return "sync at step " + std::to_string(g) + " passed with invalidation " +
+                 std::to_string(j) + " pending";
+  }
+  if (ev != cex.events.size()) return "events after the check point";
+
+  std::vector<Violation> vs = evaluate(cfg, tl.mem_at_check(cp), cache, cp, cex.device,
+                                       cex.pasid, cex.addr);
+  if (vs.empty()) return "no violation at the check point";
+  auto same = [&](const Violation & v) {
+    return v.property == cex.property && v.severity == cex.severity &&
+           v.from_memory == cex.from_memory && (v.from_memory || v.entry == cex.entry);
+  };
+  if (std::none_of(vs.begin(), vs.end(), same))
+    return "the claimed violation is not there (first found: " + vs.front().property + ")";
+  if (vs.front().property != cex.property || vs.front().severity != cex.severity)
+    return "a higher-priority violation is there (" + vs.front().property + " " +
+           vs.front().severity + ")";
+  return "";
+}
+
+}  // namespace nostale

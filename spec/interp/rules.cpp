@@ -1,0 +1,63 @@
+#include <cstdio>
+#include <map>
+
+#include "spec/interp/counterexample.h"
+
+namespace nostale {
+
+std::string rule_text(const std::string & id)
+{
+  // Ids and sources: ../shared/reference/rules.md; see spec/docs/rules.md for how each is used.
+  static const std::map<std::string, std::string> rules = {
+      {"MOD-1", "a cached translation that differs from a fresh walk is stale; an invalidation "
+                "covering it must have completed (include/uapi/linux/iommu.h, GAPI-3)"},
+      {"MOD-3", "non-leaf (paging-structure) entries are removed only by non-leaf invalidations; "
+                "LEAF keeps them (struct iommu_inv_addr_info doc)"},
+      {"MOD-4", "a frame (data or table page) is freed only when memory no longer maps it and the "
+                "invalidation has completed"},
+      {"CORE-1", "unmapped pages and freed table pages go back to the allocator only after the "
+                 "invalidation completed (intel_iommu_tlb_sync: flush, then iommu_put_pages_list)"},
+      {"CORE-2", "a leaf-only invalidation is legal only when no table page was freed "
+                 "(Intel IH = freelist empty; Arm LEAF=0 for freed tables)"},
+      {"ATS-7", "invalidate the IOMMU TLB first and the device TLB second, and wait for both: "
+                "ATS refills the device TLB from the IOTLB (arm_smmu_atc_inv_domain, "
+                "qi_flush_dev_iotlb)"},
+      {"PASID-2", "a PASID is freed or bound to another address space only after every "
+                  "per-(device, PASID) cache entry was flushed (iommu-sva.c, mm_pasid_drop)"},
+      {"PASID-3", "an SVA PASID bound on several devices needs its invalidations fanned out to "
+                  "every (device, PASID) attachment, IOTLB first then device TLB"},
+      {"OPEN-5", "a domain id may be reallocated only if no cache entry carries it"},
+      {"GAPI-1", "iommu_cache_invalidate_info: cache IOTLB|DEV_IOTLB|PASID, granularity "
+                 "DOMAIN|PASID|ADDR"},
+      {"GAPI-3", "addr_info: PASID / ARCHID / LEAF flags, addr, granule_size, nb_granules"},
+      {"GAPI-4", "pasid_info: PASID / ARCHID flags, at least one"},
+  };
+  auto it = rules.find(id);
+  return it == rules.end() ? id : it->second;
+}
+
+std::string describe_memory(const Config & cfg, const Memory & mem, int device, u64 pasid, u64 addr)
+{
+  int dom = mem.attached(device, pasid);
+  if (dom < 0) return "the PASID-table entry of (device, PASID) is not present: no translation";
+  const DomainState & ds = mem.domains().at(static_cast<std::size_t>(dom));
+  std::string head = "domain " + cfg.domains.at(static_cast<std::size_t>(dom)).name +
+                     (ds.did ? " (did " + std::to_string(*ds.did) + ")" : std::string()) + ": ";
+  WalkResult r = mem.walk_from(cfg.geo, ds.root, cfg.geo.levels, addr, 1);
+  char buf[64];
+  switch (r.kind) {
+    case WalkResult::Leaf: {
+      u64 out = out_frame(cfg.geo, r.level, r.frame, addr);
+      std::snprintf(buf, sizeof buf, "0x%llx", static_cast<unsigned long long>(out << cfg.geo.page_shift));
+      std::string perm = std::string((r.perm & kPermRead) ? "r" : "-") + ((r.perm & kPermWrite) ? "w" : "-");
+      return head + "maps it to page " + buf + " " + perm + (mem.is_free(out) ? " (a freed frame)" : "");
+    }
+    case WalkResult::Wild:
+      std::snprintf(buf, sizeof buf, "0x%llx", static_cast<unsigned long long>(r.bad_frame << cfg.geo.page_shift));
+      return head + "the walk goes through " + buf + ", which holds no page table (freed)";
+    default:
+      return head + "not mapped";
+  }
+}
+
+}  // namespace nostale

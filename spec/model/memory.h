@@ -1,0 +1,88 @@
+// Memory: what software writes and owns. Page tables (table pages are frames), the PASID-table
+// entries (attachments), domain ids, and which frames are free. Driver steps update it
+// deterministically (apply_step); hardware never writes it. Both engines read the same
+// per-gap snapshots, so the driver semantics is defined exactly once, here.
+#pragma once
+
+#include <map>
+#include <set>
+#include <utility>
+#include <vector>
+
+#include "spec/model/scenario.h"
+
+namespace nostale {
+
+struct Pte {
+  enum Kind { None, Leaf, Table } kind = None;
+  u64 frame = 0;       ///< leaf: output frame number; table: frame of the next-level table
+  unsigned perm = 0;   ///< leaf only
+};
+
+struct TablePage {
+  unsigned level = 0;                ///< entries in this page are level-`level` entries
+  std::map<unsigned, Pte> entries;   ///< present entries by index
+};
+
+struct DomainState {
+  u64 root = 0;                      ///< frame of the top-level table
+  std::optional<u64> did;
+  std::vector<u64> freelist;         ///< unlinked table pages awaiting free_pgtables (CORE-1)
+};
+
+/// Result of walking memory for one address.
+struct WalkResult {
+  enum Kind { None, Leaf, Pointer, Wild } kind = None;
+  unsigned level = 0;  ///< level of the leaf / pointer entry; for Wild, the level of the table
+                       ///< page that was not a table (its content is arbitrary)
+  u64 frame = 0;       ///< leaf: output frame of the page (base, not offset)
+  unsigned perm = 0;
+  u64 ptr = 0;         ///< pointer: next-level table frame
+  u64 bad_frame = 0;   ///< wild: the frame that does not hold a table of that level
+};
+
+class Memory {
+ public:
+  /// Initial memory: one empty root table per domain, nothing attached.
+  explicit Memory(const Config & cfg);
+
+  /// Apply one driver step (throws ScenarioError naming step.path on inconsistent input).
+  void apply_step(const Config & cfg, const Step & step);
+
+  /// Walk from table `table` (expected to hold level-`level` entries) for `addr`, stopping at
+  /// the first leaf, at a not-present entry, or at a pointer entry of level `stop` (stop >= 2
+  /// asks for the level-`stop` pointer; stop = 1 walks to the leaf).
+  WalkResult walk_from(const Geometry & geo, u64 table, unsigned level, u64 addr,
+                       unsigned stop) const;
+
+  /// The PASID-table entry of (device, pasid): the domain, or -1.
+  int attached(int device, u64 pasid) const;
+
+  bool is_free(u64 frame) const;
+  bool any_free() const { return !freed_.empty(); }
+  bool is_table(u64 frame, unsigned level) const;
+
+  const std::map<u64, TablePage> & tables() const { return tables_; }
+  const std::vector<DomainState> & domains() const { return domains_; }
+  const std::map<std::pair<int, u64>, int> & attachments() const { return attach_; }
+  /// Freed frame ranges [first, second), normalised.
+  const std::vector<std::pair<u64, u64>> & freed() const { return freed_; }
+
+ private:
+  u64 alloc_table(const Config & cfg, unsigned level);
+  void unlink_subtree(u64 table, std::vector<u64> & out);
+  void map_page(const Config & cfg, const Step & s, u64 addr, unsigned leaf_level, u64 frame);
+  /// Clears leaves of [lo, hi) under `table`; returns true when the page became empty.
+  bool unmap_range(const Config & cfg, const Step & s, u64 table, unsigned level, u64 base,
+                   u64 lo, u64 hi, std::vector<u64> & unlinked);
+  void mark_free(u64 lo, u64 hi);
+  void mark_used(u64 lo, u64 hi);
+
+  std::map<u64, TablePage> tables_;
+  std::vector<DomainState> domains_;
+  std::map<std::pair<int, u64>, int> attach_;
+  std::vector<std::pair<u64, u64>> freed_;
+  std::set<u64> pool_used_;  ///< page-table pool slots in use (linked, unlinked or pending)
+};
+
+}  // namespace nostale

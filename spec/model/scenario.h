@@ -1,0 +1,119 @@
+// The semantic form of a scenario: configuration and driver steps, independent of the JSON it
+// was read from and of the profile whose commands it used. Both engines (the reference
+// interpreter and the SMT encoding) consume only this.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace nostale {
+
+using u64 = std::uint64_t;
+
+/// Page-table geometry: `levels` levels of `level_bits` index bits over pages of 2^page_shift
+/// bytes. Level 1 holds 4 KiB leaves, level 2 2 MiB, level 3 1 GiB (x86 / VT-d second stage,
+/// Arm 4K granule); levels above 3 hold only pointers (rule MOD-3 names the per-level caches).
+struct Geometry {
+  unsigned page_shift = 12;
+  unsigned level_bits = 9;
+  unsigned levels = 4;
+
+  unsigned iova_bits() const { return page_shift + level_bits * levels; }
+  /// log2 of the region one entry at `level` maps.
+  unsigned shift(unsigned level) const { return page_shift + level_bits * (level - 1); }
+  u64 size(unsigned level) const { return u64{1} << shift(level); }
+  /// Leaves exist at levels 1..3 only (4K / 2M / 1G with 9-bit levels).
+  bool leaf_level(unsigned level) const { return level >= 1 && level <= 3 && level <= levels; }
+  unsigned max_leaf_level() const { return levels < 3 ? levels : 3; }
+  unsigned index(unsigned level, u64 addr) const {
+    return static_cast<unsigned>((addr >> shift(level)) & ((u64{1} << level_bits) - 1));
+  }
+  u64 addr_mask() const { return iova_bits() >= 64 ? ~u64{0} : (u64{1} << iova_bits()) - 1; }
+};
+
+/// Permission bits of a leaf entry.
+enum Perm : unsigned { kPermNone = 0, kPermRead = 1, kPermWrite = 2, kPermRW = 3 };
+
+/// What an invalidation removes once it completes: the semantic pattern every profile's
+/// commands decode to (MOD-1). Unset filters match everything.
+struct InvPattern {
+  bool pasid_cache = false;  ///< PASID-table entries cached per (device, PASID)
+  bool iotlb = false;        ///< leaf translations
+  bool psc = false;          ///< paging-structure (non-leaf) entries; false for LEAF (MOD-3)
+  bool devtlb = false;       ///< device TLB / ATC entries
+  std::optional<u64> did;    ///< domain id (ARCHID) filter
+  std::optional<u64> pasid;  ///< PASID filter
+  std::optional<int> device; ///< device filter (device-TLB entries only)
+  bool ranged = false;       ///< address filter: entries overlapping [addr, addr + size)
+  u64 addr = 0;
+  u64 size = 0;
+};
+
+enum class Op {
+  Map, Unmap, FreePgtables, FreeFrame, Attach, Detach, FreePasid, FreeDid, AssignDid,
+  Invalidate, Sync, Dma, Check
+};
+
+const char * op_name(Op op);
+
+struct Step {
+  Op op = Op::Check;
+  int domain = -1;
+  int device = -1;
+  u64 pasid = 0;
+  u64 iova = 0;      ///< map / unmap start; dma address
+  u64 size = 0;      ///< map / unmap / free_frame length in bytes
+  u64 page_size = 0; ///< map
+  u64 phys = 0;      ///< map output / free_frame start
+  unsigned perm = kPermNone; ///< map permission; dma access (kPermRead or kPermWrite)
+  bool free_tables = false;
+  u64 did = 0;       ///< assign_did
+  InvPattern inv;    ///< invalidate
+  std::string rule;  ///< rule id of the command's semantics (e.g. GAPI-3)
+  std::string text;  ///< one-line rendering in the profile's own terms, for traces
+  std::string note;  ///< the author's note (e.g. the driver function)
+  std::string path;  ///< JSON pointer of the step in its file, for messages
+};
+
+enum class Completion { AnyOrder, InOrder };
+
+struct Device {
+  std::string name;
+  bool ats = false;
+};
+
+struct Domain {
+  std::string name;
+  std::optional<u64> did;
+};
+
+struct Config {
+  Geometry geo;
+  unsigned pasid_bits = 20;
+  unsigned did_bits = 16;
+  Completion completion = Completion::AnyOrder;
+  std::vector<Device> devices;
+  std::vector<Domain> domains;
+  u64 pt_pool = 0x7f0000000000ULL;  ///< physical address of the page-table page allocator
+};
+
+struct Expectation {
+  std::string verdict;   ///< safe | violation | unknown
+  std::string property;  ///< for violations
+  std::string severity;  ///< for no-stale violations
+  std::optional<std::size_t> step;
+};
+
+struct Scenario {
+  std::string file;
+  std::string name;
+  std::string description;
+  std::string profile;
+  Config config;
+  std::vector<Step> steps;
+  Expectation expect;
+};
+
+}  // namespace nostale

@@ -1,0 +1,42 @@
+// A hardware profile: which commands a scenario may use and what they mean, as semantic
+// invalidation patterns (InvPattern) over the shared caches. The common driver steps (map,
+// unmap, attach, frees, sync, dma, check) are the loader's; a profile decodes its own command
+// steps. Adding a profile = one folder under spec/profiles/ plus its registration below.
+#pragma once
+
+#include <functional>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "spec/model/scenario.h"
+
+namespace nostale {
+
+/// What a decoder may ask about the scenario at the point of the step.
+struct DecodeContext {
+  const Config & config;
+  std::function<int(const nlohmann::json &, const std::string &)> domain;  ///< name -> index
+  std::function<int(const nlohmann::json &, const std::string &)> device;  ///< name -> index
+  std::function<std::optional<u64>(int)> did_of;  ///< a domain's id at this step
+};
+
+class Profile {
+ public:
+  virtual ~Profile() = default;
+  virtual std::string_view id() const = 0;
+  /// The profile's command ops (e.g. "invalidate").
+  virtual std::vector<std::string> ops() const = 0;
+  /// Decodes the command `j` (at JSON pointer `path`) into `out` (op Invalidate); throws
+  /// ScenarioError on bad input.
+  virtual void decode(const nlohmann::json & j, const std::string & path, const DecodeContext & ctx,
+                      Step & out) const = 0;
+};
+
+/// The profile named `id`, or nullptr.
+const Profile * find_profile(std::string_view id);
+std::vector<std::string> profile_ids();
+
+}  // namespace nostale

@@ -1,0 +1,696 @@
+#include "spec/smt/encoding.h"
+
+#include <algorithm>
+
+#include "spec/model/errors.h"
+
+namespace nostale::smt {
+
+namespace {
+
+constexpr unsigned kDevW = 8;   // device index
+constexpr unsigned kGapW = 16;  // gap index
+constexpr unsigned kPosW = 16;  // order inside a gap
+constexpr unsigned kLvlW = 3;   // page-table level
+constexpr unsigned kPermW = 2;
+enum : unsigned { kNone = 0, kLeaf = 1, kPtr = 2, kWild = 3 };
+
+/// A walk result: what the walk ended on (kind), at which level, and the entry's payload.
+struct Res {
+  z3::expr kind, level, frame, perm, ptr;
+};
+
+Res ite(const z3::expr & c, const Res & a, const Res & b)
+{
+  return Res{z3::ite(c, a.kind, b.kind), z3::ite(c, a.level, b.level),
+             z3::ite(c, a.frame, b.frame), z3::ite(c, a.perm, b.perm), z3::ite(c, a.ptr, b.ptr)};
+}
+
+struct Time {
+  z3::expr g, pos;
+};
+
+z3::expr lt(const Time & a, const Time & b)
+{
+  return z3::ult(a.g, b.g) || (a.g == b.g && z3::ult(a.pos, b.pos));
+}
+z3::expr le(const Time & a, const Time & b)
+{
+  return z3::ult(a.g, b.g) || (a.g == b.g && z3::ule(a.pos, b.pos));
+}
+
+/// Resolution of a PASID-table entry.
+struct Attach {
+  z3::expr ok, did, root;
+};
+
+}  // namespace
+
+/// One tracked cache entry and the fill that inserted it (see the header comment).
+struct Instance {
+  CacheKind kind;
+  unsigned level;            // PSC level (fixed); 0 otherwise
+  std::string name;
+  z3::expr active;
+  Time t;                    // when it was filled
+  z3::expr w;                // walker device (PASID cache, device TLB: also the tag)
+  z3::expr pc_use;           // the walk used a cached PASID entry ...
+  Time pc_t;                 // ... filled at pc_t
+  z3::expr start;            // 0: from the root; l: from the cached level-l PSC entry
+  z3::expr from_tlb;         // device TLB: filled by ATS from the IOTLB instance
+  z3::expr did, root;        // the walk's PASID-table entry (domain id = the entry's tag)
+  z3::expr wild, lvl, ptr, frame, perm;  // payload
+};
+
+struct Encoding::Impl {
+  z3::context & c;
+  const Scenario & sc;
+  const Config & cfg;
+  const Geometry & geo;
+  const Timeline & tl;
+  std::size_t ci;
+  const CheckPoint & cp;
+  std::size_t s;
+  unsigned AW, FW, PW, IW;
+  std::string pfx;
+  z3::expr wd, wp, wa;
+  z3::expr_vector cons;
+
+  struct MemTerms {
+    const Memory * mem;
+    std::map<std::tuple<u64, unsigned, unsigned>, Res> memo;
+  };
+  struct Epoch {
+    std::size_t last_gap;
+    MemTerms terms;
+  };
+  std::vector<Epoch> epochs;
+  MemTerms check_mem;
+
+  struct Inv {
+    std::size_t index;
+    const InvPattern * pat;
+    bool forced;  // a sync before the check point forces its completion
+    z3::expr comp;
+    Time c;
+  };
+  std::vector<Inv> invs;
+
+  std::map<unsigned, Instance> psc;  // by level
+  std::optional<Instance> tlb, dtlb, pct;
+  Time T;
+
+  Impl(z3::context & ctx, const Scenario & scen, const Timeline & timeline, std::size_t check)
+      : c(ctx), sc(scen), cfg(scen.config), geo(scen.config.geo), tl(timeline), ci(check),
+        cp(timeline.checks.at(check)), s(cp.step), AW(geo.iova_bits()), FW(64 - geo.page_shift),
+        PW(cfg.pasid_bits), IW(cfg.did_bits), pfx("c" + std::to_string(check) + "_"),
+        wd(c.bv_const((pfx + "dev").c_str(), kDevW)), wp(c.bv_const((pfx + "pasid").c_str(), PW)),
+        wa(c.bv_const((pfx + "addr").c_str(), AW)), cons(c), check_mem{&tl.mem_at_check(cp), {}},
+        T{c.bv_val(static_cast<uint64_t>(s), kGapW), c.bv_val(static_cast<uint64_t>(0xffff), kPosW)}
+  {
+    build_epochs();
+    build_invs();
+    build_instances();
+  }
+
+  z3::expr bv(u64 v, unsigned w) { return c.bv_val(static_cast<uint64_t>(v), w); }
+  z3::expr var(const std::string & n, unsigned w) { return c.bv_const((pfx + n).c_str(), w); }
+  z3::expr flag(const std::string & n) { return c.bool_const((pfx + n).c_str()); }
+
+  Time new_time(const std::string & n)
+  {
+    Time t{var(n + "_g", kGapW), var(n + "_pos", kPosW)};
+    cons.push_back(z3::ult(t.pos, bv(0xffff, kPosW)));
+    return t;
+  }
+
+  // ---- memory as terms over the witness address ----------------------------------------
+
+  Res mk(unsigned kind, z3::expr level, z3::expr frame, z3::expr perm, z3::expr ptr)
+  {
+    return Res{bv(kind, 2), level, frame, perm, ptr};
+  }
+  Res none(unsigned l) { return mk(kNone, bv(l, kLvlW), bv(0, FW), bv(0, kPermW), bv(0, FW)); }
+  Res wild(unsigned l) { return mk(kWild, bv(l, kLvlW), bv(0, FW), bv(0, kPermW), bv(0, FW)); }
+
+  z3::expr index(unsigned l)
+  {
+    unsigned lo = geo.shift(l);
+    return wa.extract(lo + geo.level_bits - 1, lo);
+  }
+
+  /// Walk from the concrete table `t` of level `l` to a leaf, or to the pointer at `stop`.
+  Res walk_concrete(MemTerms & m, u64 t, unsigned l, unsigned stop)
+  {
+    auto key = std::make_tuple(t, l, stop);
+    auto hit = m.memo.find(key);
+    if (hit != m.memo.end()) return hit->second;
+    Res acc = none(l);
+    auto it = m.mem->tables().find(t);
+    if (it == m.mem->tables().end() || it->second.level != l) {
+      acc = wild(l);
+    } else {
+      for (const auto & [idx, pte] : it->second.entries) {
+        Res r = none(l);
+        if (pte.kind == Pte::Leaf)
+          r = mk(kLeaf, bv(l, kLvlW), bv(pte.frame, FW), bv(pte.perm, kPermW), bv(0, FW));
+        else if (l == stop)
+          r = mk(kPtr, bv(l, kLvlW), bv(0, FW), bv(0, kPermW), bv(pte.frame, FW));
+        else
+          r = walk_concrete(m, pte.frame, l - 1, stop);
+        acc = ite(index(l) == bv(idx, geo.level_bits), r, acc);
+      }
+    }
+    m.memo.emplace(key, acc);
+    return acc;
+  }
+
+  /// Walk from a symbolic table frame X: anything but a level-`l` table reads as arbitrary.
+  Res walk_sym(MemTerms & m, const z3::expr & X, unsigned l, unsigned stop)
+  {
+    Res acc = wild(l);
+    for (const auto & [frame, page] : m.mem->tables())
+      if (page.level == l) acc = ite(X == bv(frame, FW), walk_concrete(m, frame, l, stop), acc);
+    return acc;
+  }
+
+  Attach attach(const Memory & m, const z3::expr & w)
+  {
+    Attach a{c.bool_val(false), bv(0, IW), bv(0, FW)};
+    for (const auto & [key, dom] : m.attachments()) {
+      const DomainState & ds = m.domains().at(static_cast<std::size_t>(dom));
+      NOSTALE_CHECK(ds.did.has_value(), "attached domain without a domain id");
+      z3::expr cond = w == bv(static_cast<u64>(key.first), kDevW) && wp == bv(key.second, PW);
+      a = Attach{cond || a.ok, z3::ite(cond, bv(*ds.did, IW), a.did),
+                 z3::ite(cond, bv(ds.root, FW), a.root)};
+    }
+    return a;
+  }
+
+  z3::expr is_free(const Memory & m, const z3::expr & f)
+  {
+    z3::expr r = c.bool_val(false);
+    for (const auto & [lo, hi] : m.freed()) r = r || (z3::uge(f, bv(lo, FW)) && z3::ult(f, bv(hi, FW)));
+    return r;
+  }
+
+  void build_epochs()
+  {
+    for (std::size_t g = 0; g <= s; ++g) {
+      bool changes = g > 0 && [&] {
+        switch (sc.steps[g - 1].op) {
+          case Op::Invalidate: case Op::Sync: case Op::Dma: case Op::Check: case Op::FreePasid:
+            return false;
+          default:
+            return true;
+        }
+      }();
+      if (epochs.empty() || changes)
+        epochs.push_back(Epoch{g, MemTerms{&tl.mem[g], {}}});
+      else
+        epochs.back().last_gap = g;
+    }
+  }
+
+  template <class F>
+  auto at_gap(const z3::expr & g, F f)
+  {
+    auto acc = f(epochs.back().terms);
+    for (std::size_t i = epochs.size() - 1; i-- > 0;)
+      acc = ite(z3::ule(g, bv(epochs[i].last_gap, kGapW)), f(epochs[i].terms), acc);
+    return acc;
+  }
+  Attach ite(const z3::expr & cnd, const Attach & a, const Attach & b)
+  {
+    return Attach{z3::ite(cnd, a.ok, b.ok), z3::ite(cnd, a.did, b.did), z3::ite(cnd, a.root, b.root)};
+  }
+  static Res ite(const z3::expr & cnd, const Res & a, const Res & b) { return smt::ite(cnd, a, b); }
+
+  // ---- invalidations ------------------------------------------------------------------
+
+  void build_invs()
+  {
+    std::optional<Inv> prev_inv;
+    for (std::size_t j = 0; j < tl.invs.size(); ++j) {
+      const Invalidation & inv = tl.invs[j];
+      if (inv.step >= s) break;
+      std::string n = "inv" + std::to_string(j);
+      Time cj = new_time(n);
+      z3::expr comp = flag(n + "_done");
+      bool forced = inv.sync && *inv.sync <= s;
+      std::size_t last = inv.sync ? *inv.sync : tl.n;
+      if (forced) cons.push_back(comp);
+      cons.push_back(z3::implies(comp, z3::uge(cj.g, bv(inv.step + 1, kGapW)) &&
+                                           z3::ule(cj.g, bv(last, kGapW))));
+      if (cfg.completion == Completion::InOrder && prev_inv)
+        cons.push_back(z3::implies(comp, prev_inv->comp && le(prev_inv->c, cj)));
+      invs.push_back(Inv{j, &inv.pat, forced, comp, cj});
+      prev_inv.emplace(invs.back());
+    }
+  }
+
+  z3::expr filters(const InvPattern & p, const z3::expr & did)
+  {
+    z3::expr r = c.bool_val(true);
+    if (p.pasid) r = r && wp == bv(*p.pasid, PW);
+    if (p.did) r = r && did == bv(*p.did, IW);
+    return r;
+  }
+
+  /// The entry of level `lvl` translating the witness overlaps the invalidated range.
+  z3::expr overlap(const InvPattern & p, const z3::expr & lvl)
+  {
+    if (!p.ranged) return c.bool_val(true);
+    z3::expr r = c.bool_val(false);
+    z3::expr a = z3::zext(wa, 1);
+    z3::expr A = bv(p.addr, AW + 1), E = bv(p.addr + p.size, AW + 1);
+    for (unsigned l = 1; l <= geo.levels; ++l) {
+      u64 size = geo.size(l);
+      z3::expr lo = a & bv(~(size - 1) & ((u64{1} << AW) - 1), AW + 1);
+      z3::expr hi = lo + bv(size, AW + 1);
+      r = z3::ite(lvl == bv(l, kLvlW), z3::ult(lo, E) && z3::ult(A, hi), r);
+    }
+    return r;
+  }
+
+  z3::expr match_pc(const InvPattern & p, const z3::expr & did)
+  {
+    return p.pasid_cache ? filters(p, did) : c.bool_val(false);
+  }
+  z3::expr match(const InvPattern & p, const Instance & I)
+  {
+    switch (I.kind) {
+      case CacheKind::PasidCache: return match_pc(p, I.did);
+      case CacheKind::Psc:
+        return p.psc ? filters(p, I.did) && overlap(p, bv(I.level, kLvlW)) : c.bool_val(false);
+      case CacheKind::Iotlb:
+        return p.iotlb ? filters(p, I.did) && overlap(p, I.lvl) : c.bool_val(false);
+      case CacheKind::DevTlb: {
+        if (!p.devtlb) return c.bool_val(false);
+        z3::expr r = overlap(p, I.lvl);
+        if (p.pasid) r = r && wp == bv(*p.pasid, PW);
+        if (p.device) r = r && I.w == bv(static_cast<u64>(*p.device), kDevW);
+        return r;
+      }
+    }
+    return c.bool_val(false);
+  }
+
+  /// No invalidation matching (per `m`) completes in (from, to].
+  template <class M>
+  z3::expr kept(M m, const Time & from, const Time & to)
+  {
+    z3::expr r = c.bool_val(true);
+    for (Inv & j : invs) r = r && !(j.comp && lt(from, j.c) && le(j.c, to) && m(*j.pat));
+    return r;
+  }
+  z3::expr kept(const Instance & I, const Time & from, const Time & to)
+  {
+    return kept([&](const InvPattern & p) { return match(p, I); }, from, to);
+  }
+
+  // ---- instances ----------------------------------------------------------------------
+
+  Instance new_instance(CacheKind k, unsigned level, const std::string & n)
+  {
+    Instance I{k, level, n, flag(n + "_on"), new_time(n), var(n + "_w", kDevW), flag(n + "_pc"),
+               new_time(n + "_pct"), var(n + "_start", kLvlW), flag(n + "_ats"),
+               bv(0, IW), bv(0, FW), c.bool_val(false), bv(0, kLvlW), bv(0, FW), bv(0, FW),
+               bv(0, kPermW)};
+    cons.push_back(z3::ult(I.w, bv(cfg.devices.size(), kDevW)));
+    cons.push_back(z3::ule(I.t.g, bv(s, kGapW)));
+    cons.push_back(z3::ule(I.pc_t.g, bv(s, kGapW)));
+    return I;
+  }
+
+  /// The walk's PASID-table entry: memory at the walk, or a cached copy filled earlier.
+  void resolve(Instance & I)
+  {
+    z3::expr g = z3::ite(I.pc_use, I.pc_t.g, I.t.g);
+    Attach a = at_gap(g, [&](MemTerms & m) { return attach(*m.mem, I.w); });
+    I.did = a.did;
+    I.root = a.root;
+    cons.push_back(z3::implies(I.active, a.ok));
+    z3::expr did = I.did;
+    cons.push_back(z3::implies(
+        I.active && I.pc_use,
+        lt(I.pc_t, I.t) && kept([&](const InvPattern & p) { return match_pc(p, did); }, I.pc_t, I.t)));
+  }
+
+  /// The walk of I from its start down to level `stop`, with the start's conditions.
+  Res walk(Instance & I, unsigned stop, const z3::expr & walking)
+  {
+    Res res = at_gap(I.t.g, [&](MemTerms & m) { return walk_sym(m, I.root, geo.levels, stop); });
+    z3::expr ok_start = I.start == bv(0, kLvlW);
+    for (unsigned l = stop + 1; l <= geo.levels; ++l) {
+      if (!psc.count(l)) continue;
+      Instance & U = psc.at(l);
+      z3::expr is = I.start == bv(l, kLvlW);
+      ok_start = ok_start || is;
+      Res from = at_gap(I.t.g, [&](MemTerms & m) { return walk_sym(m, U.ptr, l - 1, stop); });
+      from = ite(U.wild, wild(l - 1), from);
+      res = ite(is, from, res);
+      cons.push_back(z3::implies(walking && is, U.active && lt(U.t, I.t) && U.did == I.did &&
+                                                    kept(U, U.t, I.t)));
+    }
+    cons.push_back(z3::implies(walking, ok_start));
+    return res;
+  }
+
+  void leaf_payload(Instance & I, const Res & res, const std::string & n)
+  {
+    I.wild = res.kind == bv(kWild, 2);
+    z3::expr arb = var(n + "_arblvl", kLvlW);
+    unsigned maxl = geo.max_leaf_level();
+    cons.push_back(z3::uge(arb, bv(1, kLvlW)) && z3::ule(arb, bv(maxl, kLvlW)) &&
+                   z3::ule(arb, res.level));
+    I.lvl = z3::ite(I.wild, arb, res.level);
+    I.frame = res.frame;
+    I.perm = res.perm;
+  }
+
+  void build_instances()
+  {
+    for (unsigned l = geo.levels; l >= 2; --l) {
+      Instance I = new_instance(CacheKind::Psc, l, "psc" + std::to_string(l));
+      resolve(I);
+      Res res = walk(I, l, I.active);
+      cons.push_back(z3::implies(I.active, res.kind == bv(kPtr, 2) || res.kind == bv(kWild, 2)));
+      I.wild = res.kind == bv(kWild, 2);
+      I.ptr = res.ptr;
+      psc.emplace(l, I);
+    }
+    {
+      Instance I = new_instance(CacheKind::Iotlb, 0, "tlb");
+      resolve(I);
+      Res res = walk(I, 1, I.active);
+      cons.push_back(z3::implies(I.active, res.kind == bv(kLeaf, 2) || res.kind == bv(kWild, 2)));
+      leaf_payload(I, res, "tlb");
+      tlb.emplace(I);
+    }
+    {
+      Instance I = new_instance(CacheKind::DevTlb, 0, "dtlb");
+      z3::expr ats = c.bool_val(false);
+      for (std::size_t d = 0; d < cfg.devices.size(); ++d)
+        if (cfg.devices[d].ats) ats = ats || I.w == bv(d, kDevW);
+      cons.push_back(z3::implies(I.active, ats));
+      resolve(I);
+      Res res = walk(I, 1, I.active && !I.from_tlb);
+      cons.push_back(z3::implies(I.active && !I.from_tlb,
+                                 res.kind == bv(kLeaf, 2) || res.kind == bv(kWild, 2)));
+      leaf_payload(I, res, "dtlb");
+      // ATS translation requests are answered from the IOTLB too (ATS-7).
+      Instance & U = *tlb;
+      cons.push_back(z3::implies(I.active && I.from_tlb, U.active && lt(U.t, I.t) &&
+                                                             U.did == I.did && kept(U, U.t, I.t)));
+      I.wild = z3::ite(I.from_tlb, U.wild, I.wild);
+      I.lvl = z3::ite(I.from_tlb, U.lvl, I.lvl);
+      I.frame = z3::ite(I.from_tlb, U.frame, I.frame);
+      I.perm = z3::ite(I.from_tlb, U.perm, I.perm);
+      dtlb.emplace(I);
+    }
+    {
+      // The PASID-cache entry as a target: filled from memory only.
+      Instance I = new_instance(CacheKind::PasidCache, 0, "pct");
+      Attach a = at_gap(I.t.g, [&](MemTerms & m) { return attach(*m.mem, I.w); });
+      cons.push_back(z3::implies(I.active, a.ok));
+      I.did = a.did;
+      I.root = a.root;
+      pct.emplace(I);
+    }
+  }
+
+  std::vector<Instance *> all()
+  {
+    std::vector<Instance *> v;
+    for (auto & [l, I] : psc) v.push_back(&I);
+    v.push_back(&*tlb);
+    v.push_back(&*dtlb);
+    v.push_back(&*pct);
+    return v;
+  }
+
+  // ---- judging at the check point -----------------------------------------------------
+
+  struct Tr {
+    z3::expr kind, out, perm;
+  };
+
+  z3::expr out_frame(const z3::expr & base, const z3::expr & lvl)
+  {
+    z3::expr r = base;
+    for (unsigned l = 2; l <= geo.max_leaf_level(); ++l) {
+      unsigned sub = geo.level_bits * (l - 1);
+      z3::expr off = z3::zext(wa.extract(geo.page_shift + sub - 1, geo.page_shift), FW - sub);
+      r = z3::ite(lvl == bv(l, kLvlW), base + off, r);
+    }
+    return r;
+  }
+
+  Tr from_res(const Res & r) { return Tr{r.kind, out_frame(r.frame, r.level), r.perm}; }
+
+  Attach attach_T() { return attach(*check_mem.mem, wd); }
+
+  Tr memory_tr()
+  {
+    Attach a = attach_T();
+    Res r = walk_sym(check_mem, a.root, geo.levels, 1);
+    return from_res(ite(a.ok, r, none(geo.levels)));
+  }
+
+  Tr built(Instance & I)
+  {
+    switch (I.kind) {
+      case CacheKind::PasidCache: return from_res(walk_sym(check_mem, I.root, geo.levels, 1));
+      case CacheKind::Psc: {
+        Res r = walk_sym(check_mem, I.ptr, I.level - 1, 1);
+        return from_res(ite(I.wild, wild(I.level - 1), r));
+      }
+      default:
+        return Tr{z3::ite(I.wild, bv(kWild, 2), bv(kLeaf, 2)), out_frame(I.frame, I.lvl), I.perm};
+    }
+  }
+
+  z3::expr present(Instance & I) { return I.active && kept(I, I.t, T); }
+
+  z3::expr hit(Instance & I)
+  {
+    if (I.kind == CacheKind::PasidCache || I.kind == CacheKind::DevTlb) return I.w == wd;
+    Attach a = attach_T();
+    return a.ok && I.did == a.did;
+  }
+
+  z3::expr allows(const z3::expr & perm) { return (perm & bv(cp.access, kPermW)) != bv(0, kPermW); }
+
+  z3::expr reaches_free(const Tr & t)
+  {
+    const Memory & m = *check_mem.mem;
+    return (t.kind == bv(kWild, 2) && c.bool_val(m.any_free())) ||
+           (t.kind == bv(kLeaf, 2) && allows(t.perm) && is_free(m, t.out));
+  }
+
+  z3::expr unsafe(const Tr & b, const Tr & m)
+  {
+    z3::expr M = bv(cp.access, kPermW);
+    return b.kind == bv(kWild, 2) ||
+           (b.kind == bv(kLeaf, 2) && allows(b.perm) &&
+            (m.kind != bv(kLeaf, 2) || b.out != m.out || (b.perm & M & ~m.perm) != bv(0, kPermW)));
+  }
+  z3::expr restrictive(const Tr & b, const Tr & m)
+  {
+    z3::expr M = bv(cp.access, kPermW);
+    return !unsafe(b, m) && m.kind == bv(kLeaf, 2) && allows(m.perm) &&
+           (b.kind != bv(kLeaf, 2) || (m.perm & M & ~b.perm) != bv(0, kPermW));
+  }
+
+  /// Per target: the condition that it is the violating entry (nullopt: memory itself).
+  std::vector<std::pair<Instance *, z3::expr>> targets(const std::string & prop,
+                                                       const std::string & sev)
+  {
+    std::vector<std::pair<Instance *, z3::expr>> v;
+    Tr mt = memory_tr();
+    if (prop == "no-dma-after-free") {
+      v.push_back({nullptr, reaches_free(mt)});
+      for (Instance * I : all()) v.push_back({I, present(*I) && hit(*I) && reaches_free(built(*I))});
+    } else if (prop == "no-reuse-while-cached") {
+      for (Instance * I : all()) {
+        if (cp.freed_pasid) v.push_back({I, wp == bv(*cp.freed_pasid, PW) && present(*I)});
+        else if (cp.freed_did && I->kind != CacheKind::DevTlb)
+          v.push_back({I, present(*I) && I->did == bv(*cp.freed_did, IW)});
+      }
+    } else {
+      z3::expr mem_ok = mt.kind != bv(kWild, 2);
+      for (Instance * I : all()) {
+        if (I->kind == CacheKind::PasidCache) {
+          if (sev != "unsafe") continue;
+          Attach a = attach_T();
+          v.push_back({I, present(*I) && hit(*I) && (!a.ok || I->did != a.did || I->root != a.root)});
+          continue;
+        }
+        Tr b = built(*I);
+        z3::expr bad = sev == "unsafe" ? unsafe(b, mt) : restrictive(b, mt);
+        v.push_back({I, mem_ok && present(*I) && hit(*I) && bad});
+      }
+    }
+    return v;
+  }
+
+  z3::expr witness()
+  {
+    z3::expr r = z3::ult(wd, bv(cfg.devices.size(), kDevW));
+    if (cp.dma)
+      r = r && wd == bv(static_cast<u64>(cp.device), kDevW) && wp == bv(cp.pasid, PW) &&
+          wa == bv(cp.addr, AW);
+    return r;
+  }
+
+  // ---- model reading ------------------------------------------------------------------
+
+  u64 val(const z3::model & m, const z3::expr & e) { return m.eval(e, true).get_numeral_uint64(); }
+  bool tru(const z3::model & m, const z3::expr & e) { return m.eval(e, true).is_true(); }
+
+  Entry entry_of(const z3::model & m, Instance & I, u64 pasid, u64 addr)
+  {
+    Entry e;
+    e.kind = I.kind;
+    e.pasid = pasid;
+    switch (I.kind) {
+      case CacheKind::PasidCache:
+        e.dev = static_cast<int>(val(m, I.w));
+        e.did = val(m, I.did);
+        e.root = val(m, I.root);
+        break;
+      case CacheKind::Psc:
+        e.did = val(m, I.did);
+        e.level = I.level;
+        e.wild = tru(m, I.wild);
+        if (!e.wild) e.ptr = val(m, I.ptr);
+        break;
+      case CacheKind::Iotlb:
+      case CacheKind::DevTlb:
+        if (I.kind == CacheKind::Iotlb) e.did = val(m, I.did);
+        else e.dev = static_cast<int>(val(m, I.w));
+        e.level = static_cast<unsigned>(val(m, I.lvl));
+        e.wild = tru(m, I.wild);
+        if (!e.wild) {
+          e.frame = val(m, I.frame);
+          e.perm = static_cast<unsigned>(val(m, I.perm));
+        }
+        break;
+    }
+    if (e.kind != CacheKind::PasidCache) e.vpn = addr >> geo.shift(e.level);
+    return e;
+  }
+};
+
+Encoding::Encoding(z3::context & ctx, const Scenario & sc, const Timeline & tl, std::size_t check)
+    : impl_(std::make_unique<Impl>(ctx, sc, tl, check))
+{
+}
+
+Encoding::~Encoding() = default;
+
+z3::expr Encoding::constraints()
+{
+  z3::expr_vector v(impl_->c);
+  for (unsigned i = 0; i < impl_->cons.size(); ++i) v.push_back(impl_->cons[i]);
+  v.push_back(impl_->witness());
+  return z3::mk_and(v);
+}
+
+std::optional<z3::expr> Encoding::violation(const std::string & property, const std::string & severity)
+{
+  if (property == "no-reuse-while-cached" && !impl_->cp.freed_pasid && !impl_->cp.freed_did)
+    return std::nullopt;
+  z3::expr_vector v(impl_->c);
+  for (auto & [I, cond] : impl_->targets(property, severity)) v.push_back(cond);
+  return z3::mk_or(v);
+}
+
+z3::expr_vector Encoding::actions()
+{
+  Impl & d = *impl_;
+  z3::expr_vector v(d.c);
+  for (Instance * I : d.all()) {
+    v.push_back(I->active);
+    if (I->kind != CacheKind::PasidCache) v.push_back(I->active && I->pc_use);
+  }
+  for (auto & j : d.invs)
+    if (!j.forced) v.push_back(j.comp && z3::ule(j.c.g, d.bv(d.s, kGapW)));
+  return v;
+}
+
+Counterexample Encoding::extract(const z3::model & m, const std::string & property,
+                                 const std::string & severity)
+{
+  Impl & d = *impl_;
+  Counterexample cex;
+  cex.check = d.ci;
+  cex.property = property;
+  cex.severity = property == "no-stale" ? severity : "";
+  cex.device = static_cast<int>(d.val(m, d.wd));
+  cex.pasid = d.val(m, d.wp);
+  cex.addr = d.val(m, d.wa);
+
+  bool found = false;
+  for (auto & [I, cond] : d.targets(property, severity)) {
+    if (!d.tru(m, cond)) continue;
+    found = true;
+    if (!I) cex.from_memory = true;
+    else cex.entry = d.entry_of(m, *I, cex.pasid, cex.addr);
+    break;
+  }
+  NOSTALE_CHECK(found, "model satisfies no target of the violation");
+
+  auto source = [&](Instance & I) {
+    std::string s = d.tru(m, I.pc_use) ? "cached PASID entry" : "PASID-table entry in memory";
+    if (I.kind == CacheKind::DevTlb && d.tru(m, I.from_tlb)) return std::string("ATS request answered from the IOTLB");
+    u64 st = d.val(m, I.start);
+    return "walk from the " + s + (st ? ", then the cached level-" + std::to_string(st) + " entry" : std::string(", root table"));
+  };
+  for (Instance * I : d.all()) {
+    if (!d.tru(m, I->active)) continue;
+    HwEvent e;
+    e.kind = HwEvent::Fill;
+    e.gap = d.val(m, I->t.g);
+    e.pos = d.val(m, I->t.pos);
+    e.entry = d.entry_of(m, *I, cex.pasid, cex.addr);
+    e.walker = static_cast<int>(d.val(m, I->w));
+    e.source = I->kind == CacheKind::PasidCache ? "PASID-table entry in memory" : source(*I);
+    cex.events.push_back(e);
+    if (I->kind != CacheKind::PasidCache && d.tru(m, I->pc_use)) {
+      HwEvent p;
+      p.kind = HwEvent::Fill;
+      p.gap = d.val(m, I->pc_t.g);
+      p.pos = d.val(m, I->pc_t.pos);
+      p.entry.kind = CacheKind::PasidCache;
+      p.entry.dev = e.walker;
+      p.entry.pasid = cex.pasid;
+      p.entry.did = d.val(m, I->did);
+      p.entry.root = d.val(m, I->root);
+      p.walker = e.walker;
+      p.source = "PASID-table entry in memory";
+      cex.events.push_back(p);
+    }
+  }
+  for (auto & j : d.invs) {
+    if (!d.tru(m, j.comp) || d.val(m, j.c.g) > d.s) continue;
+    HwEvent e;
+    e.kind = HwEvent::Complete;
+    e.gap = d.val(m, j.c.g);
+    e.pos = d.val(m, j.c.pos);
+    e.inv = j.index;
+    cex.events.push_back(e);
+  }
+  std::stable_sort(cex.events.begin(), cex.events.end(), [](const HwEvent & a, const HwEvent & b) {
+    if (a.gap != b.gap) return a.gap < b.gap;
+    if (a.pos != b.pos) return a.pos < b.pos;
+    if (a.kind != b.kind) return a.kind == HwEvent::Complete;
+    return a.inv < b.inv;
+  });
+  Violation v{cex.property, cex.severity, cex.from_memory, cex.entry};
+  cex.rule = rule_for(v, d.cp);
+  return cex;
+}
+
+}  // namespace nostale::smt

@@ -1,0 +1,61 @@
+// The SMT encoding of one check point: "is there a behaviour of the hardware, a device, a PASID
+// and an address for which property P is violated here?" as a QF_BV formula over a symbolic
+// witness (device, PASID, address).
+//
+// Design (the witness encoding of DESIGN.md §2):
+// - Memory is concrete at every gap (driver steps are deterministic); only the witness, the
+//   moments of hardware actions and their choices are symbolic. Walks are ite-terms over the
+//   concrete page tables of each memory epoch, so one solver call covers every address.
+// - A cached entry that a lookup of the witness can hit was inserted by one fill, through a
+//   walk that used at most one PASID-cache entry and at most one paging-structure-cache (PSC)
+//   entry at a higher level, each inserted by an earlier fill and not removed in between.
+//   Derivations are therefore chains with strictly increasing levels: one instance per PSC
+//   level, one IOTLB, one device-TLB, one PASID-cache instance per walk (private copies are
+//   exact because caches are sets of entries, MOD-2), plus the PASID-cache entry judged as a
+//   target. That is the bound: at most one fill per tracked entry per query, and no eviction
+//   (evictions only remove options). Later fills of the same tag cannot help, because the
+//   hardware could have skipped them. tests/unit/differential_test.cpp checks this argument
+//   against the explorer's exhaustive enumeration.
+// - Time: every hardware action has a moment (gap, pos); gap g precedes driver step g; pos
+//   orders actions inside a gap arbitrarily. An invalidation removes an entry filled at f and
+//   used at u iff it completes at c with f < c <= u and its pattern matches the entry's tags.
+#pragma once
+
+#include <z3++.h>
+
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <tuple>
+#include <vector>
+
+#include "spec/interp/counterexample.h"
+
+namespace nostale::smt {
+
+class Encoding {
+ public:
+  Encoding(z3::context & ctx, const Scenario & sc, const Timeline & tl, std::size_t check);
+  ~Encoding();
+  Encoding(const Encoding &) = delete;
+  Encoding & operator=(const Encoding &) = delete;
+
+  /// Well-formedness: witness ranges, completion windows, fill derivations.
+  z3::expr constraints();
+  /// The violation of `property` (with `severity` for no-stale) at this check point; a null
+  /// optional when the property cannot apply here (no-reuse-while-cached away from a free).
+  std::optional<z3::expr> violation(const std::string & property, const std::string & severity);
+  /// Boolean terms, one per hardware action a model uses; minimising their sum gives the
+  /// shortest trace.
+  z3::expr_vector actions();
+  /// Reads the counterexample out of a model of constraints() && violation(...).
+  Counterexample extract(const z3::model & m, const std::string & property,
+                         const std::string & severity);
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace nostale::smt
