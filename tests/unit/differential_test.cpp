@@ -1,0 +1,205 @@
+// Differential test: the SMT engine against the explorer's exhaustive enumeration on random
+// small scenarios (3-level tables of 1 or 2 index bits, 1-2 devices, 2-4 PASIDs). They must
+// agree on the verdict, the check point, the property and the severity; every SMT violation is
+// replayed on the interpreter (check_scenario throws if it does not replay).
+#include <gtest/gtest.h>
+
+#include <random>
+#include <sstream>
+
+#include "checker/engine.h"
+#include "spec/interp/explorer.h"
+#include "spec/model/errors.h"
+
+namespace nostale {
+namespace {
+
+struct Gen {
+  std::mt19937_64 rng;
+  explicit Gen(u64 seed) : rng(seed) {}
+  u64 pick(u64 n) { return std::uniform_int_distribution<u64>(0, n - 1)(rng); }
+  bool coin(unsigned percent = 50) { return pick(100) < percent; }
+};
+
+Scenario random_scenario(Gen & g, std::size_t nsteps)
+{
+  Scenario sc;
+  sc.file = "random";
+  sc.name = "random";
+  sc.profile = "generic";
+  Config & c = sc.config;
+  c.geo = Geometry{12, static_cast<unsigned>(1 + g.pick(2)), 3};
+  c.pasid_bits = static_cast<unsigned>(1 + g.pick(2));
+  c.did_bits = 2;
+  c.completion = g.coin(30) ? Completion::InOrder : Completion::AnyOrder;
+  std::size_t ndev = 1 + g.pick(2), ndom = 1 + g.pick(2);
+  for (std::size_t i = 0; i < ndev; ++i) c.devices.push_back({"d" + std::to_string(i), g.coin(60)});
+  for (std::size_t i = 0; i < ndom; ++i) c.domains.push_back({"D" + std::to_string(i), u64{1 + i}});
+  c.pt_pool = 0x100000;
+  u64 pages = u64{1} << (c.geo.levels * c.geo.level_bits);
+  u64 npasid = u64{1} << c.pasid_bits;
+  const Geometry & geo = c.geo;
+  std::vector<Step> maps;  // earlier maps, to rewrite their PTEs (permission changes)
+  for (std::size_t i = 0; i < nsteps; ++i) {
+    Step s;
+    s.path = "/steps/" + std::to_string(i);
+    s.domain = static_cast<int>(g.pick(ndom));
+    s.device = static_cast<int>(g.pick(ndev));
+    s.pasid = g.pick(npasid);
+    // Most scenarios start by attaching: without an attachment nothing is ever cached.
+    unsigned kind = i < 2 && g.coin(70) ? 30 : static_cast<unsigned>(g.pick(100));
+    if (kind < 18 && !maps.empty() && g.coin(35)) {
+      Step m = maps[g.pick(maps.size())];
+      m.path = s.path;
+      m.perm = 1 + static_cast<unsigned>(g.pick(3));
+      s = m;
+    } else if (kind < 18) {
+      s.op = Op::Map;
+      unsigned lvl = 1 + static_cast<unsigned>(g.pick(g.coin(75) ? 1 : 2));
+      s.page_size = geo.size(lvl);
+      u64 n = 1 + g.pick(2);
+      u64 slots = pages * geo.size(1) / s.page_size;
+      u64 first = g.pick(slots);
+      if (first + n > slots) n = slots - first;
+      s.iova = first * s.page_size;
+      s.size = n * s.page_size;
+      s.phys = (0x40 + g.pick(6) * 4) * s.page_size;
+      s.perm = 1 + static_cast<unsigned>(g.pick(3));
+      maps.push_back(s);
+    } else if (kind < 30) {
+      s.op = Op::Unmap;
+      u64 first = g.pick(pages), n = 1 + g.pick(pages - first);
+      unsigned lvl = g.coin(70) ? 1 : 2;
+      u64 sz = geo.size(lvl) / geo.size(1);
+      first = first / sz * sz;
+      n = ((n + sz - 1) / sz) * sz;
+      if (first + n > pages) n = pages - first;
+      s.iova = first * geo.size(1);
+      s.size = n * geo.size(1);
+      s.free_tables = g.coin(50);
+    } else if (kind < 38) {
+      s.op = Op::Attach;
+    } else if (kind < 42) {
+      s.op = Op::Detach;
+    } else if (kind < 62) {
+      s.op = Op::Invalidate;
+      InvPattern & p = s.inv;
+      unsigned which = static_cast<unsigned>(g.pick(4));
+      p.iotlb = which == 0 || g.coin(30);
+      p.devtlb = which == 1 || g.coin(25);
+      p.pasid_cache = which == 2 || g.coin(15);
+      p.psc = p.iotlb && g.coin(70);
+      if (which == 3) p.iotlb = p.psc = true;
+      if (g.coin(40)) p.did = 1 + g.pick(ndom);
+      if (g.coin(40)) p.pasid = g.pick(npasid);
+      if (p.devtlb && g.coin(60)) p.device = static_cast<int>(g.pick(ndev));
+      if (g.coin(60)) {
+        p.ranged = true;
+        u64 first = g.pick(pages), n = 1 + g.pick(pages - first);
+        p.addr = first * geo.size(1);
+        p.size = n * geo.size(1);
+      }
+    } else if (kind < 70) {
+      s.op = Op::Sync;
+    } else if (kind < 74) {
+      s.op = Op::Check;
+    } else if (kind < 80) {
+      s.op = Op::FreeFrame;
+      s.phys = (0x40 + g.pick(6) * 4) * geo.size(1);
+      s.size = geo.size(1) * (1 + g.pick(4));
+    } else if (kind < 85) {
+      s.op = Op::FreePgtables;
+    } else if (kind < 89) {
+      s.op = Op::Check;
+    } else if (kind < 92) {
+      s.op = Op::FreePasid;
+    } else if (kind < 95) {
+      s.op = Op::Dma;
+      s.iova = g.pick(pages) * geo.size(1);
+      s.perm = g.coin() ? kPermRead : kPermWrite;
+    } else if (kind < 97) {
+      s.op = Op::FreeDid;
+    } else {
+      s.op = Op::AssignDid;
+      s.did = g.pick(4);
+    }
+    sc.steps.push_back(s);
+  }
+  sc.expect.verdict = "safe";
+  return sc;
+}
+
+std::string summary(const Scenario & sc)
+{
+  std::ostringstream o;
+  o << "levels=" << sc.config.geo.levels << " level_bits=" << sc.config.geo.level_bits
+    << " pasid_bits=" << sc.config.pasid_bits << " devices=" << sc.config.devices.size()
+    << (sc.config.completion == Completion::InOrder ? " in-order" : " any-order") << "\n";
+  for (std::size_t i = 0; i < sc.steps.size(); ++i) {
+    const Step & s = sc.steps[i];
+    o << "  " << i << " " << op_name(s.op) << " dom=" << s.domain << " dev=" << s.device
+      << " pasid=" << s.pasid << " iova=0x" << std::hex << s.iova << " size=0x" << s.size
+      << " phys=0x" << s.phys << std::dec << " perm=" << s.perm << " ft=" << s.free_tables;
+    if (s.op == Op::Invalidate) {
+      const InvPattern & p = s.inv;
+      o << " [pc=" << p.pasid_cache << " tlb=" << p.iotlb << " psc=" << p.psc << " dev=" << p.devtlb
+        << " did=" << (p.did ? std::to_string(*p.did) : "*") << " pasid="
+        << (p.pasid ? std::to_string(*p.pasid) : "*") << " device="
+        << (p.device ? std::to_string(*p.device) : "*");
+      if (p.ranged) o << std::hex << " range=0x" << p.addr << "+0x" << p.size << std::dec;
+      o << "]";
+    }
+    o << "\n";
+  }
+  return o.str();
+}
+
+TEST(Differential, SmtAgreesWithExhaustiveEnumeration)
+{
+  const std::size_t kScenarios = 520;
+  Gen g(20261125);
+  std::size_t done = 0, violations = 0, tried = 0;
+  std::map<std::string, int> by_property;
+  while (done < kScenarios) {
+    ++tried;
+    ASSERT_LT(tried, 20 * kScenarios) << "the generator makes too few valid scenarios";
+    Scenario sc = random_scenario(g, 4 + g.pick(7));
+    Timeline tl;
+    try {
+      tl = build_timeline(sc);
+    } catch (const ScenarioError &) {
+      continue;  // inconsistent random steps (e.g. attach without a domain id): draw again
+    }
+    ExplicitResult ex = explore(sc, tl);
+    if (!ex.complete) continue;
+    CheckResult smt = check_scenario(sc, CheckOptions{});
+    ++done;
+    ASSERT_NE(smt.verdict, Verdict::Unknown) << summary(sc);
+    bool smt_bad = smt.verdict == Verdict::Violation;
+    ASSERT_EQ(smt_bad, ex.check.has_value())
+        << "SMT: " << verdict_name(smt.verdict) << " " << smt.property << " " << smt.severity
+        << (smt.step ? " at " + std::to_string(*smt.step) : "") << "; explorer: "
+        << (ex.check ? ex.property + " " + ex.severity + " at " + std::to_string(tl.checks[*ex.check].step) : "safe")
+        << "\n" << summary(sc);
+    if (!smt_bad) continue;
+    ++violations;
+    ++by_property[smt.property + " " + smt.severity];
+    EXPECT_EQ(*smt.step, tl.checks[*ex.check].step) << summary(sc);
+    EXPECT_EQ(smt.property, ex.property) << summary(sc);
+    EXPECT_EQ(smt.severity, ex.severity) << summary(sc);
+    ASSERT_TRUE(smt.cex.has_value());
+  }
+  // The corpus must exercise both outcomes and every property, or it proves little.
+  std::cout << done << " scenarios, " << violations << " violations:";
+  for (auto & [k, n] : by_property) std::cout << " [" << k << ": " << n << "]";
+  std::cout << "\n";
+  EXPECT_GT(violations, done / 10);
+  EXPECT_LT(violations, done - done / 10);
+  EXPECT_GT(by_property["no-dma-after-free "], 0);
+  EXPECT_GT(by_property["no-reuse-while-cached "], 0);
+  EXPECT_GT(by_property["no-stale unsafe"], 0);
+  EXPECT_GT(by_property["no-stale restrictive"], 0);
+}
+
+}  // namespace
+}  // namespace nostale
