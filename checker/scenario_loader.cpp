@@ -187,7 +187,7 @@ class Loader {
     if (v >= (u64{1} << sc_.config.pasid_bits))
       throw ScenarioError(path + "/" + key, "PASID " + std::to_string(v) + " is wider than pasid_bits (" +
                                                 std::to_string(sc_.config.pasid_bits) + ")");
-    if (v < lo) throw ScenarioError(path + "/" + key, "bind needs a PASID >= 1 (PASID 0 is requests without PASID, PASID-1)");
+    if (v < lo) throw ScenarioError(path + "/" + key, "bind and unbind need a PASID >= 1 (PASID 0 is requests without PASID, PASID-1)");
     return v;
   }
 
