@@ -150,15 +150,35 @@ struct Encoding::Impl {
     if (it == m.mem->tables().end() || it->second.level != l) {
       acc = wild(l);
     } else {
-      for (const auto & [idx, pte] : it->second.entries) {
-        Res r = none(l);
-        if (pte.kind == Pte::Leaf)
-          r = mk(kLeaf, bv(l, kLvlW), bv(pte.frame, FW), bv(pte.perm, kPermW), bv(0, FW));
-        else if (l == stop)
-          r = mk(kPtr, bv(l, kLvlW), bv(0, FW), bv(0, kPermW), bv(pte.frame, FW));
-        else
-          r = walk_concrete(m, pte.frame, l - 1, stop);
+      const auto & ents = it->second.entries;
+      for (auto e = ents.begin(); e != ents.end();) {
+        const unsigned idx = e->first;
+        const Pte & pte = e->second;
+        if (pte.kind == Pte::Leaf) {
+          // A run of leaves mapping consecutive frames with one permission is one term
+          // (frame = first + (index - idx)): a 2 MiB buffer of 4 KiB pages stays small.
+          auto last = e;
+          for (auto n = std::next(e); n != ents.end() && n->second.kind == Pte::Leaf &&
+                                      n->first == last->first + 1 && n->second.perm == pte.perm &&
+                                      n->second.frame == last->second.frame + 1;
+               ++n)
+            last = n;
+          z3::expr i = index(l);
+          if (last == e) {
+            acc = ite(i == bv(idx, geo.level_bits),
+                      mk(kLeaf, bv(l, kLvlW), bv(pte.frame, FW), bv(pte.perm, kPermW), bv(0, FW)), acc);
+          } else {
+            z3::expr off = z3::zext(i - bv(idx, geo.level_bits), FW - geo.level_bits);
+            z3::expr in = z3::uge(i, bv(idx, geo.level_bits)) && z3::ule(i, bv(last->first, geo.level_bits));
+            acc = ite(in, mk(kLeaf, bv(l, kLvlW), bv(pte.frame, FW) + off, bv(pte.perm, kPermW), bv(0, FW)), acc);
+          }
+          e = std::next(last);
+          continue;
+        }
+        Res r = l == stop ? mk(kPtr, bv(l, kLvlW), bv(0, FW), bv(0, kPermW), bv(pte.frame, FW))
+                          : walk_concrete(m, pte.frame, l - 1, stop);
         acc = ite(index(l) == bv(idx, geo.level_bits), r, acc);
+        ++e;
       }
     }
     m.memo.emplace(key, acc);

@@ -57,13 +57,13 @@ Scenario random_scenario(Gen & g, std::size_t nsteps)
       s.op = Op::Map;
       unsigned lvl = 1 + static_cast<unsigned>(g.pick(g.coin(75) ? 1 : 2));
       s.page_size = geo.size(lvl);
-      u64 n = 1 + g.pick(2);
+      u64 n = 1 + g.pick(4);  // runs of consecutive leaves are encoded as one term
       u64 slots = pages * geo.size(1) / s.page_size;
       u64 first = g.pick(slots);
       if (first + n > slots) n = slots - first;
       s.iova = first * s.page_size;
       s.size = n * s.page_size;
-      s.phys = (0x40 + g.pick(6) * 4) * s.page_size;
+      s.phys = (0x40 + g.pick(6) * 2) * s.page_size;
       s.perm = 1 + static_cast<unsigned>(g.pick(3));
       maps.push_back(s);
     } else if (kind < 30) {
