@@ -1,6 +1,10 @@
 #include "checker/engine.h"
 
 #include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <stdexcept>
 #include <z3++.h>
 
 #include "spec/interp/explorer.h"
@@ -81,12 +85,18 @@ CheckResult check_scenario(const Scenario & input, const CheckOptions & opt)
 
   z3::context ctx;
   for (std::size_t ci = 0; ci < tl.checks.size(); ++ci) {
+    auto tb = Clock::now();
     smt::Encoding enc(ctx, sc, tl, ci);
     z3::expr base = enc.constraints();
+    if (std::getenv("NOSTALE_DEBUG"))
+      std::fprintf(stderr, "[nostale] step %zu: encoding built in %.3f s\n", tl.checks[ci].step,
+                   std::chrono::duration<double>(Clock::now() - tb).count());
     for (const Query & q : kQueries) {
       if (opt.unsafe_only && std::string(q.severity) == "restrictive") continue;
       std::optional<z3::expr> bad = enc.violation(q.property, q.severity);
       if (!bad) continue;
+      // A fresh QF_BV solver per query keeps Z3 in its one-shot bit-blasting mode (measured
+      // against the default, the incremental core and the qfbv tactic: fastest or equal).
       z3::solver s(ctx, "QF_BV");
       if (opt.timeout_s > 0) {
         double left = opt.timeout_s - std::chrono::duration<double>(Clock::now() - t0).count();
@@ -99,8 +109,23 @@ CheckResult check_scenario(const Scenario & input, const CheckOptions & opt)
       }
       s.add(base);
       s.add(*bad);
+      if (!opt.smt2_dir.empty()) {
+        std::string path = opt.smt2_dir + "/" + sc.file.substr(sc.file.find_last_of('/') + 1) + ".step" +
+                           std::to_string(tl.checks[ci].step) + "." + q.property +
+                           (*q.severity ? std::string(".") + q.severity : "") + ".smt2";
+        std::ofstream f(path);
+        f << "; nostale query: " << sc.name << ", check point at step " << tl.checks[ci].step << ", "
+          << q.property << " " << q.severity << " (sat = violation)\n"
+          << s.to_smt2();
+        if (!f) throw std::runtime_error(path + ": cannot write");
+      }
+      auto tq = Clock::now();
       z3::check_result res = s.check();
       ++r.stats.solver_calls;
+      if (std::getenv("NOSTALE_DEBUG"))
+        std::fprintf(stderr, "[nostale] step %zu %s %s: %s in %.3f s\n", tl.checks[ci].step, q.property,
+                     q.severity, res == z3::sat ? "sat" : res == z3::unsat ? "unsat" : "unknown",
+                     std::chrono::duration<double>(Clock::now() - tq).count());
       if (res == z3::unknown) {
         r.verdict = Verdict::Unknown;
         r.reason = s.reason_unknown() + " (check point at step " + std::to_string(tl.checks[ci].step) +

@@ -20,6 +20,7 @@ struct CheckOptions {
   bool unsafe_only = false;          ///< skip restrictive no-stale findings
   std::optional<Completion> completion;  ///< overrides the scenario's completion order
   std::string engine = "smt";        ///< smt | explicit
+  std::string smt2_dir;              ///< if set, every query is written there as SMT-LIB2
 };
 
 struct Stats {

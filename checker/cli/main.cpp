@@ -28,6 +28,7 @@ struct Options {
   std::string severity = "all";
   std::string completion;
   std::string engine = "smt";
+  std::string smt2_dir;
 };
 
 /// Files and folders (recursively, *.json, sorted) in the order given.
@@ -62,6 +63,7 @@ CheckOptions engine_options(const Options & o)
   if (o.completion == "in-order") c.completion = Completion::InOrder;
   if (o.completion == "any-order") c.completion = Completion::AnyOrder;
   c.engine = o.engine;
+  c.smt2_dir = o.smt2_dir;
   return c;
 }
 
@@ -199,6 +201,8 @@ void add_common(CLI::App * cmd, Options & o)
                   "smt (default: symbolic, exhaustive at any width, with traces) or explicit "
                   "(enumeration by the interpreter, small geometries only, no trace)")
       ->check(CLI::IsMember({"smt", "explicit"}));
+  cmd->add_option("--smt2", o.smt2_dir, "write every solver query to this folder as SMT-LIB2 (for other solvers)")
+      ->check(CLI::ExistingDirectory);
 }
 
 }  // namespace

@@ -9,8 +9,6 @@ namespace nostale::smt {
 namespace {
 
 constexpr unsigned kDevW = 8;   // device index
-constexpr unsigned kGapW = 16;  // gap index
-constexpr unsigned kPosW = 16;  // order inside a gap
 constexpr unsigned kLvlW = 3;   // page-table level
 constexpr unsigned kPermW = 2;
 enum : unsigned { kNone = 0, kLeaf = 1, kPtr = 2, kWild = 3 };
@@ -24,6 +22,14 @@ Res ite(const z3::expr & c, const Res & a, const Res & b)
 {
   return Res{z3::ite(c, a.kind, b.kind), z3::ite(c, a.level, b.level),
              z3::ite(c, a.frame, b.frame), z3::ite(c, a.perm, b.perm), z3::ite(c, a.ptr, b.ptr)};
+}
+
+/// Bits to hold values 0..n-1 (at least 1).
+unsigned bits_for(std::size_t n)
+{
+  unsigned b = 1;
+  while ((std::size_t{1} << b) < n) ++b;
+  return b;
 }
 
 struct Time {
@@ -72,6 +78,7 @@ struct Encoding::Impl {
   const CheckPoint & cp;
   std::size_t s;
   unsigned AW, FW, PW, IW;
+  unsigned GW, PSW;  // widths of gap indexes and of positions inside a gap (just enough)
   std::string pfx;
   z3::expr wd, wp, wa;
   z3::expr_vector cons;
@@ -103,10 +110,11 @@ struct Encoding::Impl {
   Impl(z3::context & ctx, const Scenario & scen, const Timeline & timeline, std::size_t check)
       : c(ctx), sc(scen), cfg(scen.config), geo(scen.config.geo), tl(timeline), ci(check),
         cp(timeline.checks.at(check)), s(cp.step), AW(geo.iova_bits()), FW(64 - geo.page_shift),
-        PW(cfg.pasid_bits), IW(cfg.did_bits), pfx("c" + std::to_string(check) + "_"),
+        PW(cfg.pasid_bits), IW(cfg.did_bits), GW(bits_for(tl.n + 2)),
+        PSW(bits_for(2 * (tl.invs.size() + 2 * geo.levels + 8))), pfx("c" + std::to_string(check) + "_"),
         wd(c.bv_const((pfx + "dev").c_str(), kDevW)), wp(c.bv_const((pfx + "pasid").c_str(), PW)),
         wa(c.bv_const((pfx + "addr").c_str(), AW)), cons(c), check_mem{&tl.mem_at_check(cp), {}},
-        T{c.bv_val(static_cast<uint64_t>(s), kGapW), c.bv_val(static_cast<uint64_t>(0xffff), kPosW)}
+        T{c.bv_val(static_cast<uint64_t>(s), GW), c.bv_val(static_cast<uint64_t>((1u << PSW) - 1), PSW)}
   {
     build_epochs();
     build_invs();
@@ -119,8 +127,8 @@ struct Encoding::Impl {
 
   Time new_time(const std::string & n)
   {
-    Time t{var(n + "_g", kGapW), var(n + "_pos", kPosW)};
-    cons.push_back(z3::ult(t.pos, bv(0xffff, kPosW)));
+    Time t{var(n + "_g", GW), var(n + "_pos", PSW)};
+    cons.push_back(z3::ult(t.pos, bv((1u << PSW) - 1, PSW)));
     return t;
   }
 
@@ -232,12 +240,29 @@ struct Encoding::Impl {
     }
   }
 
+  static bool same(const Res & a, const Res & b)
+  {
+    return a.kind.id() == b.kind.id() && a.level.id() == b.level.id() && a.frame.id() == b.frame.id() &&
+           a.perm.id() == b.perm.id() && a.ptr.id() == b.ptr.id();
+  }
+  static bool same(const Attach & a, const Attach & b)
+  {
+    return a.ok.id() == b.ok.id() && a.did.id() == b.did.id() && a.root.id() == b.root.id();
+  }
+
+  /// The term `f` builds from memory, at the symbolic gap g. Epochs whose terms are identical
+  /// (Z3 shares equal terms) are merged, so memory changes elsewhere cost nothing here.
   template <class F>
   auto at_gap(const z3::expr & g, F f)
   {
     auto acc = f(epochs.back().terms);
-    for (std::size_t i = epochs.size() - 1; i-- > 0;)
-      acc = ite(z3::ule(g, bv(epochs[i].last_gap, kGapW)), f(epochs[i].terms), acc);
+    auto cur = acc;
+    for (std::size_t i = epochs.size() - 1; i-- > 0;) {
+      auto t = f(epochs[i].terms);
+      if (same(t, cur)) continue;
+      acc = ite(z3::ule(g, bv(epochs[i].last_gap, GW)), t, acc);
+      cur = t;
+    }
     return acc;
   }
   Attach ite(const z3::expr & cnd, const Attach & a, const Attach & b)
@@ -260,8 +285,8 @@ struct Encoding::Impl {
       bool forced = inv.sync && *inv.sync <= s;
       std::size_t last = inv.sync ? *inv.sync : tl.n;
       if (forced) cons.push_back(comp);
-      cons.push_back(z3::implies(comp, z3::uge(cj.g, bv(inv.step + 1, kGapW)) &&
-                                           z3::ule(cj.g, bv(last, kGapW))));
+      cons.push_back(z3::implies(comp, z3::uge(cj.g, bv(inv.step + 1, GW)) &&
+                                           z3::ule(cj.g, bv(last, GW))));
       if (cfg.completion == Completion::InOrder && prev_inv)
         cons.push_back(z3::implies(comp, prev_inv->comp && le(prev_inv->c, cj)));
       invs.push_back(Inv{j, &inv.pat, forced, comp, cj});
@@ -281,14 +306,16 @@ struct Encoding::Impl {
   z3::expr overlap(const InvPattern & p, const z3::expr & lvl)
   {
     if (!p.ranged) return c.bool_val(true);
+    // An aligned region of 2^s bytes around the witness overlaps [A, E) iff its index
+    // (addr >> s) lies in [A >> s, (E - 1) >> s]: compare only the bits above s.
     z3::expr r = c.bool_val(false);
-    z3::expr a = z3::zext(wa, 1);
-    z3::expr A = bv(p.addr, AW + 1), E = bv(p.addr + p.size, AW + 1);
     for (unsigned l = 1; l <= geo.levels; ++l) {
-      u64 size = geo.size(l);
-      z3::expr lo = a & bv(~(size - 1) & ((u64{1} << AW) - 1), AW + 1);
-      z3::expr hi = lo + bv(size, AW + 1);
-      r = z3::ite(lvl == bv(l, kLvlW), z3::ult(lo, E) && z3::ult(A, hi), r);
+      unsigned sh = geo.shift(l);
+      if (sh >= AW) continue;
+      z3::expr idx = wa.extract(AW - 1, sh);
+      z3::expr in = z3::uge(idx, bv(p.addr >> sh, AW - sh)) &&
+                    z3::ule(idx, bv((p.addr + p.size - 1) >> sh, AW - sh));
+      r = z3::ite(lvl == bv(l, kLvlW), in, r);
     }
     return r;
   }
@@ -321,7 +348,11 @@ struct Encoding::Impl {
   z3::expr kept(M m, const Time & from, const Time & to)
   {
     z3::expr r = c.bool_val(true);
-    for (Inv & j : invs) r = r && !(j.comp && lt(from, j.c) && le(j.c, to) && m(*j.pat));
+    for (Inv & j : invs) {
+      z3::expr hit = m(*j.pat);
+      if (hit.is_false()) continue;  // this kind of command never removes such an entry
+      r = r && !(j.comp && lt(from, j.c) && le(j.c, to) && hit);
+    }
     return r;
   }
   z3::expr kept(const Instance & I, const Time & from, const Time & to)
@@ -338,8 +369,8 @@ struct Encoding::Impl {
                bv(0, IW), bv(0, FW), c.bool_val(false), bv(0, kLvlW), bv(0, FW), bv(0, FW),
                bv(0, kPermW)};
     cons.push_back(z3::ult(I.w, bv(cfg.devices.size(), kDevW)));
-    cons.push_back(z3::ule(I.t.g, bv(s, kGapW)));
-    cons.push_back(z3::ule(I.pc_t.g, bv(s, kGapW)));
+    cons.push_back(z3::ule(I.t.g, bv(s, GW)));
+    cons.push_back(z3::ule(I.pc_t.g, bv(s, GW)));
     return I;
   }
 
@@ -636,7 +667,7 @@ z3::expr_vector Encoding::actions()
     if (I->kind != CacheKind::PasidCache) v.push_back(I->active && I->pc_use);
   }
   for (auto & j : d.invs)
-    if (!j.forced) v.push_back(j.comp && z3::ule(j.c.g, d.bv(d.s, kGapW)));
+    if (!j.forced) v.push_back(j.comp && z3::ule(j.c.g, d.bv(d.s, d.GW)));
   return v;
 }
 
