@@ -224,6 +224,8 @@ TEST(Memory, FreePgtablesFreesAndWalksThroughThemAreWild)
   Memory m(c);
   m.apply_step(c, map(0, k2M, k4K, 0x80000, kPermRW));
   u64 l1 = table_at(c, m, 0, k2M, 1);
+  m.apply_step(c, map(0, 2 * k2M, k4K, 0x90000, kPermRW));  // a higher slot stays in use
+  EXPECT_EQ(table_at(c, m, 0, 2 * k2M, 1), l1 + 1);
   m.apply_step(c, unmap(0, k2M, k2M, true));
   Memory before = m;
   m.apply_step(c, free_pgtables(0));
@@ -233,6 +235,7 @@ TEST(Memory, FreePgtablesFreesAndWalksThroughThemAreWild)
   EXPECT_TRUE(m.any_free());
   EXPECT_FALSE(m.is_free(l1 + 1));
   EXPECT_FALSE(m.is_free(l1 - 1));
+  EXPECT_TRUE(m.is_table(l1 + 1, 1));
   // A walk that still holds the old pointer (a cached paging-structure entry) reads garbage.
   WalkResult w = m.walk_from(c.geo, l1, 1, k2M, 1);
   EXPECT_EQ(w.kind, WalkResult::Wild);
@@ -783,6 +786,10 @@ TEST(Evaluate, NoReuseWhileCachedAtFreePasid)
   EXPECT_EQ(d.size(), cache.size() - count_if(cache, CacheKind::DevTlb, false));
   EXPECT_FALSE(d.empty());
   cd.freed_did = 2;
+  EXPECT_TRUE(evaluate_reuse(cache, cd).empty());
+  // Device-TLB entries hold 0 in their did field: freeing domain id 0 does not hit them.
+  ASSERT_EQ(count_if(cache, CacheKind::DevTlb, false), 1u);
+  cd.freed_did = 0;
   EXPECT_TRUE(evaluate_reuse(cache, cd).empty());
 }
 

@@ -78,8 +78,12 @@ class Generic final : public Profile {
     if (p.device) out.device = *p.device;
 
     std::string text = "invalidate";
-    for (unsigned b = 0; b < 3; ++b)
-      if (cache & (1u << b)) text += std::string(b ? "|" : " ") + (b == 0 ? "IOTLB" : b == 1 ? "DEV_IOTLB" : "PASID");
+    static const char * cname[] = {"IOTLB", "DEV_IOTLB", "PASID"};
+    for (unsigned b = 0, first = 1; b < 3; ++b)
+      if (cache & (1u << b)) {
+        text += std::string(first ? " " : "|") + cname[b];
+        first = 0;
+      }
     text += std::string(" ") + gname[granu];
 
     auto id_field = [&](const json & info, const std::string & ipath, unsigned flags, const char * key,
