@@ -82,6 +82,8 @@ class Cli : public ::testing::Test {
 
   void SetUp() override
   {
+    // tests/CMakeLists.txt does not make the test executables depend on the nostale target.
+    ASSERT_TRUE(fs::exists(kBin)) << kBin << " is missing: build the nostale target first";
     std::string tmpl = (fs::temp_directory_path() / "nostale-cli-XXXXXX").string();
     std::vector<char> buf(tmpl.begin(), tmpl.end());
     buf.push_back('\0');
