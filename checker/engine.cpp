@@ -46,10 +46,10 @@ unsigned count_true(const z3::model & m, const z3::expr_vector & v)
 CheckResult check_explicit(const Scenario & sc, const Timeline & tl, const CheckOptions & opt)
 {
   CheckResult r;
-  ExplicitResult e = explore(sc, tl, opt.unsafe_only);
+  ExplicitResult e = explore(sc, tl, opt.unsafe_only, 200000, opt.timeout_s);
   if (!e.complete) {
     r.verdict = Verdict::Unknown;
-    r.reason = "the explicit engine only enumerates geometries of at most 2^12 pages and 200000 schedules";
+    r.reason = e.limit;
     return r;
   }
   if (!e.check) {

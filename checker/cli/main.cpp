@@ -169,6 +169,11 @@ int run(const Options & o, bool test_mode)
       else text << render_text(sc, r);
     }
   }
+  if (!o.out.empty() && code == kExitBadInput) {
+    // A report that silently lacks the bad files would read as complete: write none.
+    std::cerr << o.out << ": not written, because some input was bad\n";
+    return code;
+  }
   if (test_mode) {
     text << passed << " passed, " << failed << " failed\n";
     if (failed) code = combine(code, kExitViolation);

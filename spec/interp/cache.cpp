@@ -287,13 +287,19 @@ std::vector<Violation> evaluate(const Config & cfg, const Memory & mem,
     mt = translate_memory_from(cfg, mem, ds.root, g.levels, addr);
   }
 
+  // The domain ids a lookup by the witness uses: memory's, and any cached PASID entry's.
+  std::set<u64> lookup_dids;
+  if (lookup_did) lookup_dids.insert(*lookup_did);
+  for (const Entry & e : cache)
+    if (e.kind == CacheKind::PasidCache && e.dev == d && e.pasid == pasid) lookup_dids.insert(e.did);
+
   // Entries a lookup by the witness hits (judged from every device that hits them).
   std::vector<Entry> hits;
   for (const Entry & e : cache) {
     bool vpn_ok = e.kind == CacheKind::PasidCache || e.vpn == (addr >> g.shift(e.level));
     if (e.pasid != pasid || !vpn_ok) continue;
     bool by_dev = e.kind == CacheKind::PasidCache || e.kind == CacheKind::DevTlb;
-    if (by_dev ? e.dev == d : (lookup_did && e.did == *lookup_did)) hits.push_back(e);
+    if (by_dev ? e.dev == d : lookup_dids.count(e.did) > 0) hits.push_back(e);
   }
 
   auto reaches_free = [&](const Translation & t) {

@@ -1,6 +1,7 @@
 #include "spec/interp/explorer.h"
 
 #include <algorithm>
+#include <chrono>
 #include <functional>
 #include <limits>
 
@@ -80,13 +81,15 @@ struct Explorer {
 }  // namespace
 
 ExplicitResult explore(const Scenario & sc, const Timeline & tl, bool unsafe_only,
-                       std::size_t max_schedules)
+                       std::size_t max_schedules, double timeout_s)
 {
   ExplicitResult res;
+  const auto t0 = std::chrono::steady_clock::now();
   const Config & cfg = sc.config;
   unsigned page_bits = cfg.geo.levels * cfg.geo.level_bits;
   if (page_bits > 12) {
     res.complete = false;
+    res.limit = "the explicit engine only enumerates geometries of at most 2^12 pages";
     return res;
   }
   Explorer ex{sc, tl, unsafe_only, {}, u64{1} << page_bits, std::vector<int>(tl.checks.size(), 99)};
@@ -127,7 +130,15 @@ ExplicitResult explore(const Scenario & sc, const Timeline & tl, bool unsafe_onl
       // In-order completion fixes the order inside a gap; any-order tries every permutation.
       std::function<bool(std::size_t)> perm = [&](std::size_t g) -> bool {
         if (g == order.size()) {
-          if (++res.schedules > max_schedules) return false;
+          if (++res.schedules > max_schedules) {
+            res.limit = "more than " + std::to_string(max_schedules) + " completion schedules";
+            return false;
+          }
+          if (timeout_s > 0 &&
+              std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() > timeout_s) {
+            res.limit = "timeout after " + std::to_string(res.schedules - 1) + " completion schedules";
+            return false;
+          }
           ex.simulate(order);
           return true;
         }

@@ -14,7 +14,8 @@
 namespace nostale {
 
 struct ExplicitResult {
-  bool complete = true;             ///< false: a limit was hit (too many schedules / addresses)
+  bool complete = true;             ///< false: a limit was hit (see `limit`)
+  std::string limit;                ///< which limit
   std::optional<std::size_t> check; ///< index of the first violated check point
   std::string property;
   std::string severity;
@@ -25,6 +26,6 @@ struct ExplicitResult {
 /// 2^pasid_bits (at most 2^pasid_limit_bits of them: the rest behave like the first unused one)
 /// and every schedule. `severity_unsafe_only` skips restrictive findings.
 ExplicitResult explore(const Scenario & sc, const Timeline & tl, bool severity_unsafe_only = false,
-                       std::size_t max_schedules = 200000);
+                       std::size_t max_schedules = 200000, double timeout_s = 0);
 
 }  // namespace nostale

@@ -527,8 +527,10 @@ struct Encoding::Impl {
   z3::expr hit(Instance & I)
   {
     if (I.kind == CacheKind::PasidCache || I.kind == CacheKind::DevTlb) return I.w == wd;
+    // The lookup's domain id: memory's, or that of a cached PASID entry of the witness.
     Attach a = attach_T();
-    return a.ok && I.did == a.did;
+    Instance & P = *pct;
+    return (a.ok && I.did == a.did) || (present(P) && P.w == wd && I.did == P.did);
   }
 
   z3::expr allows(const z3::expr & perm) { return (perm & bv(cp.access, kPermW)) != bv(0, kPermW); }
