@@ -139,6 +139,14 @@ const char * type_name(Type t);
 /// (QEMU rejects them in a 128-bit one: vtd_inv_desc_reserved_check(..., dw = true)). Not
 /// checked by decode_raw, which takes either width.
 bool needs_256bit_queue(Type t);
+/// One named bit range qw<word>[hi:lo]; the name is the spec's ("DID", "ADDR", "type[3:0]",
+/// "PFSID[15:4]", ...) or "reserved".
+struct FieldInfo {
+  const char * name;
+  unsigned word, hi, lo;
+};
+/// Every field of qw0 and qw1 of type `t`, reserved ones included: each bit exactly once.
+std::vector<FieldInfo> fields(Type t);
 /// Reserved bits of word `word` (0..3) of a descriptor of type `t`: a set bit makes the
 /// descriptor invalid (IQE). Words 2 and 3 are all reserved.
 u64 reserved_mask(Type t, unsigned word);
