@@ -63,6 +63,7 @@ std::string describe(const Config & cfg, const Entry & e)
         s += " [dev " + dev;
       s += " pasid " + std::to_string(e.pasid) + " " + hex(e.vpn << g.shift(e.level)) + "/" +
            size_str(g.size(e.level)) + "] -> ";
+      if (e.negative) return s + "not present (negative entry)";
       return s + (e.wild ? std::string("arbitrary (read from a frame that holds no table)")
                          : hex(e.frame << g.page_shift) + " " + perm_str(e.perm));
   }
@@ -81,10 +82,12 @@ bool matches(const Geometry & g, const InvPattern & p, const Entry & e)
 {
   bool pasid_ok = !p.pasid || *p.pasid == e.pasid;
   bool did_ok = !p.did || *p.did == e.did;
+  // Stage-tagged entries: some types are matched whatever their address (VTD-GRAN-1).
+  bool where = ((p.pgtt_anyaddr >> e.pgtt) & 1) || (((p.pgtt_mask >> e.pgtt) & 1) && overlaps(g, p, e));
   switch (e.kind) {
     case CacheKind::PasidCache: return p.pasid_cache && pasid_ok && did_ok;
-    case CacheKind::Psc: return p.psc && pasid_ok && did_ok && overlaps(g, p, e);
-    case CacheKind::Iotlb: return p.iotlb && pasid_ok && did_ok && overlaps(g, p, e);
+    case CacheKind::Psc: return p.psc && pasid_ok && did_ok && where;
+    case CacheKind::Iotlb: return p.iotlb && pasid_ok && did_ok && where;
     case CacheKind::DevTlb:
       return p.devtlb && (!p.device || *p.device == e.dev) && pasid_ok && overlaps(g, p, e);
   }
@@ -105,6 +108,7 @@ struct Walker {
   u64 pasid;
   u64 addr;
   u64 did;
+  unsigned pgtt;
   std::set<Entry> & out;
 
   Entry tagged(CacheKind k, unsigned level) const
@@ -113,6 +117,7 @@ struct Walker {
     e.kind = k;
     e.pasid = pasid;
     e.did = did;
+    e.pgtt = pgtt;
     e.level = level;
     e.vpn = addr >> cfg.geo.shift(level);
     return e;
@@ -140,7 +145,16 @@ struct Walker {
     for (;;) {
       WalkResult r = mem.walk_from(cfg.geo, table, level, addr, level);
       if (r.kind == WalkResult::Wild) return wild(level, leaves);
-      if (r.kind == WalkResult::None) return;
+      if (r.kind == WalkResult::None) {
+        // CM=1: the not-present result itself may be cached (as a 4 KiB entry: the smallest
+        // is the hardest to invalidate, so it stands for every size).
+        if (cfg.negative_caching) {
+          Entry e = tagged(CacheKind::Iotlb, 1);
+          e.negative = true;
+          out.insert(e);
+        }
+        return;
+      }
       if (r.kind == WalkResult::Leaf) {
         Entry e = tagged(CacheKind::Iotlb, level);
         e.frame = r.frame;
@@ -166,31 +180,32 @@ std::set<Entry> fillable_for(const Config & cfg, const Memory & mem, const std::
   const Geometry & g = cfg.geo;
   std::set<Entry> out;
   // PASID-table entry: from memory (and then cacheable) or from the PASID cache.
-  std::vector<std::pair<u64, u64>> resolutions;  // (did, root)
+  std::vector<Entry> resolutions;  // PASID-table entries: did, root, pgtt
   int dom = mem.attached(w, pasid);
   if (dom >= 0) {
     const DomainState & ds = mem.domains().at(static_cast<std::size_t>(dom));
     if (ds.did) {
-      resolutions.push_back({*ds.did, ds.root});
       Entry pc;
       pc.kind = CacheKind::PasidCache;
       pc.dev = w;
       pc.pasid = pasid;
       pc.did = *ds.did;
       pc.root = ds.root;
+      pc.pgtt = mem.attached_pgtt(w, pasid);
+      resolutions.push_back(pc);
       out.insert(pc);
     }
   }
   for (const Entry & e : cache)
-    if (e.kind == CacheKind::PasidCache && e.dev == w && e.pasid == pasid)
-      resolutions.push_back({e.did, e.root});
+    if (e.kind == CacheKind::PasidCache && e.dev == w && e.pasid == pasid) resolutions.push_back(e);
 
   std::vector<Entry> leaves;
-  for (auto [did, root] : resolutions) {
-    Walker wk{cfg, mem, pasid, addr, did, out};
-    wk.walk(root, g.levels, leaves);
+  for (const Entry & r : resolutions) {
+    const u64 did = r.did;
+    Walker wk{cfg, mem, pasid, addr, did, r.pgtt, out};
+    wk.walk(r.root, g.levels, leaves);
     for (const Entry & e : cache) {
-      if (e.kind != CacheKind::Psc || e.did != did || e.pasid != pasid) continue;
+      if (e.kind != CacheKind::Psc || e.did != did || e.pasid != pasid || e.pgtt != r.pgtt) continue;
       if (e.vpn != (addr >> g.shift(e.level))) continue;
       if (e.wild)
         wk.wild(e.level - 1, leaves);
@@ -199,8 +214,8 @@ std::set<Entry> fillable_for(const Config & cfg, const Memory & mem, const std::
     }
     // ATS translation requests are answered from the IOTLB too (ATS-7).
     for (const Entry & e : cache)
-      if (e.kind == CacheKind::Iotlb && e.did == did && e.pasid == pasid &&
-          e.vpn == (addr >> g.shift(e.level)))
+      if (e.kind == CacheKind::Iotlb && !e.negative && e.did == did && e.pasid == pasid &&
+          e.pgtt == r.pgtt && e.vpn == (addr >> g.shift(e.level)))
         leaves.push_back(e);
   }
   if (cfg.devices.at(static_cast<std::size_t>(w)).ats) {
@@ -208,6 +223,7 @@ std::set<Entry> fillable_for(const Config & cfg, const Memory & mem, const std::
       e.kind = CacheKind::DevTlb;
       e.dev = w;
       e.did = 0;
+      e.pgtt = kPgttNone;  // the device TLB knows nothing of stages
       out.insert(e);
     }
   }
@@ -248,6 +264,7 @@ static Translation built(const Config & cfg, const Memory & mem, const Entry & e
     case CacheKind::Iotlb:
     case CacheKind::DevTlb:
       if (e.wild) { t.kind = Translation::Wild; return t; }
+      if (e.negative) return t;  // not present
       t.kind = Translation::Leaf;
       t.out = out_frame(cfg.geo, e.level, e.frame, addr);
       t.perm = e.perm;
@@ -279,6 +296,7 @@ std::vector<Violation> evaluate(const Config & cfg, const Memory & mem,
   Translation mt;
   std::optional<u64> lookup_did;
   std::optional<u64> root;
+  unsigned pgtt = mem.attached_pgtt(d, pasid);
   int dom = mem.attached(d, pasid);
   if (dom >= 0) {
     const DomainState & ds = mem.domains().at(static_cast<std::size_t>(dom));
@@ -287,11 +305,12 @@ std::vector<Violation> evaluate(const Config & cfg, const Memory & mem,
     mt = translate_memory_from(cfg, mem, ds.root, g.levels, addr);
   }
 
-  // The domain ids a lookup by the witness uses: memory's, and any cached PASID entry's.
-  std::set<u64> lookup_dids;
-  if (lookup_did) lookup_dids.insert(*lookup_did);
+  // The (domain id, type) keys a lookup by the witness uses: memory's PASID-table entry's, and
+  // any cached PASID entry's.
+  std::set<std::pair<u64, unsigned>> lookup_dids;
+  if (lookup_did) lookup_dids.insert({*lookup_did, pgtt});
   for (const Entry & e : cache)
-    if (e.kind == CacheKind::PasidCache && e.dev == d && e.pasid == pasid) lookup_dids.insert(e.did);
+    if (e.kind == CacheKind::PasidCache && e.dev == d && e.pasid == pasid) lookup_dids.insert({e.did, e.pgtt});
 
   // Entries a lookup by the witness hits (judged from every device that hits them).
   std::vector<Entry> hits;
@@ -299,7 +318,7 @@ std::vector<Violation> evaluate(const Config & cfg, const Memory & mem,
     bool vpn_ok = e.kind == CacheKind::PasidCache || e.vpn == (addr >> g.shift(e.level));
     if (e.pasid != pasid || !vpn_ok) continue;
     bool by_dev = e.kind == CacheKind::PasidCache || e.kind == CacheKind::DevTlb;
-    if (by_dev ? e.dev == d : lookup_dids.count(e.did) > 0) hits.push_back(e);
+    if (by_dev ? e.dev == d : lookup_dids.count({e.did, e.pgtt}) > 0) hits.push_back(e);
   }
 
   auto reaches_free = [&](const Translation & t) {
@@ -315,7 +334,7 @@ std::vector<Violation> evaluate(const Config & cfg, const Memory & mem,
   std::vector<Violation> restrictive;
   for (const Entry & e : hits) {
     if (e.kind == CacheKind::PasidCache) {
-      if (dom < 0 || e.did != *lookup_did || e.root != *root)
+      if (dom < 0 || e.did != *lookup_did || e.root != *root || e.pgtt != pgtt)
         v.push_back(Violation{"no-stale", "unsafe", false, e});
       continue;
     }

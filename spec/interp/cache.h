@@ -24,7 +24,9 @@ struct Entry {
   u64 did = 0;
   unsigned level = 0;
   u64 vpn = 0;
+  unsigned pgtt = kPgttNone;  ///< translation type of the PASID entry it was filled through
   bool wild = false;   ///< filled by a walk through a frame that holds no such table: any content
+  bool negative = false;  ///< IOTLB: a cached not-present translation (CM=1)
   u64 root = 0;        ///< PASID cache: root table frame
   u64 ptr = 0;         ///< paging-structure cache: next-level table frame
   u64 frame = 0;       ///< IOTLB / device TLB: output page frame (base)

@@ -32,7 +32,7 @@ struct Explorer {
     for (bool changed = true; changed;) {
       changed = false;
       std::set<std::pair<int, u64>> walkers;
-      for (const auto & [key, dom] : mem.attachments()) walkers.insert(key);
+      for (const auto & [key, att] : mem.attachments()) walkers.insert(key);
       for (const Entry & e : cache)
         if (e.kind == CacheKind::PasidCache) walkers.insert({e.dev, e.pasid});
       for (auto [w, p] : walkers)
@@ -67,11 +67,11 @@ struct Explorer {
     std::set<Entry> cache;
     std::size_t ci = 0;
     for (std::size_t g = 0; g <= tl.n; ++g) {
-      saturate(tl.mem[g], cache);
+      saturate(tl.walk[g], cache);
       for (std::size_t j : order[g]) {
         for (auto it = cache.begin(); it != cache.end();)
           it = matches(sc.config.geo, tl.invs[j].pat, *it) ? cache.erase(it) : std::next(it);
-        saturate(tl.mem[g], cache);
+        saturate(tl.walk[g], cache);
       }
       while (ci < tl.checks.size() && tl.checks[ci].step == g) judge(ci++, cache);
     }
@@ -119,8 +119,15 @@ ExplicitResult explore(const Scenario & sc, const Timeline & tl, bool unsafe_onl
     if (!inv.sync) opt.push_back(kNever);
     options.push_back(opt);
   }
-  bool in_order = cfg.completion == Completion::InOrder;
   std::vector<std::size_t> gap(tl.invs.size());
+  auto before = [&](std::size_t i, std::size_t j) { return ordered_before(cfg, tl.invs[i], tl.invs[j]); };
+  // A permutation of one gap's completions that respects submission order and fences.
+  auto respects = [&](const std::vector<std::size_t> & o) {
+    for (std::size_t x = 0; x < o.size(); ++x)
+      for (std::size_t y = x + 1; y < o.size(); ++y)
+        if (before(o[y], o[x])) return false;
+    return true;
+  };
 
   std::function<bool(std::size_t)> assign = [&](std::size_t j) -> bool {
     if (j == tl.invs.size()) {
@@ -144,14 +151,16 @@ ExplicitResult explore(const Scenario & sc, const Timeline & tl, bool unsafe_onl
         }
         std::sort(order[g].begin(), order[g].end());
         do {
-          if (!perm(g + 1)) return false;
-        } while (!in_order && std::next_permutation(order[g].begin(), order[g].end()));
+          if (respects(order[g]) && !perm(g + 1)) return false;
+        } while (std::next_permutation(order[g].begin(), order[g].end()));
         return true;
       };
       return perm(0);
     }
     for (std::size_t g : options[j]) {
-      if (in_order && j > 0 && g < gap[j - 1]) continue;
+      bool ok = true;
+      for (std::size_t i = 0; i < j; ++i) ok &= !before(i, j) || gap[i] <= g;  // kNever is last
+      if (!ok) continue;
       gap[j] = g;
       if (!assign(j + 1)) return false;
     }

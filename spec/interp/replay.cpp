@@ -41,6 +41,9 @@ std::string replay(const Scenario & sc, const Timeline & tl, const Counterexampl
       if (e.kind == HwEvent::Complete) {
         if (e.inv >= tl.invs.size() || tl.invs[e.inv].step >= g || completed[e.inv])
           return "event " + std::to_string(ev) + ": completes an invalidation that is not pending";
+        for (std::size_t i = 0; i < tl.invs.size(); ++i)
+          if (!completed[i] && ordered_before(cfg, tl.invs[i], tl.invs[e.inv]))
+            return "event " + std::to_string(ev) + ": completes an invalidation before one it is ordered after";
         completed[e.inv] = true;
         for (auto it = cache.begin(); it != cache.end();)
           it = matches(cfg.geo, tl.invs[e.inv].pat, *it) ? cache.erase(it) : std::next(it);
@@ -52,7 +55,7 @@ std::string replay(const Scenario & sc, const Timeline & tl, const Counterexampl
       if (e.entry.kind != CacheKind::PasidCache &&
           (cex.addr >> cfg.geo.shift(e.entry.level)) != e.entry.vpn)
         return "event " + std::to_string(ev) + ": fill does not translate the witness address";
-      std::set<Entry> ok = fillable_for(cfg, tl.mem[g], cache, e.walker, e.entry.pasid, cex.addr);
+      std::set<Entry> ok = fillable_for(cfg, tl.walk[g], cache, e.walker, e.entry.pasid, cex.addr);
       (void)addr;
       if (!ok.count(e.entry))
         return "event " + std::to_string(ev) + ": " + describe(cfg, e.entry) +

@@ -22,6 +22,8 @@ const char * op_name(Op op)
     case Op::Sync: return "sync";
     case Op::Dma: return "dma";
     case Op::Check: return "check";
+    case Op::Fence: return "fence";
+    case Op::Clflush: return "clflush";
   }
   return "?";
 }
@@ -51,7 +53,22 @@ u64 Memory::alloc_table(const Config & cfg, unsigned level)
 int Memory::attached(int device, u64 pasid) const
 {
   auto it = attach_.find({device, pasid});
-  return it == attach_.end() ? -1 : it->second;
+  return it == attach_.end() ? -1 : it->second.domain;
+}
+
+unsigned Memory::attached_pgtt(int device, u64 pasid) const
+{
+  auto it = attach_.find({device, pasid});
+  return it == attach_.end() ? kPgttNone : it->second.pgtt;
+}
+
+Memory Memory::walker_view(const Memory & now) const
+{
+  Memory v = *this;
+  for (auto it = v.tables_.begin(); it != v.tables_.end();)
+    it = now.is_table(it->first, it->second.level) ? std::next(it) : v.tables_.erase(it);
+  v.freed_ = now.freed_;
+  return v;
 }
 
 bool Memory::is_free(u64 frame) const
@@ -227,15 +244,15 @@ void Memory::apply_step(const Config & cfg, const Step & s)
       if (!domains_.at(static_cast<std::size_t>(s.domain)).did)
         throw ScenarioError(s.path + "/domain", "the domain has no domain id (free_did was "
                                                 "called, or none was assigned); assign_did first");
-      attach_[{s.device, s.pasid}] = s.domain;
+      attach_[{s.device, s.pasid}] = Attachment{s.domain, s.pgtt};
       break;
     }
     case Op::Detach: attach_.erase({s.device, s.pasid}); break;
     case Op::FreeDid: {
       DomainState & dom = domains_.at(static_cast<std::size_t>(s.domain));
       if (!dom.did) throw ScenarioError(s.path + "/domain", "the domain has no domain id to free");
-      for (const auto & [key, d] : attach_)
-        if (d == s.domain)
+      for (const auto & [key, a] : attach_)
+        if (a.domain == s.domain)
           throw ScenarioError(s.path + "/domain", "domain id freed while the domain is still "
                                                   "attached; detach first");
       dom.did.reset();
@@ -247,6 +264,8 @@ void Memory::apply_step(const Config & cfg, const Step & s)
     case Op::Sync:
     case Op::Dma:
     case Op::Check:
+    case Op::Fence:
+    case Op::Clflush:
       break;
   }
 }

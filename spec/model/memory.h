@@ -24,6 +24,12 @@ struct TablePage {
   std::map<unsigned, Pte> entries;   ///< present entries by index
 };
 
+/// A present PASID-table entry: the domain it translates through and its translation type.
+struct Attachment {
+  int domain = -1;
+  unsigned pgtt = kPgttNone;
+};
+
 struct DomainState {
   u64 root = 0;                      ///< frame of the top-level table
   std::optional<u64> did;
@@ -57,6 +63,11 @@ class Memory {
 
   /// The PASID-table entry of (device, pasid): the domain, or -1.
   int attached(int device, u64 pasid) const;
+  unsigned attached_pgtt(int device, u64 pasid) const;
+
+  /// The view of a non-coherent walker: this memory (as of the last clflush) without the table
+  /// pages that `now` no longer holds (a freed frame reads as arbitrary whatever was flushed).
+  Memory walker_view(const Memory & now) const;
 
   bool is_free(u64 frame) const;
   bool any_free() const { return !freed_.empty(); }
@@ -64,7 +75,7 @@ class Memory {
 
   const std::map<u64, TablePage> & tables() const { return tables_; }
   const std::vector<DomainState> & domains() const { return domains_; }
-  const std::map<std::pair<int, u64>, int> & attachments() const { return attach_; }
+  const std::map<std::pair<int, u64>, Attachment> & attachments() const { return attach_; }
   /// Freed frame ranges [first, second), normalised.
   const std::vector<std::pair<u64, u64>> & freed() const { return freed_; }
 
@@ -80,7 +91,7 @@ class Memory {
 
   std::map<u64, TablePage> tables_;
   std::vector<DomainState> domains_;
-  std::map<std::pair<int, u64>, int> attach_;
+  std::map<std::pair<int, u64>, Attachment> attach_;
   std::vector<std::pair<u64, u64>> freed_;
   std::set<u64> pool_used_;  ///< page-table pool slots in use (linked, unlinked or pending)
 };

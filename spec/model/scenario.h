@@ -33,6 +33,11 @@ struct Geometry {
   u64 addr_mask() const { return iova_bits() >= 64 ? ~u64{0} : (u64{1} << iova_bits()) - 1; }
 };
 
+/// Translation type of a PASID-table entry (VT-d PGTT, VTD-CACHE-3): which stage's caches an
+/// entry filled through it belongs to. The generic profile has a single untyped stage.
+enum Pgtt : unsigned { kPgttNone = 0, kPgttFirst = 1, kPgttSecond = 2 };
+constexpr unsigned kAllPgtt = (1u << kPgttNone) | (1u << kPgttFirst) | (1u << kPgttSecond);
+
 /// Permission bits of a leaf entry.
 enum Perm : unsigned { kPermNone = 0, kPermRead = 1, kPermWrite = 2, kPermRW = 3 };
 
@@ -49,11 +54,19 @@ struct InvPattern {
   bool ranged = false;       ///< address filter: entries overlapping [addr, addr + size)
   u64 addr = 0;
   u64 size = 0;
+  /// IOTLB / paging-structure entries of these translation types (bit 1 << pgtt) are matched,
+  /// within the range if `ranged` ...
+  unsigned pgtt_mask = kAllPgtt;
+  /// ... and these regardless of the range (VT-d PSI drops every first-stage entry of its
+  /// domain id, VTD-GRAN-1).
+  unsigned pgtt_anyaddr = 0;
 };
 
 enum class Op {
   Map, Unmap, FreePgtables, FreeFrame, Attach, Detach, FreePasid, FreeDid, AssignDid,
-  Invalidate, Sync, Dma, Check
+  Invalidate, Sync, Dma, Check,
+  Fence,    ///< later invalidations complete only after earlier ones (VT-d inv_wait FN=1)
+  Clflush   ///< table writes so far become visible to a non-coherent walker (VTD-COH-1)
 };
 
 const char * op_name(Op op);
@@ -70,6 +83,7 @@ struct Step {
   unsigned perm = kPermNone; ///< map permission; dma access (kPermRead or kPermWrite)
   bool free_tables = false;
   u64 did = 0;       ///< assign_did
+  unsigned pgtt = kPgttNone;  ///< attach: translation type of the PASID-table entry
   InvPattern inv;    ///< invalidate
   std::string rule;  ///< rule id of the command's semantics (e.g. GAPI-3)
   std::string text;  ///< one-line rendering in the profile's own terms, for traces
@@ -97,6 +111,11 @@ struct Config {
   std::vector<Device> devices;
   std::vector<Domain> domains;
   u64 pt_pool = 0x7f0000000000ULL;  ///< physical address of the page-table page allocator
+  /// The walker reads memory coherently (VT-d ECAP.C=1). When false it sees table writes only
+  /// after a clflush step (VTD-COH-1).
+  bool coherent = true;
+  /// Not-present leaf translations may be cached in the IOTLB (VT-d CM=1, VTD-SEQ-11).
+  bool negative_caching = false;
 };
 
 struct Expectation {

@@ -2,12 +2,33 @@
 
 namespace nostale {
 
+bool ordered_before(const Config & cfg, const Invalidation & a, const Invalidation & b)
+{
+  if (a.step >= b.step) return false;
+  return cfg.completion == Completion::InOrder || a.fence < b.fence;
+}
+
+static bool writes_memory(Op op)
+{
+  switch (op) {
+    case Op::Invalidate: case Op::Sync: case Op::Dma: case Op::Check: case Op::FreePasid:
+    case Op::Fence: case Op::Clflush:
+      return false;
+    default:
+      return true;
+  }
+}
+
 Timeline build_timeline(const Scenario & sc)
 {
   Timeline tl;
   tl.n = sc.steps.size();
   Memory m(sc.config);
+  Memory flushed = m;  // what a non-coherent walker sees
+  std::size_t fences = 0, version = 0;
   tl.mem.push_back(m);
+  tl.walk.push_back(m);
+  tl.walk_version.push_back(version);
   for (std::size_t i = 0; i < sc.steps.size(); ++i) {
     const Step & s = sc.steps[i];
     // Check points see the step's own effect (a free is judged with the frame already free).
@@ -15,7 +36,17 @@ Timeline build_timeline(const Scenario & sc)
     if (s.op == Op::FreeDid) freed_did = m.domains().at(static_cast<std::size_t>(s.domain)).did;
     m.apply_step(sc.config, s);
     tl.mem.push_back(m);
-    if (s.op == Op::Invalidate) tl.invs.push_back(Invalidation{i, s.inv, std::nullopt});
+    if (sc.config.coherent) {
+      version += writes_memory(s.op);
+      tl.walk.push_back(m);
+    } else {
+      if (s.op == Op::Clflush) flushed = m;
+      version += s.op == Op::Clflush || s.op == Op::FreePgtables || s.op == Op::FreeFrame;
+      tl.walk.push_back(flushed.walker_view(m));
+    }
+    tl.walk_version.push_back(version);
+    if (s.op == Op::Fence) ++fences;
+    if (s.op == Op::Invalidate) tl.invs.push_back(Invalidation{i, s.inv, std::nullopt, fences});
     if (s.op == Op::Sync)
       for (Invalidation & inv : tl.invs)
         if (!inv.sync) inv.sync = i;

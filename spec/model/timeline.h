@@ -14,7 +14,12 @@ struct Invalidation {
   std::size_t step = 0;               ///< the invalidate step that submits it
   InvPattern pat;
   std::optional<std::size_t> sync;    ///< the first sync step after it: it completes before that
+  std::size_t fence = 0;              ///< fences before it: it completes after every invalidation
+                                      ///< with a smaller count (VT-d inv_wait FN=1, VTD-ORDER-3)
 };
+
+/// Must invalidation `a` complete no later than `b` (submission order, fences)?
+bool ordered_before(const Config & cfg, const Invalidation & a, const Invalidation & b);
 
 struct CheckPoint {
   std::size_t step = 0;  ///< check happens at this step (== steps.size() for the end)
@@ -31,6 +36,11 @@ struct CheckPoint {
 struct Timeline {
   /// mem[g]: memory during gap g, for g in 0..n; mem[n + 1] == mem[n] (the end).
   std::vector<Memory> mem;
+  /// walk[g]: what the walker reads during gap g (== mem[g] when the walker is coherent;
+  /// otherwise memory as of the last clflush, VTD-COH-1).
+  std::vector<Memory> walk;
+  /// walk_version[g] changes exactly where walk[g] may differ from walk[g - 1].
+  std::vector<std::size_t> walk_version;
   std::vector<Invalidation> invs;
   std::vector<CheckPoint> checks;
   std::size_t n = 0;  ///< number of driver steps

@@ -47,8 +47,9 @@ z3::expr le(const Time & a, const Time & b)
 
 /// Resolution of a PASID-table entry.
 struct Attach {
-  z3::expr ok, did, root;
+  z3::expr ok, did, root, pgtt;
 };
+constexpr unsigned kPgttW = 2;
 
 }  // namespace
 
@@ -65,7 +66,9 @@ struct Instance {
   z3::expr start;            // 0: from the root; l: from the cached level-l PSC entry
   z3::expr from_tlb;         // device TLB: filled by ATS from the IOTLB instance
   z3::expr did, root;        // the walk's PASID-table entry (domain id = the entry's tag)
+  z3::expr pgtt;             // ... and its translation type (stage tag)
   z3::expr wild, lvl, ptr, frame, perm;  // payload
+  z3::expr neg;              // IOTLB: a cached not-present result (CM=1)
 };
 
 struct Encoding::Impl {
@@ -204,13 +207,13 @@ struct Encoding::Impl {
 
   Attach attach(const Memory & m, const z3::expr & w)
   {
-    Attach a{c.bool_val(false), bv(0, IW), bv(0, FW)};
-    for (const auto & [key, dom] : m.attachments()) {
-      const DomainState & ds = m.domains().at(static_cast<std::size_t>(dom));
+    Attach a{c.bool_val(false), bv(0, IW), bv(0, FW), bv(0, kPgttW)};
+    for (const auto & [key, att] : m.attachments()) {
+      const DomainState & ds = m.domains().at(static_cast<std::size_t>(att.domain));
       NOSTALE_CHECK(ds.did.has_value(), "attached domain without a domain id");
       z3::expr cond = w == bv(static_cast<u64>(key.first), kDevW) && wp == bv(key.second, PW);
       a = Attach{cond || a.ok, z3::ite(cond, bv(*ds.did, IW), a.did),
-                 z3::ite(cond, bv(ds.root, FW), a.root)};
+                 z3::ite(cond, bv(ds.root, FW), a.root), z3::ite(cond, bv(att.pgtt, kPgttW), a.pgtt)};
     }
     return a;
   }
@@ -222,19 +225,12 @@ struct Encoding::Impl {
     return r;
   }
 
+  /// Fills read what the walker sees (Timeline::walk), grouped where it does not change.
   void build_epochs()
   {
     for (std::size_t g = 0; g <= s; ++g) {
-      bool changes = g > 0 && [&] {
-        switch (sc.steps[g - 1].op) {
-          case Op::Invalidate: case Op::Sync: case Op::Dma: case Op::Check: case Op::FreePasid:
-            return false;
-          default:
-            return true;
-        }
-      }();
-      if (epochs.empty() || changes)
-        epochs.push_back(Epoch{g, MemTerms{&tl.mem[g], {}}});
+      if (epochs.empty() || tl.walk_version[g] != tl.walk_version[g - 1])
+        epochs.push_back(Epoch{g, MemTerms{&tl.walk[g], {}}});
       else
         epochs.back().last_gap = g;
     }
@@ -247,7 +243,8 @@ struct Encoding::Impl {
   }
   static bool same(const Attach & a, const Attach & b)
   {
-    return a.ok.id() == b.ok.id() && a.did.id() == b.did.id() && a.root.id() == b.root.id();
+    return a.ok.id() == b.ok.id() && a.did.id() == b.did.id() && a.root.id() == b.root.id() &&
+           a.pgtt.id() == b.pgtt.id();
   }
 
   /// The term `f` builds from memory, at the symbolic gap g. Epochs whose terms are identical
@@ -267,7 +264,8 @@ struct Encoding::Impl {
   }
   Attach ite(const z3::expr & cnd, const Attach & a, const Attach & b)
   {
-    return Attach{z3::ite(cnd, a.ok, b.ok), z3::ite(cnd, a.did, b.did), z3::ite(cnd, a.root, b.root)};
+    return Attach{z3::ite(cnd, a.ok, b.ok), z3::ite(cnd, a.did, b.did), z3::ite(cnd, a.root, b.root),
+                  z3::ite(cnd, a.pgtt, b.pgtt)};
   }
   static Res ite(const z3::expr & cnd, const Res & a, const Res & b) { return smt::ite(cnd, a, b); }
 
@@ -275,7 +273,6 @@ struct Encoding::Impl {
 
   void build_invs()
   {
-    std::optional<Inv> prev_inv;
     for (std::size_t j = 0; j < tl.invs.size(); ++j) {
       const Invalidation & inv = tl.invs[j];
       if (inv.step >= s) break;
@@ -287,10 +284,11 @@ struct Encoding::Impl {
       if (forced) cons.push_back(comp);
       cons.push_back(z3::implies(comp, z3::uge(cj.g, bv(inv.step + 1, GW)) &&
                                            z3::ule(cj.g, bv(last, GW))));
-      if (cfg.completion == Completion::InOrder && prev_inv)
-        cons.push_back(z3::implies(comp, prev_inv->comp && le(prev_inv->c, cj)));
+      // In-order completion, and fences: an invalidation completes after those ordered before.
+      for (const Inv & i : invs)
+        if (ordered_before(cfg, tl.invs[i.index], inv))
+          cons.push_back(z3::implies(comp, i.comp && le(i.c, cj)));
       invs.push_back(Inv{j, &inv.pat, forced, comp, cj});
-      prev_inv.emplace(invs.back());
     }
   }
 
@@ -324,14 +322,27 @@ struct Encoding::Impl {
   {
     return p.pasid_cache ? filters(p, did) : c.bool_val(false);
   }
+  /// The entry's type is in `mask`.
+  z3::expr pgtt_in(const z3::expr & pgtt, unsigned mask)
+  {
+    z3::expr r = c.bool_val(false);
+    for (unsigned t : {kPgttNone, kPgttFirst, kPgttSecond})
+      if ((mask >> t) & 1) r = r || pgtt == bv(t, kPgttW);
+    return r;
+  }
+  /// Where a stage-tagged entry is matched: its type regardless of address, or in range.
+  z3::expr where(const InvPattern & p, const Instance & I, const z3::expr & lvl)
+  {
+    return pgtt_in(I.pgtt, p.pgtt_anyaddr) || (pgtt_in(I.pgtt, p.pgtt_mask) && overlap(p, lvl));
+  }
   z3::expr match(const InvPattern & p, const Instance & I)
   {
     switch (I.kind) {
       case CacheKind::PasidCache: return match_pc(p, I.did);
       case CacheKind::Psc:
-        return p.psc ? filters(p, I.did) && overlap(p, bv(I.level, kLvlW)) : c.bool_val(false);
+        return p.psc ? filters(p, I.did) && where(p, I, bv(I.level, kLvlW)) : c.bool_val(false);
       case CacheKind::Iotlb:
-        return p.iotlb ? filters(p, I.did) && overlap(p, I.lvl) : c.bool_val(false);
+        return p.iotlb ? filters(p, I.did) && where(p, I, I.lvl) : c.bool_val(false);
       case CacheKind::DevTlb: {
         if (!p.devtlb) return c.bool_val(false);
         z3::expr r = overlap(p, I.lvl);
@@ -366,8 +377,8 @@ struct Encoding::Impl {
   {
     Instance I{k, level, n, flag(n + "_on"), new_time(n), var(n + "_w", kDevW), flag(n + "_pc"),
                new_time(n + "_pct"), var(n + "_start", kLvlW), flag(n + "_ats"),
-               bv(0, IW), bv(0, FW), c.bool_val(false), bv(0, kLvlW), bv(0, FW), bv(0, FW),
-               bv(0, kPermW)};
+               bv(0, IW), bv(0, FW), bv(0, kPgttW), c.bool_val(false), bv(0, kLvlW), bv(0, FW),
+               bv(0, FW), bv(0, kPermW), c.bool_val(false)};
     cons.push_back(z3::ult(I.w, bv(cfg.devices.size(), kDevW)));
     cons.push_back(z3::ule(I.t.g, bv(s, GW)));
     cons.push_back(z3::ule(I.pc_t.g, bv(s, GW)));
@@ -381,6 +392,7 @@ struct Encoding::Impl {
     Attach a = at_gap(g, [&](MemTerms & m) { return attach(*m.mem, I.w); });
     I.did = a.did;
     I.root = a.root;
+    I.pgtt = a.pgtt;
     cons.push_back(z3::implies(I.active, a.ok));
     z3::expr did = I.did;
     cons.push_back(z3::implies(
@@ -402,7 +414,7 @@ struct Encoding::Impl {
       from = ite(U.wild, wild(l - 1), from);
       res = ite(is, from, res);
       cons.push_back(z3::implies(walking && is, U.active && lt(U.t, I.t) && U.did == I.did &&
-                                                    kept(U, U.t, I.t)));
+                                                    U.pgtt == I.pgtt && kept(U, U.t, I.t)));
     }
     cons.push_back(z3::implies(walking, ok_start));
     return res;
@@ -411,11 +423,13 @@ struct Encoding::Impl {
   void leaf_payload(Instance & I, const Res & res, const std::string & n)
   {
     I.wild = res.kind == bv(kWild, 2);
+    I.neg = res.kind == bv(kNone, 2);  // allowed only with negative caching (see callers)
     z3::expr arb = var(n + "_arblvl", kLvlW);
     unsigned maxl = geo.max_leaf_level();
     cons.push_back(z3::uge(arb, bv(1, kLvlW)) && z3::ule(arb, bv(maxl, kLvlW)) &&
                    z3::ule(arb, res.level));
-    I.lvl = z3::ite(I.wild, arb, res.level);
+    // A negative entry is cached as 4 KiB: the hardest size to invalidate stands for all.
+    I.lvl = z3::ite(I.wild, arb, z3::ite(I.neg, bv(1, kLvlW), res.level));
     I.frame = res.frame;
     I.perm = res.perm;
   }
@@ -435,7 +449,9 @@ struct Encoding::Impl {
       Instance I = new_instance(CacheKind::Iotlb, 0, "tlb");
       resolve(I);
       Res res = walk(I, 1, I.active);
-      cons.push_back(z3::implies(I.active, res.kind == bv(kLeaf, 2) || res.kind == bv(kWild, 2)));
+      z3::expr ok = res.kind == bv(kLeaf, 2) || res.kind == bv(kWild, 2);
+      if (cfg.negative_caching) ok = ok || res.kind == bv(kNone, 2);  // CM=1 (VTD-SEQ-11)
+      cons.push_back(z3::implies(I.active, ok));
       leaf_payload(I, res, "tlb");
       tlb.emplace(I);
     }
@@ -450,10 +466,12 @@ struct Encoding::Impl {
       cons.push_back(z3::implies(I.active && !I.from_tlb,
                                  res.kind == bv(kLeaf, 2) || res.kind == bv(kWild, 2)));
       leaf_payload(I, res, "dtlb");
+      I.neg = c.bool_val(false);
       // ATS translation requests are answered from the IOTLB too (ATS-7).
       Instance & U = *tlb;
-      cons.push_back(z3::implies(I.active && I.from_tlb, U.active && lt(U.t, I.t) &&
-                                                             U.did == I.did && kept(U, U.t, I.t)));
+      cons.push_back(z3::implies(I.active && I.from_tlb, U.active && !U.neg && lt(U.t, I.t) &&
+                                                             U.did == I.did && U.pgtt == I.pgtt &&
+                                                             kept(U, U.t, I.t)));
       I.wild = z3::ite(I.from_tlb, U.wild, I.wild);
       I.lvl = z3::ite(I.from_tlb, U.lvl, I.lvl);
       I.frame = z3::ite(I.from_tlb, U.frame, I.frame);
@@ -467,6 +485,7 @@ struct Encoding::Impl {
       cons.push_back(z3::implies(I.active, a.ok));
       I.did = a.did;
       I.root = a.root;
+      I.pgtt = a.pgtt;
       pct.emplace(I);
     }
   }
@@ -518,7 +537,8 @@ struct Encoding::Impl {
         return from_res(ite(I.wild, wild(I.level - 1), r));
       }
       default:
-        return Tr{z3::ite(I.wild, bv(kWild, 2), bv(kLeaf, 2)), out_frame(I.frame, I.lvl), I.perm};
+        return Tr{z3::ite(I.wild, bv(kWild, 2), z3::ite(I.neg, bv(kNone, 2), bv(kLeaf, 2))),
+                  out_frame(I.frame, I.lvl), I.perm};
     }
   }
 
@@ -530,7 +550,8 @@ struct Encoding::Impl {
     // The lookup's domain id: memory's, or that of a cached PASID entry of the witness.
     Attach a = attach_T();
     Instance & P = *pct;
-    return (a.ok && I.did == a.did) || (present(P) && P.w == wd && I.did == P.did);
+    return (a.ok && I.did == a.did && I.pgtt == a.pgtt) ||
+           (present(P) && P.w == wd && I.did == P.did && I.pgtt == P.pgtt);
   }
 
   z3::expr allows(const z3::expr & perm) { return (perm & bv(cp.access, kPermW)) != bv(0, kPermW); }
@@ -577,7 +598,8 @@ struct Encoding::Impl {
         if (I->kind == CacheKind::PasidCache) {
           if (sev != "unsafe") continue;
           Attach a = attach_T();
-          v.push_back({I, present(*I) && hit(*I) && (!a.ok || I->did != a.did || I->root != a.root)});
+          v.push_back({I, present(*I) && hit(*I) &&
+                              (!a.ok || I->did != a.did || I->root != a.root || I->pgtt != a.pgtt)});
           continue;
         }
         Tr b = built(*I);
@@ -607,6 +629,7 @@ struct Encoding::Impl {
     Entry e;
     e.kind = I.kind;
     e.pasid = pasid;
+    if (I.kind != CacheKind::DevTlb) e.pgtt = static_cast<unsigned>(val(m, I.pgtt));
     switch (I.kind) {
       case CacheKind::PasidCache:
         e.dev = static_cast<int>(val(m, I.w));
@@ -625,7 +648,8 @@ struct Encoding::Impl {
         else e.dev = static_cast<int>(val(m, I.w));
         e.level = static_cast<unsigned>(val(m, I.lvl));
         e.wild = tru(m, I.wild);
-        if (!e.wild) {
+        e.negative = !e.wild && tru(m, I.neg);
+        if (!e.wild && !e.negative) {
           e.frame = val(m, I.frame);
           e.perm = static_cast<unsigned>(val(m, I.perm));
         }
@@ -721,6 +745,7 @@ Counterexample Encoding::extract(const z3::model & m, const std::string & proper
       p.entry.pasid = cex.pasid;
       p.entry.did = d.val(m, I->did);
       p.entry.root = d.val(m, I->root);
+      p.entry.pgtt = static_cast<unsigned>(d.val(m, I->pgtt));
       p.walker = e.walker;
       p.source = "PASID-table entry in memory";
       cex.events.push_back(p);
