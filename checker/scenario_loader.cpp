@@ -110,7 +110,7 @@ class Loader {
   {
     Config & c = sc_.config;
     only_keys(j, path, {"iova_bits", "geometry", "pasid_bits", "did_bits", "completion", "devices",
-                        "domains", "pt_pool"});
+                        "domains", "pt_pool", "caps"});
     if (j.contains("iova_bits")) {
       u64 b = get_u64(j["iova_bits"], path + "/iova_bits");
       if (b != 39 && b != 48 && b != 57)
@@ -146,8 +146,13 @@ class Loader {
       throw ScenarioError(path + "/devices", "expected an array of 1 to 16 devices");
     for (std::size_t i = 0; i < devs.size(); ++i) {
       std::string p = path + "/devices/" + std::to_string(i);
-      only_keys(devs[i], p, {"name", "ats"});
-      Device d{name(need(devs[i], p, "name"), p + "/name"), get_bool(devs[i], p, "ats", false)};
+      only_keys(devs[i], p, {"name", "ats", "sid"});
+      Device d{name(need(devs[i], p, "name"), p + "/name"), get_bool(devs[i], p, "ats", false), std::nullopt};
+      if (devs[i].contains("sid")) {
+        d.sid = bounded(devs[i]["sid"], p + "/sid", 0, 0xffff);
+        for (const Device & o : c.devices)
+          if (o.sid == d.sid) throw ScenarioError(p + "/sid", "two devices with requester id " + hex(*d.sid));
+      }
       if (seen.count(d.name)) throw ScenarioError(p + "/name", "duplicate device name '" + d.name + "'");
       seen[d.name] = 1;
       c.devices.push_back(d);
@@ -165,6 +170,8 @@ class Loader {
       seen[d.name] = 1;
       c.domains.push_back(d);
     }
+    if (j.contains("caps")) profile_->decode_caps(j["caps"], path + "/caps", c);
+    profile_->check_config(c, path);
   }
 
   int lookup(const json & j, const std::string & path, bool device)
@@ -266,12 +273,17 @@ class Loader {
         throw ScenarioError(path + "/phys", "physical addresses stay below 2^62");
       s.text = "free_frame " + hex(s.phys) + " size " + hex(s.size);
     } else if (op == "attach" || op == "bind") {
-      only_keys(j, path, {"op", "note", "device", "pasid", "domain"});
+      only_keys(j, path, {"op", "note", "device", "pasid", "domain", "pgtt"});
       s.op = Op::Attach;
       dev();
       s.pasid = pasid(j, path, "pasid", op == "bind" ? 1 : 0);
       dom();
+      auto did = dids_[static_cast<std::size_t>(s.domain)];
+      s.pgtt = profile_->decode_pgtt(j.contains("pgtt") ? &j["pgtt"] : nullptr, path + "/pgtt", c,
+                                     did ? *did : 0);
       s.text = op + " " + vname() + " pasid " + std::to_string(s.pasid) + " -> domain " + dname();
+      if (s.pgtt == kPgttFirst) s.text += " (first stage)";
+      if (s.pgtt == kPgttSecond) s.text += " (second stage)";
     } else if (op == "detach" || op == "unbind") {
       only_keys(j, path, {"op", "note", "device", "pasid"});
       s.op = Op::Detach;
@@ -299,6 +311,10 @@ class Loader {
       s.did = bounded(need(j, path, "did"), path + "/did", 0, (u64{1} << c.did_bits) - 1);
       dids_[static_cast<std::size_t>(s.domain)] = s.did;
       s.text = "assign_did " + dname() + " did " + std::to_string(s.did);
+    } else if (op == "clflush") {
+      only_keys(j, path, {"op", "note"});
+      s.op = Op::Clflush;
+      s.text = "clflush (table writes so far reach memory the walker reads)";
     } else if (op == "sync" || op == "check") {
       only_keys(j, path, {"op", "note"});
       s.op = op == "sync" ? Op::Sync : Op::Check;
@@ -324,6 +340,11 @@ class Loader {
       DecodeContext ctx{
           c, [&](const json & n, const std::string & p) { return lookup(n, p, false); },
           [&](const json & n, const std::string & p) { return lookup(n, p, true); },
+          [&](u64 sid, const std::string & p) {
+            for (std::size_t i = 0; i < c.devices.size(); ++i)
+              if (c.devices[i].sid == sid) return static_cast<int>(i);
+            throw ScenarioError(p, "no device has requester id " + hex(sid));
+          },
           [&](int d) { return dids_.at(static_cast<std::size_t>(d)); }};
       profile_->decode(j, path, ctx, s);
     }

@@ -147,8 +147,9 @@ struct Walker {
       if (r.kind == WalkResult::Wild) return wild(level, leaves);
       if (r.kind == WalkResult::None) {
         // CM=1: the not-present result itself may be cached (as a 4 KiB entry: the smallest
-        // is the hardest to invalidate, so it stands for every size).
-        if (cfg.negative_caching) {
+        // is the hardest to invalidate, so it stands for every size). Only for second-stage
+        // (and untyped) walks: first-stage maps need no flush under CM=1 (VTD-SEQ-11).
+        if (cfg.negative_caching && pgtt != kPgttFirst) {
           Entry e = tagged(CacheKind::Iotlb, 1);
           e.negative = true;
           out.insert(e);

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -96,6 +97,7 @@ enum class Completion { AnyOrder, InOrder };
 struct Device {
   std::string name;
   bool ats = false;
+  std::optional<u64> sid = std::nullopt;  ///< requester id (bus/dev/fn) for profiles whose commands name it
 };
 
 struct Domain {
@@ -116,6 +118,8 @@ struct Config {
   bool coherent = true;
   /// Not-present leaf translations may be cached in the IOTLB (VT-d CM=1, VTD-SEQ-11).
   bool negative_caching = false;
+  /// Further hardware capabilities a profile checks its commands against (e.g. VT-d "psi").
+  std::map<std::string, u64> caps;
 };
 
 struct Expectation {

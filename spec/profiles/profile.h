@@ -20,6 +20,7 @@ struct DecodeContext {
   const Config & config;
   std::function<int(const nlohmann::json &, const std::string &)> domain;  ///< name -> index
   std::function<int(const nlohmann::json &, const std::string &)> device;  ///< name -> index
+  std::function<int(u64, const std::string &)> device_by_sid;  ///< requester id -> index
   std::function<std::optional<u64>(int)> did_of;  ///< a domain's id at this step
 };
 
@@ -33,6 +34,14 @@ class Profile {
   /// ScenarioError on bad input.
   virtual void decode(const nlohmann::json & j, const std::string & path, const DecodeContext & ctx,
                       Step & out) const = 0;
+  /// Decodes config/caps (hardware capabilities) into `cfg`; the default has none.
+  virtual void decode_caps(const nlohmann::json & j, const std::string & path, Config & cfg) const;
+  /// Checks the whole configuration once it is read (e.g. reserved domain ids).
+  virtual void check_config(const Config &, const std::string &) const {}
+  /// The translation type of an attach step's `pgtt` field (nullptr: absent); the default
+  /// profile has one untyped stage and rejects the field.
+  virtual unsigned decode_pgtt(const nlohmann::json * j, const std::string & path, const Config & cfg,
+                               u64 did) const;
 };
 
 /// The profile named `id`, or nullptr.

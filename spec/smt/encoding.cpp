@@ -450,7 +450,8 @@ struct Encoding::Impl {
       resolve(I);
       Res res = walk(I, 1, I.active);
       z3::expr ok = res.kind == bv(kLeaf, 2) || res.kind == bv(kWild, 2);
-      if (cfg.negative_caching) ok = ok || res.kind == bv(kNone, 2);  // CM=1 (VTD-SEQ-11)
+      if (cfg.negative_caching)  // CM=1, second-stage and untyped walks only (VTD-SEQ-11)
+        ok = ok || (res.kind == bv(kNone, 2) && I.pgtt != bv(kPgttFirst, kPgttW));
       cons.push_back(z3::implies(I.active, ok));
       leaf_payload(I, res, "tlb");
       tlb.emplace(I);

@@ -35,7 +35,7 @@ Scenario random_scenario(Gen & g, std::size_t nsteps, bool stages = false)
   c.did_bits = 2;
   c.completion = g.coin(30) ? Completion::InOrder : Completion::AnyOrder;
   std::size_t ndev = 1 + g.pick(2), ndom = 1 + g.pick(2);
-  for (std::size_t i = 0; i < ndev; ++i) c.devices.push_back({"d" + std::to_string(i), g.coin(60)});
+  for (std::size_t i = 0; i < ndev; ++i) c.devices.push_back({"d" + std::to_string(i), g.coin(60), std::nullopt});
   for (std::size_t i = 0; i < ndom; ++i) c.domains.push_back({"D" + std::to_string(i), u64{1 + i}});
   c.pt_pool = 0x100000;
   if (stages) {

@@ -542,7 +542,7 @@ TEST(LoaderErrors, PointerFormat)
       {"unknown top-level key", [](json & j) { j["extra"] = 1; }, "/extra"},
       {"missing steps", [](json & j) { j.erase("steps"); }, "/steps"},
       {"steps not an array", [](json & j) { j["steps"] = json::object(); }, "/steps"},
-      {"unknown profile", [](json & j) { j["profile"] = "vtd"; }, "/profile"},
+      {"unknown profile", [](json & j) { j["profile"] = "riscv-iommu"; }, "/profile"},
       {"config not an object", [](json & j) { j["config"] = 3; }, "/config"},
       {"pasid_bits 0", [](json & j) { j["config"]["pasid_bits"] = 0; }, "/config/pasid_bits"},
       {"geometry levels 6", [](json & j) { j["config"]["geometry"] = {{"page_shift", 12}, {"level_bits", 1}, {"levels", 6}}; },

@@ -1,0 +1,229 @@
+// The `vtd` profile: Intel VT-d in scalable mode, first- and second-stage PASID-table entries,
+// queued invalidation. Each `descriptor` step is one descriptor, readable or raw
+// (descriptor.h); it decodes to a semantic invalidation (InvPattern), a fence, a wait, or a
+// command with no translation effect. Rule ids: ../reference/rules.md §1 (VTD-*) and §4 (ATS-*);
+// choices are listed in README.md next to this file.
+#include <cstdio>
+
+#include "spec/model/errors.h"
+#include "spec/profiles/json_fields.h"
+#include "spec/profiles/profile.h"
+#include "spec/profiles/vtd/descriptor.h"
+
+namespace nostale {
+
+namespace {
+
+using json = nlohmann::json;
+using namespace json_fields;
+using namespace vtd;
+
+std::string hex(u64 v)
+{
+  char b[32];
+  std::snprintf(b, sizeof b, "0x%llx", static_cast<unsigned long long>(v));
+  return b;
+}
+
+/// Capabilities kept in Config::caps: CAP.PSI (bit 39, page-selective IOTLB invalidation) and
+/// CAP.MAMV (bits 53:48, the largest address mask of an iotlb_inv PSI).
+constexpr const char * kPsi = "psi";
+constexpr const char * kMamv = "mamv";
+
+/// The range an ATS invalidate request covers (ATS-1, VTD-DESC-4): S=0 one 4 KiB page; S=1 the
+/// size is given by the lowest 0 bit at or above bit 12.
+std::pair<u64, u64> ats_range(u64 addr, bool s, const std::string & path)
+{
+  if (!s) return {addr, 4096};
+  unsigned bit = 12;
+  while (bit < 64 && ((addr >> bit) & 1)) ++bit;
+  if (bit == 64) throw ScenarioError(path, "device-TLB range with S=1 has no 0 bit in ADDR");
+  if (bit == 63) return {0, 0};  // ADDR[63:12] = 0x7FFFFFFFFFFFF: the whole address space
+  u64 size = u64{1} << (bit + 1);
+  return {addr & ~(size - 1), size};
+}
+
+class Vtd final : public Profile {
+ public:
+  std::string_view id() const override { return "vtd"; }
+  std::vector<std::string> ops() const override { return {"descriptor"}; }
+
+  void decode_caps(const json & j, const std::string & path, Config & cfg) const override
+  {
+    only_keys(j, path, {"cm", "coherent", "psi", "mamv", "mode"});
+    if (j.contains("mode") && get_string(j["mode"], path + "/mode") != "scalable")
+      throw ScenarioError(path + "/mode", "only scalable mode is modelled (legacy mode: context entries with a "
+                                          "domain id are not yet)");
+    cfg.negative_caching = get_bool(j, path, "cm", false);  // CM=1 caches not-present entries
+    cfg.coherent = get_bool(j, path, "coherent", true);     // ECAP.C
+    cfg.caps[kPsi] = get_bool(j, path, "psi", true);
+    u64 m = get_u64(j, path, "mamv", 9);
+    if (m > 63 - 12) throw ScenarioError(path + "/mamv", "MAMV is at most 51");
+    cfg.caps[kMamv] = m;
+  }
+
+  void check_config(const Config & cfg, const std::string & path) const override
+  {
+    for (std::size_t i = 0; i < cfg.domains.size(); ++i)
+      if (cfg.domains[i].did == u64{0})
+        throw ScenarioError(path + "/domains/" + std::to_string(i) + "/did",
+                            "domain id 0 is reserved (VTD-ID-1: not-present entries are cached under it)");
+    for (std::size_t i = 0; i < cfg.devices.size(); ++i)
+      if (!cfg.devices[i].sid)
+        throw ScenarioError(path + "/devices/" + std::to_string(i) + "/sid",
+                            "vtd devices need their requester id (sid): descriptors name devices by it");
+  }
+
+  unsigned decode_pgtt(const json * j, const std::string & path, const Config &, u64 did) const override
+  {
+    if (!j) throw ScenarioError(path, "vtd attach needs pgtt: \"first\" or \"second\" (PASID-table entry PGTT)");
+    std::string v = get_string(*j, path);
+    if (v == "first") return kPgttFirst;
+    if (v == "second") {
+      // VTD-ID-2: DID 1 is reserved for first-stage and pass-through entries.
+      if (did == 1) throw ScenarioError(path, "a second-stage entry cannot use domain id 1 (VTD-ID-2)");
+      return kPgttSecond;
+    }
+    throw ScenarioError(path, "pgtt must be \"first\" or \"second\" (nested and pass-through are not modelled yet)");
+  }
+
+  void decode(const json & j, const std::string & path, const DecodeContext & ctx, Step & out) const override
+  {
+    only_keys(j, path, {"op", "note", "desc", "raw", "poll"});
+    Descriptor d;
+    bool raw = j.contains("raw");
+    if (raw == j.contains("desc"))
+      throw ScenarioError(path, "a descriptor step has either \"desc\" (readable) or \"raw\" (hex words)");
+    if (raw) {
+      const json & r = j["raw"];
+      if (!r.is_array()) throw ScenarioError(path + "/raw", "expected an array of 2 or 4 64-bit words");
+      std::vector<u64> words;
+      for (std::size_t i = 0; i < r.size(); ++i) words.push_back(get_u64(r[i], path + "/raw/" + std::to_string(i)));
+      d = decode_raw(words, path + "/raw");
+    } else {
+      d = decode_json(j["desc"], path + "/desc");
+    }
+    std::string dpath = path + (raw ? "/raw" : "/desc");
+    out.text = describe(d);
+    out.op = Op::Invalidate;
+    InvPattern & p = out.inv;
+    const Config & cfg = ctx.config;
+    auto did_ok = [&](u64 did) {
+      if (did >= (u64{1} << cfg.did_bits))
+        throw ScenarioError(dpath, "domain id " + std::to_string(did) + " is wider than did_bits");
+      return did;
+    };
+    auto pasid_ok = [&](u64 pasid) {
+      if (pasid >= (u64{1} << cfg.pasid_bits))
+        throw ScenarioError(dpath, "PASID " + std::to_string(pasid) + " is wider than pasid_bits");
+      return pasid;
+    };
+    auto page_range = [&](u64 addr, unsigned am) {
+      if (12 + am > cfg.geo.iova_bits() || addr >= (u64{1} << cfg.geo.iova_bits()))
+        throw ScenarioError(dpath, "the range " + hex(addr) + " + 2^" + std::to_string(12 + am) +
+                                       " goes beyond the IOVA width");
+      p.ranged = true;
+      p.addr = addr;
+      p.size = u64{1} << (12 + am);
+    };
+    if (j.contains("poll") && !std::holds_alternative<InvWait>(d.body))
+      throw ScenarioError(path + "/poll", "poll only goes with inv_wait");
+
+    if (auto * c = std::get_if<CcInv>(&d.body)) {
+      // The context cache is not modelled yet: context entries do not change in this profile's
+      // steps, so the command is accepted and removes nothing.
+      (void)c;
+      out.rule = "VTD-GRAN-5";
+      out.text += "  (context cache not modelled: no effect)";
+    } else if (auto * i = std::get_if<IotlbInv>(&d.body)) {
+      p.iotlb = true;
+      p.psc = true;
+      out.rule = "VTD-GRAN-1";
+      if (i->g != IotlbGran::Global) p.did = did_ok(i->did);
+      if (i->g == IotlbGran::Psi) {
+        auto cap = [&](const char * k, u64 dflt) { auto it = cfg.caps.find(k); return it == cfg.caps.end() ? dflt : it->second; };
+        if (!cap(kPsi, 1))
+          throw ScenarioError(dpath, "page-selective iotlb_inv on hardware without PSI (CAP.PSI=0): use DSI (VTD-DESC-2)");
+        if (i->am > cap(kMamv, 9))
+          throw ScenarioError(dpath, "address mask " + std::to_string(i->am) + " exceeds MAMV " +
+                                         std::to_string(cap(kMamv, 9)) + " (VTD-DESC-2)");
+        page_range(i->addr, i->am);
+        p.psc = !i->ih;  // IH=1: leaf entries only (MOD-3, VTD-CACHE-4)
+        // VTD-GRAN-1: second-stage entries in the range, every first-stage entry of the DID.
+        p.pgtt_mask = 1u << kPgttSecond;
+        p.pgtt_anyaddr = 1u << kPgttFirst;
+      }
+    } else if (auto * dv = std::get_if<DevTlbInv>(&d.body)) {
+      p.devtlb = true;
+      p.device = ctx.device_by_sid(dv->sid, dpath);
+      auto [a, sz] = ats_range(dv->addr, dv->s, dpath);
+      p.ranged = sz != 0;
+      p.addr = a;
+      p.size = sz;
+      // A request without PASID also removes PASID-tagged entries (ATS-3, VTD-GRAN-6).
+      out.rule = "VTD-GRAN-6";
+    } else if (std::get_if<IecInv>(&d.body)) {
+      out.rule = "VTD-CACHE-6";
+      out.text += "  (interrupt-entry cache: no translation effect)";
+    } else if (auto * w = std::get_if<InvWait>(&d.body)) {
+      // VTD-ORDER-1: only a wait completes what came before it, and only a wait software polls
+      // (status write or interrupt) tells the driver so. FN=1 orders what follows (VTD-ORDER-3).
+      bool poll = get_bool(j, path, "poll", w->sw || w->if_);
+      if (poll && !w->sw && !w->if_)
+        throw ScenarioError(path + "/poll", "a wait without SW or IF cannot be polled");
+      if (poll) {
+        out.op = Op::Sync;
+        out.rule = "VTD-ORDER-1";
+      } else if (w->fn) {
+        out.op = Op::Fence;
+        out.rule = "VTD-ORDER-3";
+      } else {
+        out.rule = "VTD-ORDER-1";
+        out.text += "  (not polled: orders nothing)";
+      }
+      if (w->pd) out.text += "  (page-request drain not modelled)";
+    } else if (auto * pi = std::get_if<PIotlbInv>(&d.body)) {
+      p.iotlb = true;
+      p.psc = true;
+      p.did = did_ok(pi->did);
+      p.pasid = pasid_ok(pi->pasid);
+      // VTD-GRAN-2: never second-stage (or pass-through) entries.
+      p.pgtt_mask = 1u << kPgttFirst;
+      if (pi->g == PIotlbGran::Psi) {
+        page_range(pi->addr, pi->am);
+        p.psc = !pi->ih;
+      }
+      out.rule = "VTD-GRAN-2";
+    } else if (auto * pc = std::get_if<PcInv>(&d.body)) {
+      p.pasid_cache = true;
+      if (pc->g != PcGran::Global) p.did = did_ok(pc->did);
+      if (pc->g == PcGran::Pasid) p.pasid = pasid_ok(pc->pasid);
+      out.rule = "VTD-GRAN-4";
+    } else if (auto * pd = std::get_if<PDevTlbInv>(&d.body)) {
+      p.devtlb = true;
+      p.device = ctx.device_by_sid(pd->sid, dpath);
+      if (!pd->g) p.pasid = pasid_ok(pd->pasid);
+      auto [a, sz] = ats_range(pd->addr, pd->s, dpath);
+      p.ranged = sz != 0;
+      p.addr = a;
+      p.size = sz;
+      out.rule = "VTD-GRAN-6";
+    }
+    if (p.ranged && p.addr >= (u64{1} << cfg.geo.iova_bits())) {
+      // Whole-space device-TLB flushes (ADDR = 0x7FFFFFFFFFFFF, S=1) reach past the IOVA width.
+      p.ranged = false;
+    } else if (p.ranged && p.size > (u64{1} << cfg.geo.iova_bits()) - p.addr) {
+      p.size = (u64{1} << cfg.geo.iova_bits()) - p.addr;
+    }
+  }
+};
+
+}  // namespace
+
+const Profile & vtd_profile()
+{
+  static const Vtd v;
+  return v;
+}
+
+}  // namespace nostale
