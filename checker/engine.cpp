@@ -9,6 +9,7 @@
 
 #include "spec/interp/explorer.h"
 #include "spec/model/errors.h"
+#include "spec/profiles/profile.h"
 #include "spec/smt/encoding.h"
 
 namespace nostale {
@@ -145,6 +146,7 @@ CheckResult check_scenario(const Scenario & input, const CheckOptions & opt)
         k = count_true(m, acts);
       }
       Counterexample cex = enc.extract(m, q.property, q.severity);
+      if (const Profile * prof = find_profile(sc.profile)) cex.rule = prof->rule(cex, tl);
       std::string why = replay(sc, tl, cex);
       if (!why.empty())
         throw InternalError("counterexample at step " + std::to_string(tl.checks[ci].step) +
@@ -158,6 +160,21 @@ CheckResult check_scenario(const Scenario & input, const CheckOptions & opt)
     }
   }
   r.verdict = Verdict::Safe;
+  // A verdict that holds only because descriptors execute in order must say so (OPEN-1).
+  if (sc.config.completion == Completion::InOrder && !opt.completion) {
+    CheckOptions any = opt;
+    any.completion = Completion::AnyOrder;
+    CheckResult a = check_scenario(input, any);
+    r.stats.solver_calls += a.stats.solver_calls;
+    if (a.verdict == Verdict::Violation)
+      r.note = "safe only under in-order completion: with any-order completion, " + a.property +
+               (a.severity.empty() ? "" : " (" + a.severity + ")") + " at step " + std::to_string(*a.step) +
+               " [rule " + (a.cex ? a.cex->rule : std::string("?")) + "]";
+    else if (a.verdict == Verdict::Unknown)
+      r.note = "any-order completion not decided: " + a.reason;
+    else
+      r.note = "also safe under any-order completion";
+  }
   return finish(r);
 }
 

@@ -36,6 +36,9 @@ struct CheckResult {
   std::string property, severity;
   std::optional<std::size_t> step;  ///< step index of the violated check point
   std::string reason;               ///< why the verdict is unknown
+  /// For a safe verdict under in-order completion: what any-order completion would give
+  /// ("safe only under in-order completion ..."), empty if it is safe either way.
+  std::string note;
   Stats stats;
 };
 

@@ -53,6 +53,7 @@ std::string render_text(const Scenario & sc, const CheckResult & r)
     case Verdict::Safe:
       o << sc.file << ": SAFE  " << sc.name << "  (" << r.stats.check_points
         << " check points, every device, PASID and address; " << stats << ")\n";
+      if (!r.note.empty()) o << "  note: " << r.note << "\n";
       return o.str();
     case Verdict::Unknown:
       o << sc.file << ": UNKNOWN  " << sc.name << "  (" << r.reason << "; " << stats << ")\n";
@@ -108,6 +109,7 @@ nlohmann::json render_json(const Scenario & sc, const CheckResult & r)
   j["witness"] = nullptr;
   j["trace"] = nlohmann::json::array();
   if (r.verdict == Verdict::Unknown) j["reason"] = r.reason;
+  if (!r.note.empty()) j["note"] = r.note;
   if (r.cex) {
     const Counterexample & c = *r.cex;
     Timeline tl = build_timeline(sc);

@@ -31,6 +31,23 @@ std::string rule_text(const std::string & id)
                  "DOMAIN|PASID|ADDR"},
       {"GAPI-3", "addr_info: PASID / ARCHID / LEAF flags, addr, granule_size, nb_granules"},
       {"GAPI-4", "pasid_info: PASID / ARCHID flags, at least one"},
+      {"VTD-ORDER-4", "VT-d: the IOTLB / PASID-IOTLB invalidation must complete before the device-TLB one "
+                      "(a wait or fence between them, or in-order execution; cache_tag_flush_range)"},
+      {"VTD-SEQ-10", "VT-d unmap: clear PTEs, flush IOTLB and device TLB, wait, and only then free the "
+                     "pages (intel_iommu_tlb_sync)"},
+      {"VTD-CACHE-4", "VT-d paging-structure caches are removed only with IH=0: IH=1 is legal only when no "
+                      "table page was freed (intel_iommu_tlb_sync: ih = freelist empty)"},
+      {"VTD-GRAN-1", "VT-d: the invalidation must cover the entry: iotlb_inv PSI covers second-stage entries in "
+                     "its range and every first-stage entry of the DID; p_iotlb_inv never covers second stage "
+                     "(VTD-GRAN-2)"},
+      {"VTD-ID-4", "VT-d: invalidate the PASID cache with the domain id programmed in the entry, read before "
+                   "it is changed (intel_pasid_tear_down_entry, intel_pasid_flush_present)"},
+      {"VTD-ID-6", "VT-d: a domain id is freed or reused only after its IOTLB and PASID-cache entries were "
+                   "flushed"},
+      {"VTD-SEQ-11", "VT-d caching mode (CM=1): a second-stage map needs an IOTLB invalidation, the not-present "
+                     "entry may be cached (cache_tag_flush_range_np)"},
+      {"VTD-COH-1", "VT-d without page-walk coherency (ECAP.C=0): clflush every table write before the "
+                    "invalidation (__iommu_flush_cache)"},
   };
   auto it = rules.find(id);
   return it == rules.end() ? id : it->second;

@@ -29,6 +29,8 @@ Timeline build_timeline(const Scenario & sc)
   tl.mem.push_back(m);
   tl.walk.push_back(m);
   tl.walk_version.push_back(version);
+  tl.behind.push_back(false);
+  bool behind = false;
   for (std::size_t i = 0; i < sc.steps.size(); ++i) {
     const Step & s = sc.steps[i];
     // Check points see the step's own effect (a free is judged with the frame already free).
@@ -40,11 +42,13 @@ Timeline build_timeline(const Scenario & sc)
       version += writes_memory(s.op);
       tl.walk.push_back(m);
     } else {
+      behind = s.op == Op::Clflush ? false : behind || writes_memory(s.op);
       if (s.op == Op::Clflush) flushed = m;
       version += s.op == Op::Clflush || s.op == Op::FreePgtables || s.op == Op::FreeFrame;
       tl.walk.push_back(flushed.walker_view(m));
     }
     tl.walk_version.push_back(version);
+    tl.behind.push_back(behind);
     if (s.op == Op::Fence) ++fences;
     if (s.op == Op::Invalidate) tl.invs.push_back(Invalidation{i, s.inv, std::nullopt, fences});
     if (s.op == Op::Sync)

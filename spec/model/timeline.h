@@ -41,6 +41,8 @@ struct Timeline {
   std::vector<Memory> walk;
   /// walk_version[g] changes exactly where walk[g] may differ from walk[g - 1].
   std::vector<std::size_t> walk_version;
+  /// behind[g]: a non-coherent walker has not seen some table write made before gap g.
+  std::vector<bool> behind;
   std::vector<Invalidation> invs;
   std::vector<CheckPoint> checks;
   std::size_t n = 0;  ///< number of driver steps

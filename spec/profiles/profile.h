@@ -11,6 +11,7 @@
 #include <string_view>
 #include <vector>
 
+#include "spec/interp/counterexample.h"
 #include "spec/model/scenario.h"
 
 namespace nostale {
@@ -42,6 +43,8 @@ class Profile {
   /// profile has one untyped stage and rejects the field.
   virtual unsigned decode_pgtt(const nlohmann::json * j, const std::string & path, const Config & cfg,
                                u64 did) const;
+  /// The rule a counterexample names, in the profile's terms (default: the generic rule id).
+  virtual std::string rule(const Counterexample & cex, const Timeline &) const { return cex.rule; }
 };
 
 /// The profile named `id`, or nullptr.

@@ -4,6 +4,7 @@
 // command with no translation effect. Rule ids: ../reference/rules.md §1 (VTD-*) and §4 (ATS-*);
 // choices are listed in README.md next to this file.
 #include <cstdio>
+#include <map>
 
 #include "spec/model/errors.h"
 #include "spec/profiles/json_fields.h"
@@ -85,6 +86,20 @@ class Vtd final : public Profile {
       return kPgttSecond;
     }
     throw ScenarioError(path, "pgtt must be \"first\" or \"second\" (nested and pass-through are not modelled yet)");
+  }
+
+  std::string rule(const Counterexample & cex, const Timeline & tl) const override
+  {
+    // A fill made while the walker had not seen a table write: the clflush was missing.
+    for (const HwEvent & e : cex.events)
+      if (e.kind == HwEvent::Fill && e.gap < tl.behind.size() && tl.behind[e.gap]) return "VTD-COH-1";
+    if (cex.entry.negative) return "VTD-SEQ-11";
+    static const std::map<std::string, std::string> to_vtd = {
+        {"ATS-7", "VTD-ORDER-4"}, {"CORE-1", "VTD-SEQ-10"}, {"CORE-2", "VTD-CACHE-4"},
+        {"MOD-1", "VTD-GRAN-1"},  {"MOD-3", "VTD-CACHE-4"}, {"PASID-2", "VTD-ID-4"},
+        {"OPEN-5", "VTD-ID-6"}};
+    auto it = to_vtd.find(cex.rule);
+    return it == to_vtd.end() ? cex.rule : it->second;
   }
 
   void decode(const json & j, const std::string & path, const DecodeContext & ctx, Step & out) const override
