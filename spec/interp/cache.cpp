@@ -47,6 +47,7 @@ std::string describe(const Config & cfg, const Entry & e)
   std::string s = cache_name(e.kind);
   switch (e.kind) {
     case CacheKind::PasidCache:
+      if (e.negative) return s + " [dev " + dev + " pasid " + std::to_string(e.pasid) + "] -> not present (negative entry, did 0)";
       return s + " [dev " + dev + " pasid " + std::to_string(e.pasid) + "] -> did " +
              std::to_string(e.did) + " root " + hex(e.root << g.page_shift);
     case CacheKind::Psc:
@@ -85,7 +86,8 @@ bool matches(const Geometry & g, const InvPattern & p, const Entry & e)
   // Stage-tagged entries: some types are matched whatever their address (VTD-GRAN-1).
   bool where = ((p.pgtt_anyaddr >> e.pgtt) & 1) || (((p.pgtt_mask >> e.pgtt) & 1) && overlaps(g, p, e));
   switch (e.kind) {
-    case CacheKind::PasidCache: return p.pasid_cache && pasid_ok && did_ok;
+    case CacheKind::PasidCache:
+      return p.pasid_cache && pasid_ok && did_ok && (!p.pc_device || *p.pc_device == e.dev);
     case CacheKind::Psc: return p.psc && pasid_ok && did_ok && where;
     case CacheKind::Iotlb: return p.iotlb && pasid_ok && did_ok && where;
     case CacheKind::DevTlb:
@@ -196,9 +198,17 @@ std::set<Entry> fillable_for(const Config & cfg, const Memory & mem, const std::
       resolutions.push_back(pc);
       out.insert(pc);
     }
+  } else if (cfg.negative_config) {
+    Entry pc;  // a not-present entry, cached under domain id 0 (VTD-ID-1)
+    pc.kind = CacheKind::PasidCache;
+    pc.dev = w;
+    pc.pasid = pasid;
+    pc.negative = true;
+    out.insert(pc);
   }
   for (const Entry & e : cache)
-    if (e.kind == CacheKind::PasidCache && e.dev == w && e.pasid == pasid) resolutions.push_back(e);
+    if (e.kind == CacheKind::PasidCache && !e.negative && e.dev == w && e.pasid == pasid)
+      resolutions.push_back(e);
 
   std::vector<Entry> leaves;
   for (const Entry & r : resolutions) {
@@ -258,6 +268,7 @@ static Translation built(const Config & cfg, const Memory & mem, const Entry & e
   Translation t;
   switch (e.kind) {
     case CacheKind::PasidCache:
+      if (e.negative) return t;
       return translate_memory_from(cfg, mem, e.root, cfg.geo.levels, addr);
     case CacheKind::Psc:
       if (e.wild) { t.kind = Translation::Wild; return t; }
@@ -311,7 +322,8 @@ std::vector<Violation> evaluate(const Config & cfg, const Memory & mem,
   std::set<std::pair<u64, unsigned>> lookup_dids;
   if (lookup_did) lookup_dids.insert({*lookup_did, pgtt});
   for (const Entry & e : cache)
-    if (e.kind == CacheKind::PasidCache && e.dev == d && e.pasid == pasid) lookup_dids.insert({e.did, e.pgtt});
+    if (e.kind == CacheKind::PasidCache && !e.negative && e.dev == d && e.pasid == pasid)
+      lookup_dids.insert({e.did, e.pgtt});
 
   // Entries a lookup by the witness hits (judged from every device that hits them).
   std::vector<Entry> hits;
@@ -334,7 +346,7 @@ std::vector<Violation> evaluate(const Config & cfg, const Memory & mem,
 
   std::vector<Violation> restrictive;
   for (const Entry & e : hits) {
-    if (e.kind == CacheKind::PasidCache) {
+    if (e.kind == CacheKind::PasidCache && !e.negative) {
       if (dom < 0 || e.did != *lookup_did || e.root != *root || e.pgtt != pgtt)
         v.push_back(Violation{"no-stale", "unsafe", false, e});
       continue;

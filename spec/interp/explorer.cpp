@@ -33,6 +33,9 @@ struct Explorer {
       changed = false;
       std::set<std::pair<int, u64>> walkers;
       for (const auto & [key, att] : mem.attachments()) walkers.insert(key);
+      if (cfg.negative_config)  // not-present entries of any (device, PASID) may be cached
+        for (std::size_t d = 0; d < cfg.devices.size(); ++d)
+          for (u64 p : pasids) walkers.insert({static_cast<int>(d), p});
       for (const Entry & e : cache)
         if (e.kind == CacheKind::PasidCache) walkers.insert({e.dev, e.pasid});
       for (auto [w, p] : walkers)

@@ -52,6 +52,7 @@ struct InvPattern {
   std::optional<u64> did;    ///< domain id (ARCHID) filter
   std::optional<u64> pasid;  ///< PASID filter
   std::optional<int> device; ///< device filter (device-TLB entries only)
+  std::optional<int> pc_device;  ///< device filter of PASID-cache / context-cache entries
   bool ranged = false;       ///< address filter: entries overlapping [addr, addr + size)
   u64 addr = 0;
   u64 size = 0;
@@ -118,6 +119,9 @@ struct Config {
   bool coherent = true;
   /// Not-present leaf translations may be cached in the IOTLB (VT-d CM=1, VTD-SEQ-11).
   bool negative_caching = false;
+  /// Not-present PASID-table (context) entries may be cached, under domain id 0 (VT-d CM=1,
+  /// VTD-ID-1, VTD-SEQ-1).
+  bool negative_config = false;
   /// Further hardware capabilities a profile checks its commands against (e.g. VT-d "psi").
   std::map<std::string, u64> caps;
 };

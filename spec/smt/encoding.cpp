@@ -318,9 +318,12 @@ struct Encoding::Impl {
     return r;
   }
 
-  z3::expr match_pc(const InvPattern & p, const z3::expr & did)
+  z3::expr match_pc(const InvPattern & p, const z3::expr & did, const z3::expr & w)
   {
-    return p.pasid_cache ? filters(p, did) : c.bool_val(false);
+    if (!p.pasid_cache) return c.bool_val(false);
+    z3::expr r = filters(p, did);
+    if (p.pc_device) r = r && w == bv(static_cast<u64>(*p.pc_device), kDevW);
+    return r;
   }
   /// The entry's type is in `mask`.
   z3::expr pgtt_in(const z3::expr & pgtt, unsigned mask)
@@ -338,7 +341,7 @@ struct Encoding::Impl {
   z3::expr match(const InvPattern & p, const Instance & I)
   {
     switch (I.kind) {
-      case CacheKind::PasidCache: return match_pc(p, I.did);
+      case CacheKind::PasidCache: return match_pc(p, I.did, I.w);
       case CacheKind::Psc:
         return p.psc ? filters(p, I.did) && where(p, I, bv(I.level, kLvlW)) : c.bool_val(false);
       case CacheKind::Iotlb:
@@ -394,10 +397,10 @@ struct Encoding::Impl {
     I.root = a.root;
     I.pgtt = a.pgtt;
     cons.push_back(z3::implies(I.active, a.ok));
-    z3::expr did = I.did;
+    z3::expr did = I.did, w = I.w;
     cons.push_back(z3::implies(
         I.active && I.pc_use,
-        lt(I.pc_t, I.t) && kept([&](const InvPattern & p) { return match_pc(p, did); }, I.pc_t, I.t)));
+        lt(I.pc_t, I.t) && kept([&](const InvPattern & p) { return match_pc(p, did, w); }, I.pc_t, I.t)));
   }
 
   /// The walk of I from its start down to level `stop`, with the start's conditions.
@@ -483,7 +486,11 @@ struct Encoding::Impl {
       // The PASID-cache entry as a target: filled from memory only.
       Instance I = new_instance(CacheKind::PasidCache, 0, "pct");
       Attach a = at_gap(I.t.g, [&](MemTerms & m) { return attach(*m.mem, I.w); });
-      cons.push_back(z3::implies(I.active, a.ok));
+      // A not-present entry may be cached too (CM=1): did, root and type then read as 0.
+      if (cfg.negative_config)
+        I.neg = !a.ok;
+      else
+        cons.push_back(z3::implies(I.active, a.ok));
       I.did = a.did;
       I.root = a.root;
       I.pgtt = a.pgtt;
@@ -532,7 +539,8 @@ struct Encoding::Impl {
   Tr built(Instance & I)
   {
     switch (I.kind) {
-      case CacheKind::PasidCache: return from_res(walk_sym(check_mem, I.root, geo.levels, 1));
+      case CacheKind::PasidCache:
+        return from_res(ite(I.neg, none(geo.levels), walk_sym(check_mem, I.root, geo.levels, 1)));
       case CacheKind::Psc: {
         Res r = walk_sym(check_mem, I.ptr, I.level - 1, 1);
         return from_res(ite(I.wild, wild(I.level - 1), r));
@@ -552,7 +560,7 @@ struct Encoding::Impl {
     Attach a = attach_T();
     Instance & P = *pct;
     return (a.ok && I.did == a.did && I.pgtt == a.pgtt) ||
-           (present(P) && P.w == wd && I.did == P.did && I.pgtt == P.pgtt);
+           (present(P) && !P.neg && P.w == wd && I.did == P.did && I.pgtt == P.pgtt);
   }
 
   z3::expr allows(const z3::expr & perm) { return (perm & bv(cp.access, kPermW)) != bv(0, kPermW); }
@@ -597,10 +605,12 @@ struct Encoding::Impl {
       z3::expr mem_ok = mt.kind != bv(kWild, 2);
       for (Instance * I : all()) {
         if (I->kind == CacheKind::PasidCache) {
-          if (sev != "unsafe") continue;
           Attach a = attach_T();
-          v.push_back({I, present(*I) && hit(*I) &&
-                              (!a.ok || I->did != a.did || I->root != a.root || I->pgtt != a.pgtt)});
+          if (sev == "unsafe")
+            v.push_back({I, present(*I) && hit(*I) && !I->neg &&
+                                (!a.ok || I->did != a.did || I->root != a.root || I->pgtt != a.pgtt)});
+          else  // a cached not-present entry where memory now translates
+            v.push_back({I, mem_ok && present(*I) && hit(*I) && I->neg && restrictive(built(*I), mt)});
           continue;
         }
         Tr b = built(*I);
@@ -636,6 +646,7 @@ struct Encoding::Impl {
         e.dev = static_cast<int>(val(m, I.w));
         e.did = val(m, I.did);
         e.root = val(m, I.root);
+        e.negative = tru(m, I.neg);
         break;
       case CacheKind::Psc:
         e.did = val(m, I.did);

@@ -41,6 +41,7 @@ Scenario random_scenario(Gen & g, std::size_t nsteps, bool stages = false)
   if (stages) {
     c.coherent = !g.coin(35);
     c.negative_caching = g.coin(35);
+    c.negative_config = g.coin(30);
   }
   u64 pages = u64{1} << (c.geo.levels * c.geo.level_bits);
   u64 npasid = u64{1} << c.pasid_bits;
@@ -100,6 +101,8 @@ Scenario random_scenario(Gen & g, std::size_t nsteps, bool stages = false)
       if (g.coin(40)) p.did = 1 + g.pick(ndom);
       if (g.coin(40)) p.pasid = g.pick(npasid);
       if (p.devtlb && g.coin(60)) p.device = static_cast<int>(g.pick(ndev));
+      if (stages && p.pasid_cache && g.coin(40)) p.pc_device = static_cast<int>(g.pick(ndev));
+      if (stages && g.coin(15)) p.did = 0;  // where negative configuration entries live
       if (g.coin(60)) {
         p.ranged = true;
         u64 first = g.pick(pages), n = 1 + g.pick(pages - first);
@@ -146,7 +149,7 @@ std::string summary(const Scenario & sc)
   o << "levels=" << sc.config.geo.levels << " level_bits=" << sc.config.geo.level_bits
     << " pasid_bits=" << sc.config.pasid_bits << " devices=" << sc.config.devices.size()
     << (sc.config.completion == Completion::InOrder ? " in-order" : " any-order")
-    << (sc.config.coherent ? "" : " non-coherent") << (sc.config.negative_caching ? " CM=1" : "") << "\n";
+    << (sc.config.coherent ? "" : " non-coherent") << (sc.config.negative_caching ? " CM=1" : "") << (sc.config.negative_config ? " neg-config" : "") << "\n";
   for (std::size_t i = 0; i < sc.steps.size(); ++i) {
     const Step & s = sc.steps[i];
     o << "  " << i << " " << op_name(s.op) << " pgtt=" << s.pgtt << " dom=" << s.domain << " dev=" << s.device
@@ -157,7 +160,8 @@ std::string summary(const Scenario & sc)
       o << " [pc=" << p.pasid_cache << " tlb=" << p.iotlb << " psc=" << p.psc << " dev=" << p.devtlb
         << " did=" << (p.did ? std::to_string(*p.did) : "*") << " pasid="
         << (p.pasid ? std::to_string(*p.pasid) : "*") << " device="
-        << (p.device ? std::to_string(*p.device) : "*");
+        << (p.device ? std::to_string(*p.device) : "*") << " pc_device="
+        << (p.pc_device ? std::to_string(*p.pc_device) : "*");
       if (p.ranged) o << std::hex << " range=0x" << p.addr << "+0x" << p.size << std::dec;
       o << " pgtt_mask=" << p.pgtt_mask << " anyaddr=" << p.pgtt_anyaddr;
       o << "]";
