@@ -146,7 +146,7 @@ CheckResult check_scenario(const Scenario & input, const CheckOptions & opt)
         k = count_true(m, acts);
       }
       Counterexample cex = enc.extract(m, q.property, q.severity);
-      if (const Profile * prof = find_profile(sc.profile)) cex.rule = prof->rule(cex, tl);
+      if (const Profile * prof = find_profile(sc.profile)) cex.rule = prof->rule(cex, sc, tl);
       std::string why = replay(sc, tl, cex);
       if (!why.empty())
         throw InternalError("counterexample at step " + std::to_string(tl.checks[ci].step) +

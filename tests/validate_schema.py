@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Validate nostale scenario files against scenarios/schema.json.
+"""Validate nostale scenario files against scenarios/scenario.schema.json.
 
 Usage:
     /usr/bin/python3 tests/validate_schema.py SCHEMA [DIR ...] [--expect-invalid DIR ...] [-v]

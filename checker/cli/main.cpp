@@ -41,7 +41,9 @@ std::vector<std::string> expand(const std::vector<std::string> & paths, std::vec
       std::vector<std::string> found;
       for (auto it = fs::recursive_directory_iterator(p, ec); !ec && it != fs::recursive_directory_iterator();
            it.increment(ec))
-        if (it->is_regular_file(ec) && it->path().extension() == ".json") found.push_back(it->path().string());
+        if (it->is_regular_file(ec) && it->path().extension() == ".json" &&
+            !it->path().filename().string().ends_with(".schema.json"))  // the JSON Schema itself
+          found.push_back(it->path().string());
       if (ec) errors.push_back(p + ": error: cannot read the folder: " + ec.message());
       std::sort(found.begin(), found.end());
       if (found.empty() && !ec) errors.push_back(p + ": error: no .json scenarios in this folder");

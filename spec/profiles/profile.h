@@ -44,7 +44,10 @@ class Profile {
   virtual unsigned decode_pgtt(const nlohmann::json * j, const std::string & path, const Config & cfg,
                                u64 did) const;
   /// The rule a counterexample names, in the profile's terms (default: the generic rule id).
-  virtual std::string rule(const Counterexample & cex, const Timeline &) const { return cex.rule; }
+  virtual std::string rule(const Counterexample & cex, const Scenario &, const Timeline &) const
+  {
+    return cex.rule;
+  }
 };
 
 /// The profile named `id`, or nullptr.

@@ -181,8 +181,12 @@ TEST(VtdConfig, CapabilitiesAndReservations)
   j["steps"].push_back(json::parse(R"({"op":"attach","device":"d0","domain":"S","pgtt":"second"})"));
   EXPECT_NE(error_of(j).find("VTD-ID-2"), std::string::npos);
   j = base();
-  j["config"]["caps"] = {{"mode", "legacy"}};
+  j["config"]["caps"] = {{"mode", "nested"}};
   EXPECT_NE(error_of(j).find("/config/caps/mode"), std::string::npos);
+  j = base();
+  j["config"]["caps"] = {{"mode", "legacy"}};
+  j["steps"].push_back(desc(R"({"type":"pc_inv","granularity":"global"})"));
+  EXPECT_NE(error_of(j).find("needs scalable mode"), std::string::npos);
 }
 
 TEST(VtdConfig, GenericProfileHasNoStagesOrCaps)
@@ -273,6 +277,60 @@ TEST(VtdCheck, CachingModeMapNeedsAFlushOnSecondStageOnly)
     s.insert(s.begin() + 3, desc(R"({"type":"iotlb_inv","granularity":"psi","did":2,"addr":"0x1000","am":0})"));
     s.insert(s.begin() + 4, desc(R"({"type":"inv_wait","sw":true,"status_data":1,"status_addr":"0x1000"})"));
     EXPECT_EQ(check_scenario(load(j), CheckOptions{}).verdict, Verdict::Safe);
+  }
+}
+
+/// Legacy mode: d0's context entry moves from A (did 2) to B (did 3).
+json legacy_move(bool flush)
+{
+  json j = base();
+  j["config"]["caps"] = {{"mode", "legacy"}};
+  j["config"]["domains"].push_back({{"name", "B"}, {"did", 3}});
+  auto & s = j["steps"];
+  s.push_back(json::parse(R"({"op":"attach","device":"d1","domain":"A"})"));
+  s.push_back(json::parse(R"({"op":"map","domain":"A","iova":"0x1000","size":"0x1000","phys":"0x80000","perm":"rw"})"));
+  s.push_back(json::parse(R"({"op":"detach","device":"d1"})"));
+  if (flush) {
+    s.push_back(desc(R"({"type":"cc_inv","granularity":"device","did":2,"sid":"0x108"})"));
+    s.push_back(desc(R"({"type":"iotlb_inv","granularity":"dsi","did":2})"));
+    s.push_back(desc(R"({"type":"inv_wait","sw":true,"status_data":1,"status_addr":"0x1000"})"));
+  }
+  s.push_back(json::parse(R"({"op":"attach","device":"d1","domain":"B"})"));
+  s.push_back(json::parse(R"({"op":"check"})"));
+  return j;
+}
+
+TEST(VtdLegacy, ContextEntryChangeNeedsContextCacheFlush)
+{
+  CheckResult bad = check_scenario(load(legacy_move(false)), CheckOptions{});
+  ASSERT_EQ(bad.verdict, Verdict::Violation);
+  EXPECT_EQ(bad.property, "no-stale");
+  EXPECT_EQ(bad.cex->entry.kind, CacheKind::PasidCache);
+  EXPECT_EQ(bad.cex->rule, "VTD-SEQ-2");
+  EXPECT_EQ(check_scenario(load(legacy_move(true)), CheckOptions{}).verdict, Verdict::Safe);
+}
+
+TEST(VtdLegacy, CachingModeContextSetupFlushesDomainIdZero)
+{
+  for (u64 did : {u64{2}, u64{0}}) {
+    json j = base();
+    j["config"]["caps"] = {{"mode", "legacy"}, {"cm", true}};
+    auto & s = j["steps"];
+    s.push_back(json::parse(R"({"op":"map","domain":"A","iova":"0x1000","size":"0x1000","phys":"0x80000","perm":"rw"})"));
+    s.push_back(json::parse(R"({"op":"check"})"));
+    s.push_back(json::parse(R"({"op":"attach","device":"d1","domain":"A"})"));
+    s.push_back(desc(R"({"type":"cc_inv","granularity":"device","sid":"0x108","did":)" + std::to_string(did) + "}"));
+    s.push_back(desc(R"({"type":"inv_wait","sw":true,"status_data":1,"status_addr":"0x1000"})"));
+    s.push_back(json::parse(R"({"op":"check"})"));
+    CheckResult r = check_scenario(load(j), CheckOptions{});
+    if (did == 0) {
+      EXPECT_EQ(r.verdict, Verdict::Safe);  // VTD-SEQ-1: not-present entries live under DID 0
+      continue;
+    }
+    ASSERT_EQ(r.verdict, Verdict::Violation);
+    EXPECT_EQ(r.severity, "restrictive");
+    EXPECT_TRUE(r.cex->entry.negative);
+    EXPECT_EQ(r.cex->rule, "VTD-SEQ-1");
   }
 }
 

@@ -29,6 +29,13 @@ std::string hex(u64 v)
 /// Capabilities kept in Config::caps: CAP.PSI (bit 39, page-selective IOTLB invalidation) and
 /// CAP.MAMV (bits 53:48, the largest address mask of an iotlb_inv PSI).
 constexpr const char * kPsi = "psi";
+constexpr const char * kLegacy = "legacy";  ///< legacy (context-entry) mode instead of scalable
+
+bool legacy(const Config & cfg)
+{
+  auto it = cfg.caps.find(kLegacy);
+  return it != cfg.caps.end() && it->second;
+}
 constexpr const char * kMamv = "mamv";
 
 /// The range an ATS invalidate request covers (ATS-1, VTD-DESC-4): S=0 one 4 KiB page; S=1 the
@@ -52,10 +59,16 @@ class Vtd final : public Profile {
   void decode_caps(const json & j, const std::string & path, Config & cfg) const override
   {
     only_keys(j, path, {"cm", "coherent", "psi", "mamv", "mode"});
-    if (j.contains("mode") && get_string(j["mode"], path + "/mode") != "scalable")
-      throw ScenarioError(path + "/mode", "only scalable mode is modelled (legacy mode: context entries with a "
-                                          "domain id are not yet)");
+    std::string mode = j.contains("mode") ? get_string(j["mode"], path + "/mode") : "scalable";
+    if (mode != "scalable" && mode != "legacy")
+      throw ScenarioError(path + "/mode", "mode is \"scalable\" or \"legacy\"");
+    cfg.caps[kLegacy] = mode == "legacy";
     cfg.negative_caching = get_bool(j, path, "cm", false);  // CM=1 caches not-present entries
+    // Legacy mode: the context entry (per requester id) holds the domain id and second-stage
+    // root; with CM=1 not-present context entries are cached under domain id 0 (VTD-ID-1,
+    // VTD-SEQ-1). How scalable-mode hardware tags not-present PASID entries is not settled by
+    // the sources, so they are not cached here.
+    cfg.negative_config = mode == "legacy" && cfg.negative_caching;
     cfg.coherent = get_bool(j, path, "coherent", true);     // ECAP.C
     cfg.caps[kPsi] = get_bool(j, path, "psi", true);
     u64 m = get_u64(j, path, "mamv", 9);
@@ -75,8 +88,14 @@ class Vtd final : public Profile {
                             "vtd devices need their requester id (sid): descriptors name devices by it");
   }
 
-  unsigned decode_pgtt(const json * j, const std::string & path, const Config &, u64 did) const override
+  unsigned decode_pgtt(const json * j, const std::string & path, const Config & cfg, u64 did) const override
   {
+    if (legacy(cfg)) {
+      // A legacy context entry translates requests without PASID through a second stage.
+      if (j && get_string(*j, path) != "second")
+        throw ScenarioError(path, "legacy mode has only second-stage translation");
+      return kPgttSecond;
+    }
     if (!j) throw ScenarioError(path, "vtd attach needs pgtt: \"first\" or \"second\" (PASID-table entry PGTT)");
     std::string v = get_string(*j, path);
     if (v == "first") return kPgttFirst;
@@ -88,16 +107,18 @@ class Vtd final : public Profile {
     throw ScenarioError(path, "pgtt must be \"first\" or \"second\" (nested and pass-through are not modelled yet)");
   }
 
-  std::string rule(const Counterexample & cex, const Timeline & tl) const override
+  std::string rule(const Counterexample & cex, const Scenario & sc, const Timeline & tl) const override
   {
     // A fill made while the walker had not seen a table write: the clflush was missing.
     for (const HwEvent & e : cex.events)
       if (e.kind == HwEvent::Fill && e.gap < tl.behind.size() && tl.behind[e.gap]) return "VTD-COH-1";
-    if (cex.entry.negative) return "VTD-SEQ-11";
+    if (cex.entry.negative) return cex.entry.kind == CacheKind::PasidCache ? "VTD-SEQ-1" : "VTD-SEQ-11";
     static const std::map<std::string, std::string> to_vtd = {
         {"ATS-7", "VTD-ORDER-4"}, {"CORE-1", "VTD-SEQ-10"}, {"CORE-2", "VTD-CACHE-4"},
         {"MOD-1", "VTD-GRAN-1"},  {"MOD-3", "VTD-CACHE-4"}, {"PASID-2", "VTD-ID-4"},
         {"OPEN-5", "VTD-ID-6"}};
+    // A stale legacy context entry: it changed without the context-cache flush of VTD-SEQ-2.
+    if (legacy(sc.config) && cex.entry.kind == CacheKind::PasidCache && !cex.from_memory) return "VTD-SEQ-2";
     auto it = to_vtd.find(cex.rule);
     return it == to_vtd.end() ? cex.rule : it->second;
   }
@@ -144,12 +165,26 @@ class Vtd final : public Profile {
     if (j.contains("poll") && !std::holds_alternative<InvWait>(d.body))
       throw ScenarioError(path + "/poll", "poll only goes with inv_wait");
 
+    bool pasid_based = std::holds_alternative<PIotlbInv>(d.body) || std::holds_alternative<PcInv>(d.body) ||
+                       std::holds_alternative<PDevTlbInv>(d.body);
+    if (pasid_based && legacy(cfg))
+      throw ScenarioError(dpath, std::string(type_name(d.type())) + " needs scalable mode (config/caps/mode)");
     if (auto * c = std::get_if<CcInv>(&d.body)) {
-      // The context cache is not modelled yet: context entries do not change in this profile's
-      // steps, so the command is accepted and removes nothing.
-      (void)c;
       out.rule = "VTD-GRAN-5";
-      out.text += "  (context cache not modelled: no effect)";
+      if (legacy(cfg)) {
+        // Legacy context cache: tagged by requester id and domain id (VTD-CACHE-1).
+        p.pasid_cache = true;
+        if (c->g != CcGran::Global) p.did = did_ok(c->did);
+        if (c->g == CcGran::Device) {
+          if (c->fm != 0)
+            throw ScenarioError(dpath, "cc_inv function masks (FM) are not modelled: name one device");
+          p.pc_device = ctx.device_by_sid(c->sid, dpath);
+        }
+      } else {
+        // Scalable mode: the context entry (pointer to the PASID directory) never changes in
+        // this profile's steps, so the context cache holds nothing stale: no effect.
+        out.text += "  (scalable-mode context cache not modelled: no effect)";
+      }
     } else if (auto * i = std::get_if<IotlbInv>(&d.body)) {
       p.iotlb = true;
       p.psc = true;
