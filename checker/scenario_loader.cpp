@@ -198,6 +198,17 @@ class Loader {
     return v;
   }
 
+  /// "write": how the PASID-table entry is stored: "present-bit" (P cleared first / set last,
+  /// the default) or "whole-entry" (rewritten with several stores while a walk may read it).
+  bool write_mode(const json & j, const std::string & path)
+  {
+    if (!j.contains("write")) return false;
+    std::string w = get_string(j["write"], path + "/write");
+    if (w == "present-bit") return false;
+    if (w == "whole-entry") return true;
+    throw ScenarioError(path + "/write", "write must be \"present-bit\" or \"whole-entry\"");
+  }
+
   /// An address range [addr, addr + size) of whole pages inside the IOVA space.
   void range(const Step & s, const std::string & path, u64 addr, u64 size, u64 align, const char * akey)
   {
@@ -273,8 +284,9 @@ class Loader {
         throw ScenarioError(path + "/phys", "physical addresses stay below 2^62");
       s.text = "free_frame " + hex(s.phys) + " size " + hex(s.size);
     } else if (op == "attach" || op == "bind") {
-      only_keys(j, path, {"op", "note", "device", "pasid", "domain", "pgtt"});
+      only_keys(j, path, {"op", "note", "device", "pasid", "domain", "pgtt", "write"});
       s.op = Op::Attach;
+      s.torn = write_mode(j, path);
       dev();
       s.pasid = pasid(j, path, "pasid", op == "bind" ? 1 : 0);
       dom();
@@ -284,12 +296,15 @@ class Loader {
       s.text = op + " " + vname() + " pasid " + std::to_string(s.pasid) + " -> domain " + dname();
       if (s.pgtt == kPgttFirst) s.text += " (first stage)";
       if (s.pgtt == kPgttSecond) s.text += " (second stage)";
+      if (s.torn) s.text += " [whole entry rewritten while live]";
     } else if (op == "detach" || op == "unbind") {
-      only_keys(j, path, {"op", "note", "device", "pasid"});
+      only_keys(j, path, {"op", "note", "device", "pasid", "write"});
       s.op = Op::Detach;
+      s.torn = write_mode(j, path);
       dev();
       s.pasid = pasid(j, path, "pasid", op == "unbind" ? 1 : 0);
-      s.text = op + " " + vname() + " pasid " + std::to_string(s.pasid);
+      s.text = op + " " + vname() + " pasid " + std::to_string(s.pasid) +
+               (s.torn ? " [whole entry zeroed while present]" : "");
     } else if (op == "free_pasid") {
       only_keys(j, path, {"op", "note", "pasid"});
       s.op = Op::FreePasid;

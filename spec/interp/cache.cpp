@@ -179,8 +179,41 @@ struct Walker {
 
 }  // namespace
 
+std::vector<Entry> torn_reads(const Memory & before, const Memory & after, int dev, u64 pasid)
+{
+  struct Fields {
+    bool present = false;
+    u64 did = 0, root = 0;
+    unsigned pgtt = kPgttNone;
+  };
+  auto read = [&](const Memory & m) {
+    Fields f;
+    int d = m.attached(dev, pasid);
+    if (d < 0) return f;
+    const DomainState & ds = m.domains().at(static_cast<std::size_t>(d));
+    f = Fields{true, ds.did.value_or(0), ds.root, m.attached_pgtt(dev, pasid)};
+    return f;
+  };
+  const Fields v[2] = {read(before), read(after)};
+  std::set<Entry> out;
+  for (int c0 = 0; c0 < 2; ++c0)
+    for (int c1 = 0; c1 < 2; ++c1)
+      for (int c2 = 0; c2 < 2; ++c2) {
+        if (!v[c0].present) continue;
+        Entry e;
+        e.kind = CacheKind::PasidCache;
+        e.dev = dev;
+        e.pasid = pasid;
+        e.pgtt = v[c0].pgtt;
+        e.did = v[c1].did;
+        e.root = e.pgtt == kPgttFirst ? v[c2].root : v[c0].root;
+        out.insert(e);
+      }
+  return {out.begin(), out.end()};
+}
+
 std::set<Entry> fillable_for(const Config & cfg, const Memory & mem, const std::set<Entry> & cache,
-                             int w, u64 pasid, u64 addr)
+                             int w, u64 pasid, u64 addr, const std::vector<Entry> * torn)
 {
   const Geometry & g = cfg.geo;
   std::set<Entry> out;
@@ -211,6 +244,12 @@ std::set<Entry> fillable_for(const Config & cfg, const Memory & mem, const std::
   for (const Entry & e : cache)
     if (e.kind == CacheKind::PasidCache && !e.negative && e.dev == w && e.pasid == pasid)
       resolutions.push_back(e);
+  if (torn)
+    for (const Entry & e : *torn)
+      if (e.dev == w && e.pasid == pasid) {
+        resolutions.push_back(e);
+        out.insert(e);
+      }
 
   std::vector<Entry> leaves;
   for (const Entry & r : resolutions) {

@@ -51,8 +51,15 @@ u64 out_frame(const Geometry & geo, unsigned level, u64 base, u64 addr);
 
 /// Every entry a hardware walk by device `w` for (pasid, addr) may insert now, given memory and
 /// the cached entries it may use (PASID cache, paging-structure caches, IOTLB for ATS).
+/// `torn`: PASID-table entries memory may also show at this instant (torn_reads).
 std::set<Entry> fillable_for(const Config & cfg, const Memory & mem, const std::set<Entry> & cache,
-                             int w, u64 pasid, u64 addr);
+                             int w, u64 pasid, u64 addr, const std::vector<Entry> * torn = nullptr);
+
+/// What a walker may read of the PASID-table entry of (dev, pasid) while a step rewrites it
+/// non-atomically (VTD-COH-3): per 64-bit chunk the old or the new content, present ones only.
+/// Chunks as in the VT-d scalable-mode entry: qw0 {present, PGTT, second-stage root}, qw1
+/// {domain id}, qw2 {first-stage root}.
+std::vector<Entry> torn_reads(const Memory & before, const Memory & after, int dev, u64 pasid);
 
 /// A violated property at a check point.
 struct Violation {

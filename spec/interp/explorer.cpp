@@ -26,12 +26,14 @@ struct Explorer {
   u64 pages = 0;
   std::vector<int> best;  // per check point: best rank found, 99 = none
 
-  void saturate(const Memory & mem, std::set<Entry> & cache)
+  void saturate(const Memory & mem, std::set<Entry> & cache, const std::vector<Entry> * torn = nullptr)
   {
     const Config & cfg = sc.config;
     for (bool changed = true; changed;) {
       changed = false;
       std::set<std::pair<int, u64>> walkers;
+      if (torn)
+        for (const Entry & e : *torn) walkers.insert({e.dev, e.pasid});
       for (const auto & [key, att] : mem.attachments()) walkers.insert(key);
       if (cfg.negative_config)  // not-present entries of any (device, PASID) may be cached
         for (std::size_t d = 0; d < cfg.devices.size(); ++d)
@@ -40,7 +42,7 @@ struct Explorer {
         if (e.kind == CacheKind::PasidCache) walkers.insert({e.dev, e.pasid});
       for (auto [w, p] : walkers)
         for (u64 pg = 0; pg < pages; ++pg)
-          for (const Entry & e : fillable_for(cfg, mem, cache, w, p, pg << cfg.geo.page_shift))
+          for (const Entry & e : fillable_for(cfg, mem, cache, w, p, pg << cfg.geo.page_shift, torn))
             changed |= cache.insert(e).second;
     }
   }
@@ -70,6 +72,13 @@ struct Explorer {
     std::set<Entry> cache;
     std::size_t ci = 0;
     for (std::size_t g = 0; g <= tl.n; ++g) {
+      if (g > 0 && sc.steps[g - 1].torn) {
+        // The instant of a non-atomic entry write: walks may read it torn (before any
+        // completion of this gap).
+        const Step & s = sc.steps[g - 1];
+        std::vector<Entry> torn = torn_reads(tl.walk[g - 1], tl.walk[g], s.device, s.pasid);
+        saturate(tl.walk[g], cache, &torn);
+      }
       saturate(tl.walk[g], cache);
       for (std::size_t j : order[g]) {
         for (auto it = cache.begin(); it != cache.end();)

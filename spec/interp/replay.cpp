@@ -55,7 +55,11 @@ std::string replay(const Scenario & sc, const Timeline & tl, const Counterexampl
       if (e.entry.kind != CacheKind::PasidCache &&
           (cex.addr >> cfg.geo.shift(e.entry.level)) != e.entry.vpn)
         return "event " + std::to_string(ev) + ": fill does not translate the witness address";
-      std::set<Entry> ok = fillable_for(cfg, tl.walk[g], cache, e.walker, e.entry.pasid, cex.addr);
+      // At the first instant of a gap after a non-atomic entry write, walks may read it torn.
+      std::vector<Entry> torn;
+      if (g > 0 && sc.steps[g - 1].torn && e.pos == 0)
+        torn = torn_reads(tl.walk[g - 1], tl.walk[g], sc.steps[g - 1].device, sc.steps[g - 1].pasid);
+      std::set<Entry> ok = fillable_for(cfg, tl.walk[g], cache, e.walker, e.entry.pasid, cex.addr, &torn);
       (void)addr;
       if (!ok.count(e.entry))
         return "event " + std::to_string(ev) + ": " + describe(cfg, e.entry) +

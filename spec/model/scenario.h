@@ -86,6 +86,10 @@ struct Step {
   bool free_tables = false;
   u64 did = 0;       ///< assign_did
   unsigned pgtt = kPgttNone;  ///< attach: translation type of the PASID-table entry
+  /// attach / detach: the whole PASID-table entry is rewritten with several stores, so a walk
+  /// during the step may read it torn, half old and half new (VTD-COH-3). false: the present
+  /// bit is cleared first / set last, and a walk sees the old or the new entry.
+  bool torn = false;
   InvPattern inv;    ///< invalidate
   std::string rule;  ///< rule id of the command's semantics (e.g. GAPI-3)
   std::string text;  ///< one-line rendering in the profile's own terms, for traces

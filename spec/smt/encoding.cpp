@@ -69,6 +69,7 @@ struct Instance {
   z3::expr pgtt;             // ... and its translation type (stage tag)
   z3::expr wild, lvl, ptr, frame, perm;  // payload
   z3::expr neg;              // IOTLB: a cached not-present result (CM=1)
+  z3::expr torn;             // its PASID-table entry was read torn (VTD-COH-3)
 };
 
 struct Encoding::Impl {
@@ -205,7 +206,7 @@ struct Encoding::Impl {
     return acc;
   }
 
-  Attach attach(const Memory & m, const z3::expr & w)
+  Attach attach_at(const Memory & m, const z3::expr & w)
   {
     Attach a{c.bool_val(false), bv(0, IW), bv(0, FW), bv(0, kPgttW)};
     for (const auto & [key, att] : m.attachments()) {
@@ -278,6 +279,7 @@ struct Encoding::Impl {
       if (inv.step >= s) break;
       std::string n = "inv" + std::to_string(j);
       Time cj = new_time(n);
+      cons.push_back(cj.pos != bv(0, PSW));  // position 0 of a gap: the instant of the step's writes
       z3::expr comp = flag(n + "_done");
       bool forced = inv.sync && *inv.sync <= s;
       std::size_t last = inv.sync ? *inv.sync : tl.n;
@@ -381,7 +383,7 @@ struct Encoding::Impl {
     Instance I{k, level, n, flag(n + "_on"), new_time(n), var(n + "_w", kDevW), flag(n + "_pc"),
                new_time(n + "_pct"), var(n + "_start", kLvlW), flag(n + "_ats"),
                bv(0, IW), bv(0, FW), bv(0, kPgttW), c.bool_val(false), bv(0, kLvlW), bv(0, FW),
-               bv(0, FW), bv(0, kPermW), c.bool_val(false)};
+               bv(0, FW), bv(0, kPermW), c.bool_val(false), c.bool_val(false)};
     cons.push_back(z3::ult(I.w, bv(cfg.devices.size(), kDevW)));
     cons.push_back(z3::ule(I.t.g, bv(s, GW)));
     cons.push_back(z3::ule(I.pc_t.g, bv(s, GW)));
@@ -389,10 +391,43 @@ struct Encoding::Impl {
   }
 
   /// The walk's PASID-table entry: memory at the walk, or a cached copy filled earlier.
+  /// The PASID-table entry device `w` reads at time `t`: memory's, or, at the first instant
+  /// after a non-atomic rewrite of that entry, any per-chunk mix of the old and new entries
+  /// (chunks as in Entry torn_reads: qw0 present/PGTT/second-stage root, qw1 domain id, qw2
+  /// first-stage root).
+  Attach read_entry(const Time & t, const z3::expr & w, Instance & I)
+  {
+    Attach a = at_gap(t.g, [&](MemTerms & m) { return attach(*m.mem, w); });
+    z3::expr torn_ok = c.bool_val(false);
+    std::optional<Attach> mixed;
+    z3::expr c0 = flag(I.name + "_qw0new"), c1 = flag(I.name + "_qw1new"), c2 = flag(I.name + "_qw2new");
+    for (std::size_t g = 1; g <= s; ++g) {
+      const Step & st = sc.steps[g - 1];
+      if (!st.torn) continue;
+      z3::expr here = t.g == bv(g, GW) && t.pos == bv(0, PSW) &&
+                      w == bv(static_cast<u64>(st.device), kDevW) && wp == bv(st.pasid, PW);
+      Attach o = attach(tl.walk[g - 1], w), nw = attach(tl.walk[g], w);
+      z3::expr pgtt = z3::ite(c0, nw.pgtt, o.pgtt);
+      z3::expr root = z3::ite(pgtt == bv(kPgttFirst, kPgttW), z3::ite(c2, nw.root, o.root),
+                              z3::ite(c0, nw.root, o.root));
+      Attach mix{z3::ite(c0, nw.ok, o.ok), z3::ite(c1, nw.did, o.did), root, pgtt};
+      mixed = mixed ? ite(here, mix, *mixed) : mix;
+      torn_ok = torn_ok || here;
+    }
+    I.torn = flag(I.name + "_torn");
+    if (!mixed) {
+      cons.push_back(!I.torn);
+      return a;
+    }
+    cons.push_back(z3::implies(I.torn, torn_ok));
+    return ite(I.torn, *mixed, a);
+  }
+  Attach attach(const Memory & m, const z3::expr & w) { return attach_at(m, w); }
+
   void resolve(Instance & I)
   {
-    z3::expr g = z3::ite(I.pc_use, I.pc_t.g, I.t.g);
-    Attach a = at_gap(g, [&](MemTerms & m) { return attach(*m.mem, I.w); });
+    Time at{z3::ite(I.pc_use, I.pc_t.g, I.t.g), z3::ite(I.pc_use, I.pc_t.pos, I.t.pos)};
+    Attach a = read_entry(at, I.w, I);
     I.did = a.did;
     I.root = a.root;
     I.pgtt = a.pgtt;
@@ -485,7 +520,7 @@ struct Encoding::Impl {
     {
       // The PASID-cache entry as a target: filled from memory only.
       Instance I = new_instance(CacheKind::PasidCache, 0, "pct");
-      Attach a = at_gap(I.t.g, [&](MemTerms & m) { return attach(*m.mem, I.w); });
+      Attach a = read_entry(I.t, I.w, I);
       // A not-present entry may be cached too (CM=1): did, root and type then read as 0.
       if (cfg.negative_config)
         I.neg = !a.ok;
@@ -733,6 +768,7 @@ Counterexample Encoding::extract(const z3::model & m, const std::string & proper
 
   auto source = [&](Instance & I) {
     std::string s = d.tru(m, I.pc_use) ? "cached PASID entry" : "PASID-table entry in memory";
+    if (d.tru(m, I.torn)) s += ", read torn (half old, half new)";
     if (I.kind == CacheKind::DevTlb && d.tru(m, I.from_tlb)) return std::string("ATS request answered from the IOTLB");
     u64 st = d.val(m, I.start);
     return "walk from the " + s + (st ? ", then the cached level-" + std::to_string(st) + " entry" : std::string(", root table"));
@@ -745,7 +781,10 @@ Counterexample Encoding::extract(const z3::model & m, const std::string & proper
     e.pos = d.val(m, I->t.pos);
     e.entry = d.entry_of(m, *I, cex.pasid, cex.addr);
     e.walker = static_cast<int>(d.val(m, I->w));
-    e.source = I->kind == CacheKind::PasidCache ? "PASID-table entry in memory" : source(*I);
+    e.source = I->kind == CacheKind::PasidCache
+                   ? (d.tru(m, I->torn) ? "PASID-table entry in memory, read torn (half old, half new)"
+                                        : "PASID-table entry in memory")
+                   : source(*I);
     cex.events.push_back(e);
     if (I->kind != CacheKind::PasidCache && d.tru(m, I->pc_use)) {
       HwEvent p;
@@ -759,7 +798,8 @@ Counterexample Encoding::extract(const z3::model & m, const std::string & proper
       p.entry.root = d.val(m, I->root);
       p.entry.pgtt = static_cast<unsigned>(d.val(m, I->pgtt));
       p.walker = e.walker;
-      p.source = "PASID-table entry in memory";
+      p.source = d.tru(m, I->torn) ? "PASID-table entry in memory, read torn (half old, half new)"
+                                   : "PASID-table entry in memory";
       cex.events.push_back(p);
     }
   }

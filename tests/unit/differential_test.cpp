@@ -87,8 +87,10 @@ Scenario random_scenario(Gen & g, std::size_t nsteps, bool stages = false)
     } else if (kind < 38) {
       s.op = Op::Attach;
       if (stages) s.pgtt = static_cast<unsigned>(g.pick(3));
+      if (stages) s.torn = g.coin(35);
     } else if (kind < 42) {
       s.op = Op::Detach;
+      if (stages) s.torn = g.coin(50);
     } else if (kind < 62) {
       s.op = Op::Invalidate;
       InvPattern & p = s.inv;
@@ -154,7 +156,7 @@ std::string summary(const Scenario & sc)
     const Step & s = sc.steps[i];
     o << "  " << i << " " << op_name(s.op) << " pgtt=" << s.pgtt << " dom=" << s.domain << " dev=" << s.device
       << " pasid=" << s.pasid << " iova=0x" << std::hex << s.iova << " size=0x" << s.size
-      << " phys=0x" << s.phys << std::dec << " perm=" << s.perm << " ft=" << s.free_tables;
+      << " phys=0x" << s.phys << std::dec << " perm=" << s.perm << " ft=" << s.free_tables << (s.torn ? " TORN" : "");
     if (s.op == Op::Invalidate) {
       const InvPattern & p = s.inv;
       o << " [pc=" << p.pasid_cache << " tlb=" << p.iotlb << " psc=" << p.psc << " dev=" << p.devtlb
