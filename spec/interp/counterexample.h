@@ -17,6 +17,7 @@ struct HwEvent {
   Entry entry;              ///< Fill: the entry inserted
   int walker = -1;          ///< Fill: the device whose walk / ATS request filled it
   std::string source;       ///< Fill: what the walk used ("memory", "PASID cache", ...)
+  bool torn = false;        ///< Fill: it read a PASID-table entry torn (VTD-COH-3)
   std::size_t inv = 0;      ///< Complete: index into Timeline::invs
 };
 

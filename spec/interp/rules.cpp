@@ -50,6 +50,9 @@ std::string rule_text(const std::string & id)
                     "domain id 0, under which the not-present entry was cached (domain_context_mapping_one)"},
       {"VTD-SEQ-2", "VT-d: a context entry cleared or changed needs a device-selective cc_inv, an iotlb_inv DSI "
                     "of the old domain id and a device-TLB flush (intel_context_flush_present)"},
+      {"VTD-COH-3", "VT-d: a live PASID-table entry is changed present bit first (clear P, flush, then zero "
+                    "the rest; write the fields, then set P): the walker may read the 512-bit entry in "
+                    "chunks (intel_pasid_tear_down_entry, pasid_set_present)"},
       {"VTD-COH-1", "VT-d without page-walk coherency (ECAP.C=0): clflush every table write before the "
                     "invalidation (__iommu_flush_cache)"},
   };

@@ -781,6 +781,7 @@ Counterexample Encoding::extract(const z3::model & m, const std::string & proper
     e.pos = d.val(m, I->t.pos);
     e.entry = d.entry_of(m, *I, cex.pasid, cex.addr);
     e.walker = static_cast<int>(d.val(m, I->w));
+    e.torn = d.tru(m, I->torn) && !(I->kind != CacheKind::PasidCache && d.tru(m, I->pc_use));
     e.source = I->kind == CacheKind::PasidCache
                    ? (d.tru(m, I->torn) ? "PASID-table entry in memory, read torn (half old, half new)"
                                         : "PASID-table entry in memory")
@@ -798,6 +799,7 @@ Counterexample Encoding::extract(const z3::model & m, const std::string & proper
       p.entry.root = d.val(m, I->root);
       p.entry.pgtt = static_cast<unsigned>(d.val(m, I->pgtt));
       p.walker = e.walker;
+      p.torn = d.tru(m, I->torn);
       p.source = d.tru(m, I->torn) ? "PASID-table entry in memory, read torn (half old, half new)"
                                    : "PASID-table entry in memory";
       cex.events.push_back(p);

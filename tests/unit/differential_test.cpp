@@ -87,10 +87,10 @@ Scenario random_scenario(Gen & g, std::size_t nsteps, bool stages = false)
     } else if (kind < 38) {
       s.op = Op::Attach;
       if (stages) s.pgtt = static_cast<unsigned>(g.pick(3));
-      if (stages) s.torn = g.coin(35);
+      if (stages) s.torn = g.coin(15);
     } else if (kind < 42) {
       s.op = Op::Detach;
-      if (stages) s.torn = g.coin(50);
+      if (stages) s.torn = g.coin(25);
     } else if (kind < 62) {
       s.op = Op::Invalidate;
       InvPattern & p = s.inv;

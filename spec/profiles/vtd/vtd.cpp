@@ -109,6 +109,9 @@ class Vtd final : public Profile {
 
   std::string rule(const Counterexample & cex, const Scenario & sc, const Timeline & tl) const override
   {
+    // A PASID-table entry read torn: the entry was rewritten while present (VTD-COH-3).
+    for (const HwEvent & e : cex.events)
+      if (e.kind == HwEvent::Fill && e.torn) return "VTD-COH-3";
     // A fill made while the walker had not seen a table write: the clflush was missing.
     for (const HwEvent & e : cex.events)
       if (e.kind == HwEvent::Fill && e.gap < tl.behind.size() && tl.behind[e.gap]) return "VTD-COH-1";
