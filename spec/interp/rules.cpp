@@ -50,6 +50,10 @@ std::string rule_text(const std::string & id)
                     "domain id 0, under which the not-present entry was cached (domain_context_mapping_one)"},
       {"VTD-SEQ-2", "VT-d: a context entry cleared or changed needs a device-selective cc_inv, an iotlb_inv DSI "
                     "of the old domain id and a device-TLB flush (intel_context_flush_present)"},
+      {"VTD-GRAN-6", "VT-d: the device TLB needs its own invalidation, dev_tlb_inv for requests without PASID "
+                     "and p_dev_tlb_inv per PASID, for every device of the domain (cache_tag_flush_devtlb_psi)"},
+      {"VTD-SEQ-7", "VT-d PASID teardown: clear P, then pc_inv PASID-selective with the entry's DID, the "
+                    "IOTLB flush of its type, the device TLB, a wait (intel_pasid_tear_down_entry)"},
       {"VTD-COH-3", "VT-d: a live PASID-table entry is changed present bit first (clear P, flush, then zero "
                     "the rest; write the fields, then set P): the walker may read the 512-bit entry in "
                     "chunks (intel_pasid_tear_down_entry, pasid_set_present)"},

@@ -206,6 +206,7 @@ struct Encoding::Impl {
     return acc;
   }
 
+  /// The PASID-table entry of (device w, the witness PASID) in memory m.
   Attach attach_at(const Memory & m, const z3::expr & w)
   {
     Attach a{c.bool_val(false), bv(0, IW), bv(0, FW), bv(0, kPgttW)};
@@ -397,7 +398,7 @@ struct Encoding::Impl {
   /// first-stage root).
   Attach read_entry(const Time & t, const z3::expr & w, Instance & I)
   {
-    Attach a = at_gap(t.g, [&](MemTerms & m) { return attach(*m.mem, w); });
+    Attach a = at_gap(t.g, [&](MemTerms & m) { return attach_at(*m.mem, w); });
     z3::expr torn_ok = c.bool_val(false);
     std::optional<Attach> mixed;
     z3::expr c0 = flag(I.name + "_qw0new"), c1 = flag(I.name + "_qw1new"), c2 = flag(I.name + "_qw2new");
@@ -406,7 +407,7 @@ struct Encoding::Impl {
       if (!st.torn) continue;
       z3::expr here = t.g == bv(g, GW) && t.pos == bv(0, PSW) &&
                       w == bv(static_cast<u64>(st.device), kDevW) && wp == bv(st.pasid, PW);
-      Attach o = attach(tl.walk[g - 1], w), nw = attach(tl.walk[g], w);
+      Attach o = attach_at(tl.walk[g - 1], w), nw = attach_at(tl.walk[g], w);
       z3::expr pgtt = z3::ite(c0, nw.pgtt, o.pgtt);
       z3::expr root = z3::ite(pgtt == bv(kPgttFirst, kPgttW), z3::ite(c2, nw.root, o.root),
                               z3::ite(c0, nw.root, o.root));
@@ -422,7 +423,6 @@ struct Encoding::Impl {
     cons.push_back(z3::implies(I.torn, torn_ok));
     return ite(I.torn, *mixed, a);
   }
-  Attach attach(const Memory & m, const z3::expr & w) { return attach_at(m, w); }
 
   void resolve(Instance & I)
   {
@@ -562,7 +562,7 @@ struct Encoding::Impl {
 
   Tr from_res(const Res & r) { return Tr{r.kind, out_frame(r.frame, r.level), r.perm}; }
 
-  Attach attach_T() { return attach(*check_mem.mem, wd); }
+  Attach attach_T() { return attach_at(*check_mem.mem, wd); }
 
   Tr memory_tr()
   {

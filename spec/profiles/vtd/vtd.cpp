@@ -122,6 +122,21 @@ class Vtd final : public Profile {
         {"OPEN-5", "VTD-ID-6"}};
     // A stale legacy context entry: it changed without the context-cache flush of VTD-SEQ-2.
     if (legacy(sc.config) && cex.entry.kind == CacheKind::PasidCache && !cex.from_memory) return "VTD-SEQ-2";
+    // Was any invalidation submitted before the check point that would have removed the entry?
+    // If none was, the flush is missing rather than misordered or left unwaited.
+    std::size_t at = tl.checks.at(cex.check).step;
+    bool covered = false, pc_named = false;
+    for (const Invalidation & inv : tl.invs) {
+      if (inv.step >= at) continue;
+      covered |= matches(sc.config.geo, inv.pat, cex.entry);
+      pc_named |= inv.pat.pasid_cache && (!inv.pat.pasid || *inv.pat.pasid == cex.entry.pasid);
+    }
+    if (!cex.from_memory && !covered) {
+      if (cex.entry.kind == CacheKind::DevTlb) return "VTD-GRAN-6";  // no device-TLB flush for it
+      if (cex.entry.kind == CacheKind::PasidCache) return pc_named ? "VTD-ID-4" : "VTD-SEQ-7";
+    }
+    // A flush that covers the table pointer was issued but had not completed: wait first.
+    if (!cex.from_memory && covered && cex.entry.kind == CacheKind::Psc) return "VTD-SEQ-10";
     auto it = to_vtd.find(cex.rule);
     return it == to_vtd.end() ? cex.rule : it->second;
   }
