@@ -24,6 +24,9 @@ std::string seconds(double s)
 std::string event_text(const Scenario & sc, const Timeline & tl, const HwEvent & e)
 {
   const Config & cfg = sc.config;
+  if (e.kind == HwEvent::PageRequest)
+    return "page request from " + cfg.devices.at(static_cast<std::size_t>(e.walker)).name + " for PASID " +
+           std::to_string(e.entry.pasid) + " (outstanding until a drain)";
   if (e.kind == HwEvent::Complete) {
     std::size_t st = tl.invs[e.inv].step;
     return "complete the invalidation of step " + std::to_string(st) + " (" + sc.steps[st].text + ")";
@@ -73,7 +76,10 @@ std::string render_text(const Scenario & sc, const CheckResult & r)
   o << "  scenario:    " << sc.name << "\n";
   o << "  rule " << c.rule << ": " << rule_text(c.rule) << "\n";
   o << "  witness:     " << witness_text(sc, c) << "\n";
-  if (c.from_memory)
+  if (c.page_request)
+    o << "  outstanding: a page request of " << sc.config.devices.at(static_cast<std::size_t>(c.entry.dev)).name
+      << " for PASID " << c.entry.pasid << ", never drained\n";
+  else if (c.from_memory)
     o << "  stale:       (no cache entry) memory itself still reaches a freed frame\n";
   else
     o << "  stale entry: " << describe(sc.config, c.entry) << "\n";
@@ -119,13 +125,16 @@ nlohmann::json render_json(const Scenario & sc, const CheckResult & r)
     j["witness"] = {{"device", sc.config.devices.at(static_cast<std::size_t>(c.device)).name},
                     {"pasid", c.pasid},
                     {"address", hex(c.addr)}};
-    j["stale_entry"] = c.from_memory ? nlohmann::json(nullptr) : nlohmann::json(describe(sc.config, c.entry));
+    j["stale_entry"] = c.from_memory || c.page_request ? nlohmann::json(nullptr) : nlohmann::json(describe(sc.config, c.entry));
+    if (c.page_request)
+      j["page_request"] = {{"device", sc.config.devices.at(static_cast<std::size_t>(c.entry.dev)).name},
+                           {"pasid", c.entry.pasid}};
     j["memory"] = describe_memory(sc.config, tl.mem_at_check(cp), c.device, c.pasid, c.addr);
     std::size_t ev = 0;
     for (std::size_t g = 0; g <= cp.step; ++g) {
       for (; ev < c.events.size() && c.events[ev].gap == g; ++ev) {
         const HwEvent & e = c.events[ev];
-        nlohmann::json h = {{"hw", e.kind == HwEvent::Fill ? "fill" : "complete"},
+        nlohmann::json h = {{"hw", e.kind == HwEvent::Fill ? "fill" : e.kind == HwEvent::Complete ? "complete" : "page-request"},
                             {"text", event_text(sc, tl, e)}};
         if (e.kind == HwEvent::Complete) h["invalidation_step"] = tl.invs[e.inv].step;
         j["trace"].push_back(h);

@@ -146,8 +146,10 @@ class Loader {
       throw ScenarioError(path + "/devices", "expected an array of 1 to 16 devices");
     for (std::size_t i = 0; i < devs.size(); ++i) {
       std::string p = path + "/devices/" + std::to_string(i);
-      only_keys(devs[i], p, {"name", "ats", "sid"});
-      Device d{name(need(devs[i], p, "name"), p + "/name"), get_bool(devs[i], p, "ats", false), std::nullopt};
+      only_keys(devs[i], p, {"name", "ats", "pri", "sid"});
+      Device d{name(need(devs[i], p, "name"), p + "/name"), get_bool(devs[i], p, "ats", false),
+               get_bool(devs[i], p, "pri", false), std::nullopt};
+      if (d.pri && !d.ats) throw ScenarioError(p + "/pri", "page requests (PRI) need ATS");
       if (devs[i].contains("sid")) {
         d.sid = bounded(devs[i]["sid"], p + "/sid", 0, 0xffff);
         for (const Device & o : c.devices)

@@ -63,7 +63,7 @@ CheckOptions engine_options(const Options & o)
   c.timeout_s = o.timeout;
   c.unsafe_only = o.severity == "unsafe";
   if (o.completion == "in-order") c.completion = Completion::InOrder;
-  if (o.completion == "any-order") c.completion = Completion::AnyOrder;
+  if (o.completion == "any-order" || o.completion == "relaxed") c.completion = Completion::AnyOrder;
   c.engine = o.engine;
   c.smt2_dir = o.smt2_dir;
   return c;
@@ -201,9 +201,10 @@ void add_common(CLI::App * cmd, Options & o)
       ->check(CLI::Range(0.0, 86400.0));
   cmd->add_option("--severity", o.severity, "report no-stale findings of this severity")
       ->check(CLI::IsMember({"all", "unsafe"}));
-  cmd->add_option("--completion", o.completion,
-                  "override the scenarios' completion order of pending invalidations")
-      ->check(CLI::IsMember({"any-order", "in-order"}));
+  cmd->add_option("--completion,--ordering", o.completion,
+                  "override the scenarios' completion order of pending invalidations "
+                  "(relaxed = any-order: only waits and fences order them)")
+      ->check(CLI::IsMember({"any-order", "in-order", "relaxed"}));
   cmd->add_option("--engine", o.engine,
                   "smt (default: symbolic, exhaustive at any width, with traces) or explicit "
                   "(enumeration by the interpreter, small geometries only, no trace)")

@@ -326,20 +326,37 @@ static Translation built(const Config & cfg, const Memory & mem, const Entry & e
   return t;
 }
 
-std::vector<Violation> evaluate_reuse(const std::set<Entry> & cache, const CheckPoint & cp)
+PageRequests may_request(const Config & cfg, const Memory & walk)
+{
+  PageRequests r;
+  for (const auto & [key, att] : walk.attachments())
+    if (cfg.devices.at(static_cast<std::size_t>(key.first)).pri) r.insert(key);
+  return r;
+}
+
+std::vector<Violation> evaluate_reuse(const std::set<Entry> & cache, const CheckPoint & cp,
+                                      const PageRequests & prq)
 {
   std::vector<Violation> v;
+  if (cp.freed_pasid)
+    for (auto [dev, pasid] : prq)
+      if (pasid == *cp.freed_pasid) {
+        Violation x{"no-reuse-while-cached", "", false, Entry{}, true};
+        x.entry.dev = dev;
+        x.entry.pasid = pasid;
+        v.push_back(x);
+      }
   for (const Entry & e : cache) {
     bool hit = (cp.freed_pasid && e.pasid == *cp.freed_pasid) ||
                (cp.freed_did && e.kind != CacheKind::DevTlb && e.did == *cp.freed_did);
-    if (hit) v.push_back(Violation{"no-reuse-while-cached", "", false, e});
+    if (hit) v.push_back(Violation{"no-reuse-while-cached", "", false, e, false});
   }
   return v;
 }
 
 std::vector<Violation> evaluate(const Config & cfg, const Memory & mem,
                                 const std::set<Entry> & cache, const CheckPoint & cp, int d,
-                                u64 pasid, u64 addr)
+                                u64 pasid, u64 addr, const PageRequests & prq)
 {
   const Geometry & g = cfg.geo;
   const unsigned M = cp.access;
@@ -383,7 +400,7 @@ std::vector<Violation> evaluate(const Config & cfg, const Memory & mem,
   for (const Entry & e : hits)
     if (reaches_free(built(cfg, mem, e, addr))) v.push_back(Violation{"no-dma-after-free", "", false, e});
 
-  for (const Violation & r : evaluate_reuse(cache, cp)) v.push_back(r);
+  for (const Violation & r : evaluate_reuse(cache, cp, prq)) v.push_back(r);
 
   std::vector<Violation> restrictive;
   for (const Entry & e : hits) {

@@ -67,7 +67,12 @@ struct Violation {
   std::string severity;   ///< unsafe | restrictive (no-stale only)
   bool from_memory = false;  ///< the translation in memory itself (no entry)
   Entry entry;
+  /// no-reuse-while-cached: a page request of (entry.dev, entry.pasid) not yet drained.
+  bool page_request = false;
 };
+
+/// Page requests issued and not yet drained, by (device, PASID).
+using PageRequests = std::set<std::pair<int, u64>>;
 
 /// Property order at one check point: the first violated one is reported.
 const std::vector<std::string> & property_order();
@@ -75,9 +80,15 @@ const std::vector<std::string> & property_order();
 /// All violations at check point `cp` for witness (d, pasid, addr), in property order.
 std::vector<Violation> evaluate(const Config & cfg, const Memory & mem,
                                 const std::set<Entry> & cache, const CheckPoint & cp, int d,
-                                u64 pasid, u64 addr);
+                                u64 pasid, u64 addr, const PageRequests & prq = {});
 
-/// Violations of no-reuse-while-cached at `cp` (independent of the witness address).
-std::vector<Violation> evaluate_reuse(const std::set<Entry> & cache, const CheckPoint & cp);
+/// Violations of no-reuse-while-cached at `cp` (independent of the witness address): cached
+/// entries tagged with the freed id, and page requests for a freed PASID not yet drained.
+std::vector<Violation> evaluate_reuse(const std::set<Entry> & cache, const CheckPoint & cp,
+                                      const PageRequests & prq = {});
+
+/// The page requests a PRI device may issue during gap g: while (device, PASID) is attached
+/// in what the walker sees (a translation request faults, VTD-SEQ-9).
+PageRequests may_request(const Config & cfg, const Memory & walk);
 
 }  // namespace nostale

@@ -11,11 +11,12 @@
 namespace nostale {
 
 struct HwEvent {
-  enum Kind { Fill, Complete } kind = Fill;
+  enum Kind { Fill, Complete, PageRequest } kind = Fill;
   std::size_t gap = 0;      ///< happens before driver step `gap`
   u64 pos = 0;              ///< order inside the gap
   Entry entry;              ///< Fill: the entry inserted
-  int walker = -1;          ///< Fill: the device whose walk / ATS request filled it
+  int walker = -1;          ///< Fill: the device whose walk / ATS request filled it;
+                            ///< PageRequest: the device that issued it (for entry.pasid)
   std::string source;       ///< Fill: what the walk used ("memory", "PASID cache", ...)
   bool torn = false;        ///< Fill: it read a PASID-table entry torn (VTD-COH-3)
   std::size_t inv = 0;      ///< Complete: index into Timeline::invs
@@ -30,6 +31,7 @@ struct Counterexample {
   u64 pasid = 0;
   u64 addr = 0;
   bool from_memory = false; ///< memory itself grants the freed frame (no cache entry)
+  bool page_request = false;///< a page request of (entry.dev, entry.pasid) not drained
   Entry entry;              ///< the stale entry
   std::vector<HwEvent> events;  ///< sorted by (gap, pos), completions first on ties
 };

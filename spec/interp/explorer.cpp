@@ -47,13 +47,15 @@ struct Explorer {
     }
   }
 
+  PageRequests prq;  // issued and not drained (every one that may be: the worst case)
+
   void judge(std::size_t ci, const std::set<Entry> & cache)
   {
     const CheckPoint & cp = tl.checks[ci];
     const Config & cfg = sc.config;
     const Memory & mem = tl.mem_at_check(cp);
     auto look = [&](int d, u64 p, u64 a) {
-      for (const Violation & v : evaluate(cfg, mem, cache, cp, d, p, a)) {
+      for (const Violation & v : evaluate(cfg, mem, cache, cp, d, p, a, prq)) {
         int r = rank(v);
         if (unsafe_only && r == 3) continue;
         best[ci] = std::min(best[ci], r);
@@ -70,8 +72,10 @@ struct Explorer {
   void simulate(const std::vector<std::vector<std::size_t>> & order)
   {
     std::set<Entry> cache;
+    prq.clear();
     std::size_t ci = 0;
     for (std::size_t g = 0; g <= tl.n; ++g) {
+      for (const auto & r : may_request(sc.config, tl.walk[g])) prq.insert(r);
       if (g > 0 && sc.steps[g - 1].torn) {
         // The instant of a non-atomic entry write: walks may read it torn (before any
         // completion of this gap).
@@ -86,6 +90,7 @@ struct Explorer {
         saturate(tl.walk[g], cache);
       }
       while (ci < tl.checks.size() && tl.checks[ci].step == g) judge(ci++, cache);
+      if (g < tl.n && sc.steps[g].op == Op::Sync && sc.steps[g].drain) prq.clear();
     }
   }
 };
@@ -104,7 +109,7 @@ ExplicitResult explore(const Scenario & sc, const Timeline & tl, bool unsafe_onl
     res.limit = "the explicit engine only enumerates geometries of at most 2^12 pages";
     return res;
   }
-  Explorer ex{sc, tl, unsafe_only, {}, u64{1} << page_bits, std::vector<int>(tl.checks.size(), 99)};
+  Explorer ex{sc, tl, unsafe_only, {}, u64{1} << page_bits, std::vector<int>(tl.checks.size(), 99), {}};
 
   // PASIDs: all of them when few; otherwise those the scenario names plus one it does not
   // (every unnamed PASID behaves alike).

@@ -7,7 +7,7 @@ namespace nostale {
 std::string rule_for(const Violation & v, const CheckPoint & cp)
 {
   // Rule ids are those of ../reference/rules.md, listed with their sources in spec/docs/rules.md.
-  if (v.property == "no-reuse-while-cached") return cp.freed_pasid ? "PASID-2" : "OPEN-5";
+  if (v.property == "no-reuse-while-cached") return cp.freed_pasid ? "PASID-2" : "OPEN-5";  // and page requests
   if (v.property == "no-dma-after-free") {
     if (v.from_memory) return "MOD-4";
     switch (v.entry.kind) {
@@ -32,12 +32,20 @@ std::string replay(const Scenario & sc, const Timeline & tl, const Counterexampl
   if (cex.check >= tl.checks.size()) return "check point out of range";
   const CheckPoint & cp = tl.checks[cex.check];
   std::set<Entry> cache;
+  PageRequests prq;
   std::vector<bool> completed(tl.invs.size(), false);
   std::size_t ev = 0;
   for (std::size_t g = 0; g <= cp.step; ++g) {
     // Hardware actions of gap g, in order.
     for (; ev < cex.events.size() && cex.events[ev].gap == g; ++ev) {
       const HwEvent & e = cex.events[ev];
+      if (e.kind == HwEvent::PageRequest) {
+        std::pair<int, u64> r{e.walker, e.entry.pasid};
+        if (!may_request(cfg, tl.walk[g]).count(r))
+          return "event " + std::to_string(ev) + ": a page request from a device that cannot issue it then";
+        prq.insert(r);
+        continue;
+      }
       if (e.kind == HwEvent::Complete) {
         if (e.inv >= tl.invs.size() || tl.invs[e.inv].step >= g || completed[e.inv])
           return "event " + std::to_string(ev) + ": completes an invalidation that is not pending";
@@ -67,6 +75,7 @@ std::string replay(const Scenario & sc, const Timeline & tl, const Counterexampl
       cache.insert(e.entry);
     }
     if (g == cp.step) break;
+    if (sc.steps[g].op == Op::Sync && sc.steps[g].drain) prq.clear();
     if (sc.steps[g].op == Op::Sync)
       for (std::size_t j = 0; j < tl.invs.size(); ++j)
         if (tl.invs[j].step < g && !completed[j])
@@ -76,9 +85,12 @@ std::string replay(const Scenario & sc, const Timeline & tl, const Counterexampl
   if (ev != cex.events.size()) return "events after the check point";
 
   std::vector<Violation> vs = evaluate(cfg, tl.mem_at_check(cp), cache, cp, cex.device,
-                                       cex.pasid, cex.addr);
+                                       cex.pasid, cex.addr, prq);
   if (vs.empty()) return "no violation at the check point";
   auto same = [&](const Violation & v) {
+    if (v.page_request || cex.page_request)
+      return v.page_request == cex.page_request && v.property == cex.property &&
+             v.entry.dev == cex.entry.dev && v.entry.pasid == cex.entry.pasid;
     return v.property == cex.property && v.severity == cex.severity &&
            v.from_memory == cex.from_memory && (v.from_memory || v.entry == cex.entry);
   };

@@ -54,6 +54,8 @@ std::string rule_text(const std::string & id)
                      "and p_dev_tlb_inv per PASID, for every device of the domain (cache_tag_flush_devtlb_psi)"},
       {"VTD-SEQ-7", "VT-d PASID teardown: clear P, then pc_inv PASID-selective with the entry's DID, the "
                     "IOTLB flush of its type, the device TLB, a wait (intel_pasid_tear_down_entry)"},
+      {"VTD-SEQ-9", "VT-d: before a PASID is freed or reused, drain its page requests: a wait with PD=1 "
+                    "after the PASID entry was cleared (intel_iommu_drain_pasid_prq)"},
       {"VTD-COH-3", "VT-d: a live PASID-table entry is changed present bit first (clear P, flush, then zero "
                     "the rest; write the fields, then set P): the walker may read the 512-bit entry in "
                     "chunks (intel_pasid_tear_down_entry, pasid_set_present)"},

@@ -90,6 +90,8 @@ struct Step {
   /// during the step may read it torn, half old and half new (VTD-COH-3). false: the present
   /// bit is cleared first / set last, and a walk sees the old or the new entry.
   bool torn = false;
+  /// sync: the wait also drains page requests issued before it (VT-d inv_wait PD=1, VTD-SEQ-9).
+  bool drain = false;
   InvPattern inv;    ///< invalidate
   std::string rule;  ///< rule id of the command's semantics (e.g. GAPI-3)
   std::string text;  ///< one-line rendering in the profile's own terms, for traces
@@ -102,6 +104,7 @@ enum class Completion { AnyOrder, InOrder };
 struct Device {
   std::string name;
   bool ats = false;
+  bool pri = false;  ///< PCIe Page Request Interface: may issue page requests while bound
   std::optional<u64> sid = std::nullopt;  ///< requester id (bus/dev/fn) for profiles whose commands name it
 };
 

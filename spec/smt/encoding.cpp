@@ -109,6 +109,12 @@ struct Encoding::Impl {
 
   std::map<unsigned, Instance> psc;  // by level
   std::optional<Instance> tlb, dtlb, pct;
+  /// A page request of (dev, witness PASID) issued at t and not drained (free_pasid only).
+  struct PageRequest {
+    z3::expr on, dev;
+    Time t;
+  };
+  std::optional<PageRequest> prq;
   Time T;
 
   Impl(z3::context & ctx, const Scenario & scen, const Timeline & timeline, std::size_t check)
@@ -123,6 +129,7 @@ struct Encoding::Impl {
     build_epochs();
     build_invs();
     build_instances();
+    if (cp.freed_pasid) build_page_request();
   }
 
   z3::expr bv(u64 v, unsigned w) { return c.bv_val(static_cast<uint64_t>(v), w); }
@@ -533,6 +540,22 @@ struct Encoding::Impl {
     }
   }
 
+  /// A PRI device bound to the PASID may issue a page request whenever the walker sees it
+  /// bound; a wait with PD=1 drains every request issued before it (VTD-SEQ-9).
+  void build_page_request()
+  {
+    PageRequest r{flag("prq_on"), var("prq_dev", kDevW), new_time("prq")};
+    z3::expr pri = c.bool_val(false);
+    for (std::size_t d = 0; d < cfg.devices.size(); ++d)
+      if (cfg.devices[d].pri) pri = pri || r.dev == bv(d, kDevW);
+    Attach a = at_gap(r.t.g, [&](MemTerms & m) { return attach_at(*m.mem, r.dev); });
+    z3::expr ok = pri && z3::ule(r.t.g, bv(s, GW)) && a.ok;
+    for (std::size_t k = 0; k < s; ++k)
+      if (sc.steps[k].op == Op::Sync && sc.steps[k].drain) ok = ok && z3::ugt(r.t.g, bv(k, GW));
+    cons.push_back(z3::implies(r.on, ok));
+    prq.emplace(r);
+  }
+
   std::vector<Instance *> all()
   {
     std::vector<Instance *> v;
@@ -631,6 +654,7 @@ struct Encoding::Impl {
       v.push_back({nullptr, reaches_free(mt)});
       for (Instance * I : all()) v.push_back({I, present(*I) && hit(*I) && reaches_free(built(*I))});
     } else if (prop == "no-reuse-while-cached") {
+      if (prq) v.push_back({nullptr, wp == bv(*cp.freed_pasid, PW) && prq->on});
       for (Instance * I : all()) {
         if (cp.freed_pasid) v.push_back({I, wp == bv(*cp.freed_pasid, PW) && present(*I)});
         else if (cp.freed_did && I->kind != CacheKind::DevTlb)
@@ -741,6 +765,7 @@ z3::expr_vector Encoding::actions()
   }
   for (auto & j : d.invs)
     if (!j.forced) v.push_back(j.comp && z3::ule(j.c.g, d.bv(d.s, d.GW)));
+  if (d.prq) v.push_back(d.prq->on);
   return v;
 }
 
@@ -760,8 +785,22 @@ Counterexample Encoding::extract(const z3::model & m, const std::string & proper
   for (auto & [I, cond] : d.targets(property, severity)) {
     if (!d.tru(m, cond)) continue;
     found = true;
-    if (!I) cex.from_memory = true;
-    else cex.entry = d.entry_of(m, *I, cex.pasid, cex.addr);
+    if (!I && property == "no-reuse-while-cached") {
+      cex.page_request = true;
+      cex.entry.dev = static_cast<int>(d.val(m, d.prq->dev));
+      cex.entry.pasid = cex.pasid;
+      HwEvent e;
+      e.kind = HwEvent::PageRequest;
+      e.gap = d.val(m, d.prq->t.g);
+      e.pos = d.val(m, d.prq->t.pos);
+      e.walker = cex.entry.dev;
+      e.entry = cex.entry;
+      cex.events.push_back(e);
+    } else if (!I) {
+      cex.from_memory = true;
+    } else {
+      cex.entry = d.entry_of(m, *I, cex.pasid, cex.addr);
+    }
     break;
   }
   NOSTALE_CHECK(found, "model satisfies no target of the violation");
@@ -820,7 +859,7 @@ Counterexample Encoding::extract(const z3::model & m, const std::string & proper
     if (a.kind != b.kind) return a.kind == HwEvent::Complete;
     return a.inv < b.inv;
   });
-  Violation v{cex.property, cex.severity, cex.from_memory, cex.entry};
+  Violation v{cex.property, cex.severity, cex.from_memory, cex.entry, cex.page_request};
   cex.rule = rule_for(v, d.cp);
   return cex;
 }

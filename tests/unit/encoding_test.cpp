@@ -21,7 +21,7 @@ struct Sc {
     s.profile = "generic";
     s.config.geo.levels = iova_levels;
     s.config.completion = c;
-    s.config.devices = {{"d0", ats, std::nullopt}, {"d1", ats, std::nullopt}};
+    s.config.devices = {{"d0", ats, false, std::nullopt}, {"d1", ats, false, std::nullopt}};
     s.config.domains = {{"A", u64{1}}, {"B", u64{2}}};
   }
   Step & add(Op op)

@@ -29,6 +29,8 @@ std::string hex(u64 v)
 /// Capabilities kept in Config::caps: CAP.PSI (bit 39, page-selective IOTLB invalidation) and
 /// CAP.MAMV (bits 53:48, the largest address mask of an iotlb_inv PSI).
 constexpr const char * kPsi = "psi";
+constexpr const char * kDit = "dit";  ///< ECAP.DIT: device-TLB invalidation throttling (PFSID used)
+constexpr const char * kPds = "pds";  ///< ECAP.PDS: page-request drain supported (inv_wait PD)
 constexpr const char * kLegacy = "legacy";  ///< legacy (context-entry) mode instead of scalable
 
 bool legacy(const Config & cfg)
@@ -58,7 +60,9 @@ class Vtd final : public Profile {
 
   void decode_caps(const json & j, const std::string & path, Config & cfg) const override
   {
-    only_keys(j, path, {"cm", "coherent", "psi", "mamv", "mode"});
+    only_keys(j, path, {"cm", "coherent", "psi", "mamv", "mode", "dit", "pds"});
+    cfg.caps[kDit] = get_bool(j, path, "dit", false);
+    cfg.caps[kPds] = get_bool(j, path, "pds", true);
     std::string mode = j.contains("mode") ? get_string(j["mode"], path + "/mode") : "scalable";
     if (mode != "scalable" && mode != "legacy")
       throw ScenarioError(path + "/mode", "mode is \"scalable\" or \"legacy\"");
@@ -109,6 +113,7 @@ class Vtd final : public Profile {
 
   std::string rule(const Counterexample & cex, const Scenario & sc, const Timeline & tl) const override
   {
+    if (cex.page_request) return "VTD-SEQ-9";  // freed before its page requests were drained
     // A PASID-table entry read torn: the entry was rewritten while present (VTD-COH-3).
     for (const HwEvent & e : cex.events)
       if (e.kind == HwEvent::Fill && e.torn) return "VTD-COH-3";
@@ -158,6 +163,21 @@ class Vtd final : public Profile {
       d = decode_json(j["desc"], path + "/desc");
     }
     std::string dpath = path + (raw ? "/raw" : "/desc");
+    auto cap = [&](const char * k, u64 dflt) {
+      auto it = ctx.config.caps.find(k);
+      return it == ctx.config.caps.end() ? dflt : it->second;
+    };
+    // Capabilities the descriptor fields depend on (DESCRIPTORS.md).
+    if (d.wide && legacy(ctx.config))
+      throw ScenarioError(dpath, "256-bit descriptors need scalable mode (IQA.DW=1)");
+    auto pfsid = [&](u64 v) {
+      if (v != 0 && !cap(kDit, 0))
+        throw ScenarioError(dpath, "PFSID is reserved (must be 0) without ECAP.DIT (config/caps/dit)");
+    };
+    if (auto * x = std::get_if<DevTlbInv>(&d.body)) pfsid(x->pfsid);
+    if (auto * x = std::get_if<PDevTlbInv>(&d.body)) pfsid(x->pfsid);
+    if (auto * x = std::get_if<InvWait>(&d.body); x && x->pd && !cap(kPds, 1))
+      throw ScenarioError(dpath, "inv_wait PD (page-request drain) needs ECAP.PDS (config/caps/pds)");
     out.text = describe(d);
     out.op = Op::Invalidate;
     InvPattern & p = out.inv;
@@ -209,7 +229,6 @@ class Vtd final : public Profile {
       out.rule = "VTD-GRAN-1";
       if (i->g != IotlbGran::Global) p.did = did_ok(i->did);
       if (i->g == IotlbGran::Psi) {
-        auto cap = [&](const char * k, u64 dflt) { auto it = cfg.caps.find(k); return it == cfg.caps.end() ? dflt : it->second; };
         if (!cap(kPsi, 1))
           throw ScenarioError(dpath, "page-selective iotlb_inv on hardware without PSI (CAP.PSI=0): use DSI (VTD-DESC-2)");
         if (i->am > cap(kMamv, 9))
@@ -241,7 +260,8 @@ class Vtd final : public Profile {
         throw ScenarioError(path + "/poll", "a wait without SW or IF cannot be polled");
       if (poll) {
         out.op = Op::Sync;
-        out.rule = "VTD-ORDER-1";
+        out.drain = w->pd;  // PD: page requests issued before the wait are drained (VTD-SEQ-9)
+        out.rule = w->pd ? "VTD-SEQ-9" : "VTD-ORDER-1";
       } else if (w->fn) {
         out.op = Op::Fence;
         out.rule = "VTD-ORDER-3";
@@ -249,7 +269,7 @@ class Vtd final : public Profile {
         out.rule = "VTD-ORDER-1";
         out.text += "  (not polled: orders nothing)";
       }
-      if (w->pd) out.text += "  (page-request drain not modelled)";
+      if (w->pd && !poll) out.text += "  (not polled: the drain is not awaited)";
     } else if (auto * pi = std::get_if<PIotlbInv>(&d.body)) {
       p.iotlb = true;
       p.psc = true;
