@@ -75,7 +75,7 @@ std::string render_text(const Scenario & sc, const CheckResult & r)
   o << " at " << check_label(sc, cp.step) << "  [rule " << c.rule << "]  (" << stats << ")\n";
   o << "  scenario:    " << sc.name << "\n";
   o << "  rule " << c.rule << ": " << rule_text(c.rule) << "\n";
-  o << "  witness:     " << witness_text(sc, c) << "\n";
+  if (!c.page_request) o << "  witness:     " << witness_text(sc, c) << "\n";
   if (c.page_request)
     o << "  outstanding: a page request of " << sc.config.devices.at(static_cast<std::size_t>(c.entry.dev)).name
       << " for PASID " << c.entry.pasid << ", never drained\n";
@@ -83,7 +83,8 @@ std::string render_text(const Scenario & sc, const CheckResult & r)
     o << "  stale:       (no cache entry) memory itself still reaches a freed frame\n";
   else
     o << "  stale entry: " << describe(sc.config, c.entry) << "\n";
-  o << "  memory says: " << describe_memory(sc.config, tl.mem_at_check(cp), c.device, c.pasid, c.addr) << "\n";
+  if (!c.page_request)
+    o << "  memory says: " << describe_memory(sc.config, tl.mem_at_check(cp), c.device, c.pasid, c.addr) << "\n";
   o << "  trace ('hw' lines are hardware actions between driver steps):\n";
   std::size_t ev = 0;
   for (std::size_t g = 0; g <= cp.step; ++g) {
