@@ -56,9 +56,9 @@ std::string rule_text(const std::string & id)
                     "IOTLB flush of its type, the device TLB, a wait (intel_pasid_tear_down_entry)"},
       {"VTD-SEQ-9", "VT-d: before a PASID is freed or reused, drain its page requests: a wait with PD=1 "
                     "after the PASID entry was cleared (intel_iommu_drain_pasid_prq)"},
-      {"VTD-COH-3", "VT-d: a live PASID-table entry is changed present bit first (clear P, flush, then zero "
-                    "the rest; write the fields, then set P): the walker may read the 512-bit entry in "
-                    "chunks (intel_pasid_tear_down_entry, pasid_set_present)"},
+      {"VTD-COH-3", "VT-d: a live PASID-table or context entry is changed present bit first (clear P, "
+                    "flush, then zero the rest; write the fields, then set P): the walker may read the "
+                    "wide entry in chunks (intel_pasid_tear_down_entry, pasid_set_present, context_set_present)"},
       {"VTD-COH-1", "VT-d without page-walk coherency (ECAP.C=0): clflush every table write before the "
                     "invalidation (__iommu_flush_cache)"},
   };

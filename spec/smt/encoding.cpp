@@ -116,6 +116,8 @@ struct Encoding::Impl {
   };
   std::optional<PageRequest> prq;
   Time T;
+  /// What the configuration entry is called in traces (VT-d legacy mode: the context entry).
+  std::string entry_word = cfg.caps.count("legacy") && cfg.caps.at("legacy") ? "context entry" : "PASID-table entry";
 
   Impl(z3::context & ctx, const Scenario & scen, const Timeline & timeline, std::size_t check)
       : c(ctx), sc(scen), cfg(scen.config), geo(scen.config.geo), tl(timeline), ci(check),
@@ -806,7 +808,7 @@ Counterexample Encoding::extract(const z3::model & m, const std::string & proper
   NOSTALE_CHECK(found, "model satisfies no target of the violation");
 
   auto source = [&](Instance & I) {
-    std::string s = d.tru(m, I.pc_use) ? "cached PASID entry" : "PASID-table entry in memory";
+    std::string s = d.tru(m, I.pc_use) ? "cached " + d.entry_word : d.entry_word + " in memory";
     if (d.tru(m, I.torn)) s += ", read torn (half old, half new)";
     if (I.kind == CacheKind::DevTlb && d.tru(m, I.from_tlb)) return std::string("ATS request answered from the IOTLB");
     u64 st = d.val(m, I.start);
@@ -822,8 +824,8 @@ Counterexample Encoding::extract(const z3::model & m, const std::string & proper
     e.walker = static_cast<int>(d.val(m, I->w));
     e.torn = d.tru(m, I->torn) && !(I->kind != CacheKind::PasidCache && d.tru(m, I->pc_use));
     e.source = I->kind == CacheKind::PasidCache
-                   ? (d.tru(m, I->torn) ? "PASID-table entry in memory, read torn (half old, half new)"
-                                        : "PASID-table entry in memory")
+                   ? (d.tru(m, I->torn) ? d.entry_word + " in memory, read torn (half old, half new)"
+                                        : d.entry_word + " in memory")
                    : source(*I);
     cex.events.push_back(e);
     if (I->kind != CacheKind::PasidCache && d.tru(m, I->pc_use)) {
@@ -839,8 +841,8 @@ Counterexample Encoding::extract(const z3::model & m, const std::string & proper
       p.entry.pgtt = static_cast<unsigned>(d.val(m, I->pgtt));
       p.walker = e.walker;
       p.torn = d.tru(m, I->torn);
-      p.source = d.tru(m, I->torn) ? "PASID-table entry in memory, read torn (half old, half new)"
-                                   : "PASID-table entry in memory";
+      p.source = d.tru(m, I->torn) ? d.entry_word + " in memory, read torn (half old, half new)"
+                                   : d.entry_word + " in memory";
       cex.events.push_back(p);
     }
   }
