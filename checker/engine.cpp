@@ -148,9 +148,19 @@ CheckResult check_scenario(const Scenario & input, const CheckOptions & opt)
       Counterexample cex = enc.extract(m, q.property, q.severity);
       if (const Profile * prof = find_profile(sc.profile)) cex.rule = prof->rule(cex, sc, tl);
       std::string why = replay(sc, tl, cex);
-      if (!why.empty())
+      if (!why.empty()) {
+        std::string events;
+        for (const HwEvent & e : cex.events)
+          events += "\n  gap " + std::to_string(e.gap) + " pos " + std::to_string(e.pos) + ": " +
+                    (e.kind == HwEvent::Complete ? "complete #" + std::to_string(e.inv)
+                     : e.kind == HwEvent::PageRequest ? std::string("page request")
+                                                      : "fill " + describe(sc.config, e.entry) + (e.torn ? " (torn)" : ""));
         throw InternalError("counterexample at step " + std::to_string(tl.checks[ci].step) +
-                            " does not replay on the interpreter: " + why);
+                            " does not replay on the interpreter: " + why + "; claimed " + cex.property +
+                            " " + cex.severity + " on " + describe(sc.config, cex.entry) + " for dev " +
+                            std::to_string(cex.device) + " pasid " + std::to_string(cex.pasid) + " addr " +
+                            std::to_string(cex.addr) + events);
+      }
       r.verdict = Verdict::Violation;
       r.property = cex.property;
       r.severity = cex.severity;

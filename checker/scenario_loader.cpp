@@ -286,7 +286,7 @@ class Loader {
         throw ScenarioError(path + "/phys", "physical addresses stay below 2^62");
       s.text = "free_frame " + hex(s.phys) + " size " + hex(s.size);
     } else if (op == "attach" || op == "bind") {
-      only_keys(j, path, {"op", "note", "device", "pasid", "domain", "pgtt", "write"});
+      only_keys(j, path, {"op", "note", "device", "pasid", "domain", "pgtt", "parent", "write"});
       s.op = Op::Attach;
       s.torn = write_mode(j, path);
       dev();
@@ -296,8 +296,19 @@ class Loader {
       s.pgtt = profile_->decode_pgtt(j.contains("pgtt") ? &j["pgtt"] : nullptr, path + "/pgtt", c,
                                      did ? *did : 0);
       s.text = op + " " + vname() + " pasid " + std::to_string(s.pasid) + " -> domain " + dname();
+      if (s.pgtt == kPgttNested) {
+        if (!j.contains("parent"))
+          throw ScenarioError(path + "/parent", "a nested entry needs its nesting parent: the second-stage domain");
+        s.parent = lookup(j["parent"], path + "/parent", false);
+        if (!dids_[static_cast<std::size_t>(s.parent)])
+          throw ScenarioError(path + "/parent", "the nesting parent has no domain id");
+      } else if (j.contains("parent")) {
+        throw ScenarioError(path + "/parent", "parent only goes with pgtt \"nested\"");
+      }
       if (s.pgtt == kPgttFirst) s.text += " (first stage)";
       if (s.pgtt == kPgttSecond) s.text += " (second stage)";
+      if (s.pgtt == kPgttNested)
+        s.text += " (nested over " + c.domains[static_cast<std::size_t>(s.parent)].name + ")";
       if (s.torn) s.text += " [whole entry rewritten while live]";
     } else if (op == "detach" || op == "unbind") {
       only_keys(j, path, {"op", "note", "device", "pasid", "write"});

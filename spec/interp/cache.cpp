@@ -104,6 +104,24 @@ u64 out_frame(const Geometry & g, unsigned level, u64 base, u64 addr)
   return base + ((addr >> g.page_shift) & ((u64{1} << sub) - 1));
 }
 
+Translation nest(const Config & cfg, const Memory & mem, u64 s2_root, const Translation & s1, u64 addr)
+{
+  if (s1.kind != Translation::Leaf) return s1;
+  const Geometry & g = cfg.geo;
+  u64 gpa_frame = s1.out;
+  Translation t;
+  if (gpa_frame >= (u64{1} << (g.iova_bits() - g.page_shift))) return t;  // beyond stage 2: fault
+  u64 gpa = gpa_frame << g.page_shift | (addr & ((u64{1} << g.page_shift) - 1));
+  WalkResult r = mem.walk_from(g, s2_root, g.levels, gpa, 1);
+  if (r.kind == WalkResult::Wild) t.kind = Translation::Wild;
+  if (r.kind == WalkResult::Leaf && (r.perm & s1.perm) != 0) {
+    t.kind = Translation::Leaf;
+    t.out = out_frame(g, r.level, r.frame, gpa);
+    t.perm = r.perm & s1.perm;
+  }
+  return t;
+}
+
 namespace {
 
 struct Walker {
@@ -114,6 +132,7 @@ struct Walker {
   u64 did;
   unsigned pgtt;
   std::set<Entry> & out;
+  u64 s2_root = 0;  ///< nested: the parent's second-stage root
 
   Entry tagged(CacheKind k, unsigned level) const
   {
@@ -135,7 +154,9 @@ struct Walker {
       e.wild = true;
       out.insert(e);
     }
-    for (unsigned l = 1; l <= level && l <= cfg.geo.max_leaf_level(); ++l) {
+    // Nested entries are cached combined, as 4 KiB (see walk).
+    unsigned top = pgtt == kPgttNested ? 1 : std::min(level, cfg.geo.max_leaf_level());
+    for (unsigned l = 1; l <= top; ++l) {
       Entry e = tagged(CacheKind::Iotlb, l);
       e.wild = true;
       out.insert(e);
@@ -153,7 +174,7 @@ struct Walker {
         // CM=1: the not-present result itself may be cached (as a 4 KiB entry: the smallest
         // is the hardest to invalidate, so it stands for every size). Only for second-stage
         // (and untyped) walks: first-stage maps need no flush under CM=1 (VTD-SEQ-11).
-        if (cfg.negative_caching && pgtt != kPgttFirst) {
+        if (cfg.negative_caching && (pgtt == kPgttNone || pgtt == kPgttSecond)) {
           Entry e = tagged(CacheKind::Iotlb, 1);
           e.negative = true;
           out.insert(e);
@@ -164,6 +185,19 @@ struct Walker {
         Entry e = tagged(CacheKind::Iotlb, level);
         e.frame = r.frame;
         e.perm = r.perm;
+        if (pgtt == kPgttNested) {
+          // The combined translation is cached as 4 KiB: the size both stages agree on at
+          // least, and the hardest to invalidate, so it stands for every size.
+          Translation s1{Translation::Leaf, out_frame(cfg.geo, level, r.frame, addr), r.perm};
+          Translation t = nest(cfg, mem, s2_root, s1, addr);
+          if (t.kind == Translation::None) return;
+          e = tagged(CacheKind::Iotlb, 1);
+          e.wild = t.kind == Translation::Wild;
+          if (!e.wild) {
+            e.frame = t.out;
+            e.perm = t.perm;
+          }
+        }
         out.insert(e);
         leaves.push_back(e);
         return;
@@ -185,13 +219,14 @@ std::vector<Entry> torn_reads(const Memory & before, const Memory & after, int d
     bool present = false;
     u64 did = 0, root = 0;
     unsigned pgtt = kPgttNone;
+    u64 s2 = 0;  // nested: the parent's second-stage root
   };
   auto read = [&](const Memory & m) {
     Fields f;
     int d = m.attached(dev, pasid);
     if (d < 0) return f;
     const DomainState & ds = m.domains().at(static_cast<std::size_t>(d));
-    f = Fields{true, ds.did.value_or(0), ds.root, m.attached_pgtt(dev, pasid)};
+    f = Fields{true, ds.did.value_or(0), ds.root, m.attached_pgtt(dev, pasid), m.attached_parent_root(dev, pasid)};
     return f;
   };
   const Fields v[2] = {read(before), read(after)};
@@ -206,7 +241,17 @@ std::vector<Entry> torn_reads(const Memory & before, const Memory & after, int d
         e.pasid = pasid;
         e.pgtt = v[c0].pgtt;
         e.did = v[c1].did;
-        e.root = e.pgtt == kPgttFirst ? v[c2].root : v[c0].root;
+        // qw0 holds the second-stage pointer (the parent's, when nested), qw2 the first-stage
+        // one; an entry of another type has 0 in the field it does not use.
+        auto ssptr = [](const Fields & f) {
+          return f.pgtt == kPgttNested ? f.s2 : (f.pgtt == kPgttFirst ? 0 : f.root);
+        };
+        auto fsptr = [](const Fields & f) {
+          return f.pgtt == kPgttFirst || f.pgtt == kPgttNested ? f.root : 0;
+        };
+        bool fs = e.pgtt == kPgttFirst || e.pgtt == kPgttNested;
+        e.root = fs ? fsptr(v[c2]) : ssptr(v[c0]);
+        if (e.pgtt == kPgttNested) e.parent = ssptr(v[c0]);
         out.insert(e);
       }
   return {out.begin(), out.end()};
@@ -230,6 +275,7 @@ std::set<Entry> fillable_for(const Config & cfg, const Memory & mem, const std::
       pc.did = *ds.did;
       pc.root = ds.root;
       pc.pgtt = mem.attached_pgtt(w, pasid);
+      pc.parent = mem.attached_parent_root(w, pasid);
       resolutions.push_back(pc);
       out.insert(pc);
     }
@@ -254,7 +300,7 @@ std::set<Entry> fillable_for(const Config & cfg, const Memory & mem, const std::
   std::vector<Entry> leaves;
   for (const Entry & r : resolutions) {
     const u64 did = r.did;
-    Walker wk{cfg, mem, pasid, addr, did, r.pgtt, out};
+    Walker wk{cfg, mem, pasid, addr, did, r.pgtt, out, r.parent};
     wk.walk(r.root, g.levels, leaves);
     for (const Entry & e : cache) {
       if (e.kind != CacheKind::Psc || e.did != did || e.pasid != pasid || e.pgtt != r.pgtt) continue;
@@ -304,16 +350,19 @@ static Translation translate_memory_from(const Config & cfg, const Memory & mem,
 }
 
 /// What a lookup that hits `e` for `addr` can use: the entry itself, or the walk it starts.
-static Translation built(const Config & cfg, const Memory & mem, const Entry & e, u64 addr)
+/// `s2_root`: for nested paging-structure entries, the second stage the lookup uses.
+static Translation built(const Config & cfg, const Memory & mem, const Entry & e, u64 addr, u64 s2_root)
 {
   Translation t;
   switch (e.kind) {
     case CacheKind::PasidCache:
       if (e.negative) return t;
-      return translate_memory_from(cfg, mem, e.root, cfg.geo.levels, addr);
+      t = translate_memory_from(cfg, mem, e.root, cfg.geo.levels, addr);
+      return e.pgtt == kPgttNested ? nest(cfg, mem, e.parent, t, addr) : t;
     case CacheKind::Psc:
       if (e.wild) { t.kind = Translation::Wild; return t; }
-      return translate_memory_from(cfg, mem, e.ptr, e.level - 1, addr);
+      t = translate_memory_from(cfg, mem, e.ptr, e.level - 1, addr);
+      return e.pgtt == kPgttNested ? nest(cfg, mem, s2_root, t, addr) : t;
     case CacheKind::Iotlb:
     case CacheKind::DevTlb:
       if (e.wild) { t.kind = Translation::Wild; return t; }
@@ -367,12 +416,14 @@ std::vector<Violation> evaluate(const Config & cfg, const Memory & mem,
   std::optional<u64> lookup_did;
   std::optional<u64> root;
   unsigned pgtt = mem.attached_pgtt(d, pasid);
+  u64 s2_root = mem.attached_parent_root(d, pasid);
   int dom = mem.attached(d, pasid);
   if (dom >= 0) {
     const DomainState & ds = mem.domains().at(static_cast<std::size_t>(dom));
     lookup_did = ds.did;
     root = ds.root;
     mt = translate_memory_from(cfg, mem, ds.root, g.levels, addr);
+    if (pgtt == kPgttNested) mt = nest(cfg, mem, s2_root, mt, addr);
   }
 
   // The (domain id, type) keys a lookup by the witness uses: memory's PASID-table entry's, and
@@ -398,19 +449,19 @@ std::vector<Violation> evaluate(const Config & cfg, const Memory & mem,
   };
   if (reaches_free(mt)) v.push_back(Violation{"no-dma-after-free", "", true, Entry{}});
   for (const Entry & e : hits)
-    if (reaches_free(built(cfg, mem, e, addr))) v.push_back(Violation{"no-dma-after-free", "", false, e});
+    if (reaches_free(built(cfg, mem, e, addr, s2_root))) v.push_back(Violation{"no-dma-after-free", "", false, e});
 
   for (const Violation & r : evaluate_reuse(cache, cp, prq)) v.push_back(r);
 
   std::vector<Violation> restrictive;
   for (const Entry & e : hits) {
     if (e.kind == CacheKind::PasidCache && !e.negative) {
-      if (dom < 0 || e.did != *lookup_did || e.root != *root || e.pgtt != pgtt)
+      if (dom < 0 || e.did != *lookup_did || e.root != *root || e.pgtt != pgtt || e.parent != s2_root)
         v.push_back(Violation{"no-stale", "unsafe", false, e});
       continue;
     }
     if (mt.kind == Translation::Wild) continue;  // memory itself is broken: no-dma-after-free
-    Translation b = built(cfg, mem, e, addr);
+    Translation b = built(cfg, mem, e, addr, s2_root);
     bool unsafe = b.kind == Translation::Wild ||
                   (b.kind == Translation::Leaf && (b.perm & M) != 0 &&
                    (mt.kind != Translation::Leaf || b.out != mt.out || (b.perm & M & ~mt.perm) != 0));

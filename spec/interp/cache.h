@@ -27,7 +27,8 @@ struct Entry {
   unsigned pgtt = kPgttNone;  ///< translation type of the PASID entry it was filled through
   bool wild = false;   ///< filled by a walk through a frame that holds no such table: any content
   bool negative = false;  ///< IOTLB: a cached not-present translation (CM=1)
-  u64 root = 0;        ///< PASID cache: root table frame
+  u64 root = 0;        ///< PASID cache: root table frame (first-stage root when nested)
+  u64 parent = 0;      ///< PASID cache, nested: second-stage root of the nesting parent
   u64 ptr = 0;         ///< paging-structure cache: next-level table frame
   u64 frame = 0;       ///< IOTLB / device TLB: output page frame (base)
   unsigned perm = 0;   ///< IOTLB / device TLB
@@ -48,6 +49,11 @@ struct Translation {
 
 /// Output frame for `addr` of a leaf at `level` whose page starts at frame `base`.
 u64 out_frame(const Geometry & geo, unsigned level, u64 base, u64 addr);
+
+/// Nested translation: the second stage of `s1` (a first-stage result for `addr`, whose output
+/// is a guest-physical frame) through the table at `s2_root`. The result is the combined
+/// translation: the host frame, the permissions both stages grant (VTD-CACHE-3, nested).
+Translation nest(const Config & cfg, const Memory & mem, u64 s2_root, const Translation & s1, u64 addr);
 
 /// Every entry a hardware walk by device `w` for (pasid, addr) may insert now, given memory and
 /// the cached entries it may use (PASID cache, paging-structure caches, IOTLB for ATS).

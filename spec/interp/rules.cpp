@@ -56,6 +56,11 @@ std::string rule_text(const std::string & id)
                     "IOTLB flush of its type, the device TLB, a wait (intel_pasid_tear_down_entry)"},
       {"VTD-SEQ-9", "VT-d: before a PASID is freed or reused, drain its page requests: a wait with PD=1 "
                     "after the PASID entry was cleared (intel_iommu_drain_pasid_prq)"},
+      {"VTD-SEQ-13", "VT-d nesting: a change of the nesting parent's second stage needs an IOTLB flush with the "
+                     "DID of every nested domain on it, and a full device-TLB flush: the caches hold combined "
+                     "first+second-stage results (cache_tag_flush_range, CACHE_TAG_NESTING_IOTLB)"},
+      {"VTD-SEQ-14", "VT-d nesting: a guest stage-1 invalidation is a p_iotlb_inv with the nested domain's DID and "
+                     "the PASID, plus the device TLB (intel_nested_cache_invalidate_user)"},
       {"VTD-COH-3", "VT-d: a live PASID-table or context entry is changed present bit first (clear P, "
                     "flush, then zero the rest; write the fields, then set P): the walker may read the "
                     "wide entry in chunks (intel_pasid_tear_down_entry, pasid_set_present, context_set_present)"},

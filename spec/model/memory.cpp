@@ -62,6 +62,13 @@ unsigned Memory::attached_pgtt(int device, u64 pasid) const
   return it == attach_.end() ? kPgttNone : it->second.pgtt;
 }
 
+u64 Memory::attached_parent_root(int device, u64 pasid) const
+{
+  auto it = attach_.find({device, pasid});
+  if (it == attach_.end() || it->second.parent < 0) return 0;
+  return domains_.at(static_cast<std::size_t>(it->second.parent)).root;
+}
+
 Memory Memory::walker_view(const Memory & now) const
 {
   Memory v = *this;
@@ -244,7 +251,7 @@ void Memory::apply_step(const Config & cfg, const Step & s)
       if (!domains_.at(static_cast<std::size_t>(s.domain)).did)
         throw ScenarioError(s.path + "/domain", "the domain has no domain id (free_did was "
                                                 "called, or none was assigned); assign_did first");
-      attach_[{s.device, s.pasid}] = Attachment{s.domain, s.pgtt};
+      attach_[{s.device, s.pasid}] = Attachment{s.domain, s.pgtt, s.parent};
       break;
     }
     case Op::Detach: attach_.erase({s.device, s.pasid}); break;

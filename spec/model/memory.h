@@ -28,6 +28,7 @@ struct TablePage {
 struct Attachment {
   int domain = -1;
   unsigned pgtt = kPgttNone;
+  int parent = -1;  ///< nested: the domain whose second-stage table translates the output
 };
 
 struct DomainState {
@@ -64,6 +65,8 @@ class Memory {
   /// The PASID-table entry of (device, pasid): the domain, or -1.
   int attached(int device, u64 pasid) const;
   unsigned attached_pgtt(int device, u64 pasid) const;
+  /// Nested entries: the second-stage root of the parent domain (0 otherwise).
+  u64 attached_parent_root(int device, u64 pasid) const;
 
   /// The view of a non-coherent walker: this memory (as of the last clflush) without the table
   /// pages that `now` no longer holds (a freed frame reads as arbitrary whatever was flushed).

@@ -36,8 +36,10 @@ struct Geometry {
 
 /// Translation type of a PASID-table entry (VT-d PGTT, VTD-CACHE-3): which stage's caches an
 /// entry filled through it belongs to. The generic profile has a single untyped stage.
-enum Pgtt : unsigned { kPgttNone = 0, kPgttFirst = 1, kPgttSecond = 2 };
-constexpr unsigned kAllPgtt = (1u << kPgttNone) | (1u << kPgttFirst) | (1u << kPgttSecond);
+/// Nested: a first-stage table whose output addresses are translated again by the second-stage
+/// table of a parent domain; the IOTLB caches the combined result.
+enum Pgtt : unsigned { kPgttNone = 0, kPgttFirst = 1, kPgttSecond = 2, kPgttNested = 3 };
+constexpr unsigned kAllPgtt = 0xf;
 
 /// Permission bits of a leaf entry.
 enum Perm : unsigned { kPermNone = 0, kPermRead = 1, kPermWrite = 2, kPermRW = 3 };
@@ -86,6 +88,7 @@ struct Step {
   bool free_tables = false;
   u64 did = 0;       ///< assign_did
   unsigned pgtt = kPgttNone;  ///< attach: translation type of the PASID-table entry
+  int parent = -1;            ///< attach, nested: the second-stage (nesting parent) domain
   /// attach / detach: the whole PASID-table entry is rewritten with several stores, so a walk
   /// during the step may read it torn, half old and half new (VTD-COH-3). false: the present
   /// bit is cleared first / set last, and a walk sees the old or the new entry.

@@ -48,6 +48,7 @@ z3::expr le(const Time & a, const Time & b)
 /// Resolution of a PASID-table entry.
 struct Attach {
   z3::expr ok, did, root, pgtt;
+  z3::expr s2;  // nested: the parent's second-stage root
 };
 constexpr unsigned kPgttW = 2;
 
@@ -67,6 +68,7 @@ struct Instance {
   z3::expr from_tlb;         // device TLB: filled by ATS from the IOTLB instance
   z3::expr did, root;        // the walk's PASID-table entry (domain id = the entry's tag)
   z3::expr pgtt;             // ... and its translation type (stage tag)
+  z3::expr s2;               // ... and, nested, the parent's second-stage root
   z3::expr wild, lvl, ptr, frame, perm;  // payload
   z3::expr neg;              // IOTLB: a cached not-present result (CM=1)
   z3::expr torn;             // its PASID-table entry was read torn (VTD-COH-3)
@@ -89,7 +91,7 @@ struct Encoding::Impl {
 
   struct MemTerms {
     const Memory * mem;
-    std::map<std::tuple<u64, unsigned, unsigned>, Res> memo;
+    std::map<std::tuple<u64, unsigned, unsigned, unsigned>, Res> memo;  // table, level, stop, address
   };
   struct Epoch {
     std::size_t last_gap;
@@ -154,16 +156,18 @@ struct Encoding::Impl {
   Res none(unsigned l) { return mk(kNone, bv(l, kLvlW), bv(0, FW), bv(0, kPermW), bv(0, FW)); }
   Res wild(unsigned l) { return mk(kWild, bv(l, kLvlW), bv(0, FW), bv(0, kPermW), bv(0, FW)); }
 
-  z3::expr index(unsigned l)
+  z3::expr index(unsigned l, const z3::expr & addr)
   {
     unsigned lo = geo.shift(l);
-    return wa.extract(lo + geo.level_bits - 1, lo);
+    return addr.extract(lo + geo.level_bits - 1, lo);
   }
 
-  /// Walk from the concrete table `t` of level `l` to a leaf, or to the pointer at `stop`.
-  Res walk_concrete(MemTerms & m, u64 t, unsigned l, unsigned stop)
+  /// Walk from the concrete table `t` of level `l` to a leaf, or to the pointer at `stop`, for
+  /// the address `addr` (the witness, or a guest-physical address in a nested second stage).
+  Res walk_concrete(MemTerms & m, u64 t, unsigned l, unsigned stop) { return walk_concrete(m, t, l, stop, wa); }
+  Res walk_concrete(MemTerms & m, u64 t, unsigned l, unsigned stop, const z3::expr & addr)
   {
-    auto key = std::make_tuple(t, l, stop);
+    auto key = std::make_tuple(t, l, stop, addr.id());
     auto hit = m.memo.find(key);
     if (hit != m.memo.end()) return hit->second;
     Res acc = none(l);
@@ -184,7 +188,7 @@ struct Encoding::Impl {
                                       n->second.frame == last->second.frame + 1;
                ++n)
             last = n;
-          z3::expr i = index(l);
+          z3::expr i = index(l, addr);
           if (last == e) {
             acc = ite(i == bv(idx, geo.level_bits),
                       mk(kLeaf, bv(l, kLvlW), bv(pte.frame, FW), bv(pte.perm, kPermW), bv(0, FW)), acc);
@@ -197,8 +201,8 @@ struct Encoding::Impl {
           continue;
         }
         Res r = l == stop ? mk(kPtr, bv(l, kLvlW), bv(0, FW), bv(0, kPermW), bv(pte.frame, FW))
-                          : walk_concrete(m, pte.frame, l - 1, stop);
-        acc = ite(index(l) == bv(idx, geo.level_bits), r, acc);
+                          : walk_concrete(m, pte.frame, l - 1, stop, addr);
+        acc = ite(index(l, addr) == bv(idx, geo.level_bits), r, acc);
         ++e;
       }
     }
@@ -207,24 +211,27 @@ struct Encoding::Impl {
   }
 
   /// Walk from a symbolic table frame X: anything but a level-`l` table reads as arbitrary.
-  Res walk_sym(MemTerms & m, const z3::expr & X, unsigned l, unsigned stop)
+  Res walk_sym(MemTerms & m, const z3::expr & X, unsigned l, unsigned stop) { return walk_sym(m, X, l, stop, wa); }
+  Res walk_sym(MemTerms & m, const z3::expr & X, unsigned l, unsigned stop, const z3::expr & addr)
   {
     Res acc = wild(l);
     for (const auto & [frame, page] : m.mem->tables())
-      if (page.level == l) acc = ite(X == bv(frame, FW), walk_concrete(m, frame, l, stop), acc);
+      if (page.level == l) acc = ite(X == bv(frame, FW), walk_concrete(m, frame, l, stop, addr), acc);
     return acc;
   }
 
   /// The PASID-table entry of (device w, the witness PASID) in memory m.
   Attach attach_at(const Memory & m, const z3::expr & w)
   {
-    Attach a{c.bool_val(false), bv(0, IW), bv(0, FW), bv(0, kPgttW)};
+    Attach a{c.bool_val(false), bv(0, IW), bv(0, FW), bv(0, kPgttW), bv(0, FW)};
     for (const auto & [key, att] : m.attachments()) {
       const DomainState & ds = m.domains().at(static_cast<std::size_t>(att.domain));
       NOSTALE_CHECK(ds.did.has_value(), "attached domain without a domain id");
       z3::expr cond = w == bv(static_cast<u64>(key.first), kDevW) && wp == bv(key.second, PW);
+      u64 s2 = m.attached_parent_root(key.first, key.second);
       a = Attach{cond || a.ok, z3::ite(cond, bv(*ds.did, IW), a.did),
-                 z3::ite(cond, bv(ds.root, FW), a.root), z3::ite(cond, bv(att.pgtt, kPgttW), a.pgtt)};
+                 z3::ite(cond, bv(ds.root, FW), a.root), z3::ite(cond, bv(att.pgtt, kPgttW), a.pgtt),
+                 z3::ite(cond, bv(s2, FW), a.s2)};
     }
     return a;
   }
@@ -255,7 +262,7 @@ struct Encoding::Impl {
   static bool same(const Attach & a, const Attach & b)
   {
     return a.ok.id() == b.ok.id() && a.did.id() == b.did.id() && a.root.id() == b.root.id() &&
-           a.pgtt.id() == b.pgtt.id();
+           a.pgtt.id() == b.pgtt.id() && a.s2.id() == b.s2.id();
   }
 
   /// The term `f` builds from memory, at the symbolic gap g. Epochs whose terms are identical
@@ -276,7 +283,7 @@ struct Encoding::Impl {
   Attach ite(const z3::expr & cnd, const Attach & a, const Attach & b)
   {
     return Attach{z3::ite(cnd, a.ok, b.ok), z3::ite(cnd, a.did, b.did), z3::ite(cnd, a.root, b.root),
-                  z3::ite(cnd, a.pgtt, b.pgtt)};
+                  z3::ite(cnd, a.pgtt, b.pgtt), z3::ite(cnd, a.s2, b.s2)};
   }
   static Res ite(const z3::expr & cnd, const Res & a, const Res & b) { return smt::ite(cnd, a, b); }
 
@@ -341,7 +348,7 @@ struct Encoding::Impl {
   z3::expr pgtt_in(const z3::expr & pgtt, unsigned mask)
   {
     z3::expr r = c.bool_val(false);
-    for (unsigned t : {kPgttNone, kPgttFirst, kPgttSecond})
+    for (unsigned t : {kPgttNone, kPgttFirst, kPgttSecond, kPgttNested})
       if ((mask >> t) & 1) r = r || pgtt == bv(t, kPgttW);
     return r;
   }
@@ -392,7 +399,7 @@ struct Encoding::Impl {
   {
     Instance I{k, level, n, flag(n + "_on"), new_time(n), var(n + "_w", kDevW), flag(n + "_pc"),
                new_time(n + "_pct"), var(n + "_start", kLvlW), flag(n + "_ats"),
-               bv(0, IW), bv(0, FW), bv(0, kPgttW), c.bool_val(false), bv(0, kLvlW), bv(0, FW),
+               bv(0, IW), bv(0, FW), bv(0, kPgttW), bv(0, FW), c.bool_val(false), bv(0, kLvlW), bv(0, FW),
                bv(0, FW), bv(0, kPermW), c.bool_val(false), c.bool_val(false)};
     cons.push_back(z3::ult(I.w, bv(cfg.devices.size(), kDevW)));
     cons.push_back(z3::ule(I.t.g, bv(s, GW)));
@@ -417,10 +424,19 @@ struct Encoding::Impl {
       z3::expr here = t.g == bv(g, GW) && t.pos == bv(0, PSW) &&
                       w == bv(static_cast<u64>(st.device), kDevW) && wp == bv(st.pasid, PW);
       Attach o = attach_at(tl.walk[g - 1], w), nw = attach_at(tl.walk[g], w);
+      // qw0 holds the second-stage pointer (the parent's, when nested), qw2 the first-stage one.
+      auto is = [&](const z3::expr & t, unsigned v) { return t == bv(v, kPgttW); };
+      auto ssptr = [&](const Attach & x) {
+        return z3::ite(is(x.pgtt, kPgttNested), x.s2, z3::ite(is(x.pgtt, kPgttFirst), bv(0, FW), x.root));
+      };
+      auto fsptr = [&](const Attach & x) {
+        return z3::ite(is(x.pgtt, kPgttFirst) || is(x.pgtt, kPgttNested), x.root, bv(0, FW));
+      };
       z3::expr pgtt = z3::ite(c0, nw.pgtt, o.pgtt);
-      z3::expr root = z3::ite(pgtt == bv(kPgttFirst, kPgttW), z3::ite(c2, nw.root, o.root),
-                              z3::ite(c0, nw.root, o.root));
-      Attach mix{z3::ite(c0, nw.ok, o.ok), z3::ite(c1, nw.did, o.did), root, pgtt};
+      z3::expr ss = z3::ite(c0, ssptr(nw), ssptr(o)), fs = z3::ite(c2, fsptr(nw), fsptr(o));
+      z3::expr root = z3::ite(is(pgtt, kPgttFirst) || is(pgtt, kPgttNested), fs, ss);
+      Attach mix{z3::ite(c0, nw.ok, o.ok), z3::ite(c1, nw.did, o.did), root, pgtt,
+                 z3::ite(is(pgtt, kPgttNested), ss, bv(0, FW))};
       mixed = mixed ? ite(here, mix, *mixed) : mix;
       torn_ok = torn_ok || here;
     }
@@ -440,6 +456,7 @@ struct Encoding::Impl {
     I.did = a.did;
     I.root = a.root;
     I.pgtt = a.pgtt;
+    I.s2 = a.s2;
     cons.push_back(z3::implies(I.active, a.ok));
     z3::expr did = I.did, w = I.w;
     cons.push_back(z3::implies(
@@ -495,10 +512,10 @@ struct Encoding::Impl {
     {
       Instance I = new_instance(CacheKind::Iotlb, 0, "tlb");
       resolve(I);
-      Res res = walk(I, 1, I.active);
+      Res res = nest_at_fill(I, walk(I, 1, I.active));
       z3::expr ok = res.kind == bv(kLeaf, 2) || res.kind == bv(kWild, 2);
       if (cfg.negative_caching)  // CM=1, second-stage and untyped walks only (VTD-SEQ-11)
-        ok = ok || (res.kind == bv(kNone, 2) && I.pgtt != bv(kPgttFirst, kPgttW));
+        ok = ok || (res.kind == bv(kNone, 2) && (I.pgtt == bv(kPgttNone, kPgttW) || I.pgtt == bv(kPgttSecond, kPgttW)));
       cons.push_back(z3::implies(I.active, ok));
       leaf_payload(I, res, "tlb");
       tlb.emplace(I);
@@ -510,7 +527,7 @@ struct Encoding::Impl {
         if (cfg.devices[d].ats) ats = ats || I.w == bv(d, kDevW);
       cons.push_back(z3::implies(I.active, ats));
       resolve(I);
-      Res res = walk(I, 1, I.active && !I.from_tlb);
+      Res res = nest_at_fill(I, walk(I, 1, I.active && !I.from_tlb));
       cons.push_back(z3::implies(I.active && !I.from_tlb,
                                  res.kind == bv(kLeaf, 2) || res.kind == bv(kWild, 2)));
       leaf_payload(I, res, "dtlb");
@@ -538,6 +555,7 @@ struct Encoding::Impl {
       I.did = a.did;
       I.root = a.root;
       I.pgtt = a.pgtt;
+      I.s2 = a.s2;
       pct.emplace(I);
     }
   }
@@ -574,12 +592,13 @@ struct Encoding::Impl {
     z3::expr kind, out, perm;
   };
 
-  z3::expr out_frame(const z3::expr & base, const z3::expr & lvl)
+  z3::expr out_frame(const z3::expr & base, const z3::expr & lvl) { return out_frame(base, lvl, wa); }
+  z3::expr out_frame(const z3::expr & base, const z3::expr & lvl, const z3::expr & addr)
   {
     z3::expr r = base;
     for (unsigned l = 2; l <= geo.max_leaf_level(); ++l) {
       unsigned sub = geo.level_bits * (l - 1);
-      z3::expr off = z3::zext(wa.extract(geo.page_shift + sub - 1, geo.page_shift), FW - sub);
+      z3::expr off = z3::zext(addr.extract(geo.page_shift + sub - 1, geo.page_shift), FW - sub);
       r = z3::ite(lvl == bv(l, kLvlW), base + off, r);
     }
     return r;
@@ -587,12 +606,44 @@ struct Encoding::Impl {
 
   Tr from_res(const Res & r) { return Tr{r.kind, out_frame(r.frame, r.level), r.perm}; }
 
+  /// Nested translation (mirrors nostale::nest): the first-stage result's output is a
+  /// guest-physical frame, translated by `walk_s2(gpa)`; the combined entry is 4 KiB.
+  template <class W>
+  Res nest(const Res & s1, W walk_s2)
+  {
+    unsigned gbits = AW - geo.page_shift;  // guest frames the second stage can map
+    z3::expr gpa_frame = out_frame(s1.frame, s1.level);
+    z3::expr in = z3::ult(gpa_frame, bv(u64{1} << gbits, FW));
+    z3::expr gpa = z3::concat(gpa_frame.extract(gbits - 1, 0), wa.extract(geo.page_shift - 1, 0));
+    Res s2 = walk_s2(gpa);
+    z3::expr leaf1 = s1.kind == bv(kLeaf, 2) && in;
+    z3::expr perm = s2.perm & s1.perm;
+    z3::expr ok = leaf1 && s2.kind == bv(kLeaf, 2) && perm != bv(0, kPermW);
+    z3::expr wild_any = s1.kind == bv(kWild, 2) || (leaf1 && s2.kind == bv(kWild, 2));
+    Res leaf = mk(kLeaf, bv(1, kLvlW), out_frame(s2.frame, s2.level, gpa), perm, bv(0, FW));
+    return ite(wild_any, wild(1), ite(ok, leaf, none(1)));
+  }
+  /// For an instance filled at time g: nested results go through the parent's second stage.
+  Res nest_at_fill(Instance & I, const Res & s1)
+  {
+    Res n = nest(s1, [&](const z3::expr & gpa) {
+      return at_gap(I.t.g, [&](MemTerms & m) { return walk_sym(m, I.s2, geo.levels, 1, gpa); });
+    });
+    return ite(I.pgtt == bv(kPgttNested, kPgttW), n, s1);
+  }
+  /// At the check point, through the second stage `s2` in memory then.
+  Res nest_at_check(const z3::expr & pgtt, const z3::expr & s2, const Res & s1)
+  {
+    Res n = nest(s1, [&](const z3::expr & gpa) { return walk_sym(check_mem, s2, geo.levels, 1, gpa); });
+    return ite(pgtt == bv(kPgttNested, kPgttW), n, s1);
+  }
+
   Attach attach_T() { return attach_at(*check_mem.mem, wd); }
 
   Tr memory_tr()
   {
     Attach a = attach_T();
-    Res r = walk_sym(check_mem, a.root, geo.levels, 1);
+    Res r = nest_at_check(a.pgtt, a.s2, walk_sym(check_mem, a.root, geo.levels, 1));
     return from_res(ite(a.ok, r, none(geo.levels)));
   }
 
@@ -600,9 +651,12 @@ struct Encoding::Impl {
   {
     switch (I.kind) {
       case CacheKind::PasidCache:
-        return from_res(ite(I.neg, none(geo.levels), walk_sym(check_mem, I.root, geo.levels, 1)));
+        return from_res(ite(I.neg, none(geo.levels),
+                            nest_at_check(I.pgtt, I.s2, walk_sym(check_mem, I.root, geo.levels, 1))));
       case CacheKind::Psc: {
-        Res r = walk_sym(check_mem, I.ptr, I.level - 1, 1);
+        // A nested paging-structure entry goes on through the second stage the lookup uses.
+        Attach a = attach_T();
+        Res r = nest_at_check(I.pgtt, a.s2, walk_sym(check_mem, I.ptr, I.level - 1, 1));
         return from_res(ite(I.wild, wild(I.level - 1), r));
       }
       default:
@@ -669,7 +723,8 @@ struct Encoding::Impl {
           Attach a = attach_T();
           if (sev == "unsafe")
             v.push_back({I, present(*I) && hit(*I) && !I->neg &&
-                                (!a.ok || I->did != a.did || I->root != a.root || I->pgtt != a.pgtt)});
+                                (!a.ok || I->did != a.did || I->root != a.root || I->pgtt != a.pgtt ||
+                                 I->s2 != a.s2)});
           else  // a cached not-present entry where memory now translates
             v.push_back({I, mem_ok && present(*I) && hit(*I) && I->neg && restrictive(built(*I), mt)});
           continue;
@@ -707,6 +762,7 @@ struct Encoding::Impl {
         e.dev = static_cast<int>(val(m, I.w));
         e.did = val(m, I.did);
         e.root = val(m, I.root);
+        e.parent = val(m, I.s2);
         e.negative = tru(m, I.neg);
         break;
       case CacheKind::Psc:
@@ -839,6 +895,7 @@ Counterexample Encoding::extract(const z3::model & m, const std::string & proper
       p.entry.did = d.val(m, I->did);
       p.entry.root = d.val(m, I->root);
       p.entry.pgtt = static_cast<unsigned>(d.val(m, I->pgtt));
+      p.entry.parent = d.val(m, I->s2);
       p.walker = e.walker;
       p.torn = d.tru(m, I->torn);
       p.source = d.tru(m, I->torn) ? d.entry_word + " in memory, read torn (half old, half new)"

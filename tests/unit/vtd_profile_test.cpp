@@ -72,7 +72,7 @@ TEST(VtdDecode, IotlbPsiCoversSecondStageInRangeAndAllFirstStage)
   EXPECT_EQ(s.inv.addr, 0x200000u);
   EXPECT_EQ(s.inv.size, 0x2000u);
   EXPECT_EQ(s.inv.pgtt_mask, 1u << kPgttSecond);
-  EXPECT_EQ(s.inv.pgtt_anyaddr, 1u << kPgttFirst);
+  EXPECT_EQ(s.inv.pgtt_anyaddr, (1u << kPgttFirst) | (1u << kPgttNested));
   EXPECT_EQ(s.rule, "VTD-GRAN-1");
 }
 
@@ -87,7 +87,7 @@ TEST(VtdDecode, RawAndReadableFormsAreTheSameStep)
   Step c = one(desc(R"({"type":"p_iotlb_inv","granularity":"psi","did":2,"pasid":5,"addr":"0x200000","am":0})"));
   Step d = one(raw({"0x500020036", "0x200000"}));
   same_pattern(c.inv, d.inv);
-  EXPECT_EQ(c.inv.pgtt_mask, 1u << kPgttFirst);  // never second stage (VTD-GRAN-2)
+  EXPECT_EQ(c.inv.pgtt_mask, (1u << kPgttFirst) | (1u << kPgttNested));  // never second stage (VTD-GRAN-2)
   EXPECT_EQ(c.inv.pasid, u64{5});
   // The 256-bit form with zero upper words is the same descriptor.
   Step e = one(raw({"0x20022", "0x0", "0x0", "0x0"}));
@@ -180,6 +180,12 @@ TEST(VtdConfig, CapabilitiesAndReservations)
   j = base();
   j["steps"].push_back(json::parse(R"({"op":"attach","device":"d0","domain":"S","pgtt":"second"})"));
   EXPECT_NE(error_of(j).find("VTD-ID-2"), std::string::npos);
+  j = base();
+  j["steps"].push_back(json::parse(R"({"op":"attach","device":"d0","domain":"A","pgtt":"nested"})"));
+  EXPECT_NE(error_of(j).find("/steps/0/parent"), std::string::npos);
+  j = base();
+  j["steps"].push_back(json::parse(R"({"op":"attach","device":"d0","domain":"A","pgtt":"first","parent":"A"})"));
+  EXPECT_NE(error_of(j).find("/steps/0/parent"), std::string::npos);
   j = base();
   j["config"]["caps"] = {{"mode", "nested"}};
   EXPECT_NE(error_of(j).find("/config/caps/mode"), std::string::npos);

@@ -7,6 +7,7 @@
 #include <map>
 
 #include "spec/model/errors.h"
+#include "spec/model/memory.h"
 #include "spec/profiles/json_fields.h"
 #include "spec/profiles/profile.h"
 #include "spec/profiles/vtd/descriptor.h"
@@ -103,12 +104,16 @@ class Vtd final : public Profile {
     if (!j) throw ScenarioError(path, "vtd attach needs pgtt: \"first\" or \"second\" (PASID-table entry PGTT)");
     std::string v = get_string(*j, path);
     if (v == "first") return kPgttFirst;
+    if (v == "nested") {
+      if (did == 1) throw ScenarioError(path, "a nested entry cannot use domain id 1 (VTD-ID-2)");
+      return kPgttNested;
+    }
     if (v == "second") {
       // VTD-ID-2: DID 1 is reserved for first-stage and pass-through entries.
       if (did == 1) throw ScenarioError(path, "a second-stage entry cannot use domain id 1 (VTD-ID-2)");
       return kPgttSecond;
     }
-    throw ScenarioError(path, "pgtt must be \"first\" or \"second\" (nested and pass-through are not modelled yet)");
+    throw ScenarioError(path, "pgtt must be \"first\", \"second\" or \"nested\" (pass-through is not modelled)");
   }
 
   std::string rule(const Counterexample & cex, const Scenario & sc, const Timeline & tl) const override
@@ -135,6 +140,15 @@ class Vtd final : public Profile {
       if (inv.step >= at) continue;
       covered |= matches(sc.config.geo, inv.pat, cex.entry);
       pc_named |= inv.pat.pasid_cache && (!inv.pat.pasid || *inv.pat.pasid == cex.entry.pasid);
+    }
+    if (!cex.from_memory && !covered && cex.entry.pgtt == kPgttNested) {
+      // A combined entry nobody flushed with the nested DID: after a change of the nesting
+      // parent (the first stage still maps the address) or of the guest's first stage.
+      const Memory & m = tl.mem_at_check(tl.checks.at(cex.check));
+      int dom = m.attached(cex.device, cex.pasid);
+      bool s1_maps = dom >= 0 && m.walk_from(sc.config.geo, m.domains().at(static_cast<std::size_t>(dom)).root,
+                                             sc.config.geo.levels, cex.addr, 1).kind == WalkResult::Leaf;
+      return s1_maps ? "VTD-SEQ-13" : "VTD-SEQ-14";
     }
     if (!cex.from_memory && !covered) {
       if (cex.entry.kind == CacheKind::DevTlb) return "VTD-GRAN-6";  // no device-TLB flush for it
@@ -236,9 +250,10 @@ class Vtd final : public Profile {
                                          std::to_string(cap(kMamv, 9)) + " (VTD-DESC-2)");
         page_range(i->addr, i->am);
         p.psc = !i->ih;  // IH=1: leaf entries only (MOD-3, VTD-CACHE-4)
-        // VTD-GRAN-1: second-stage entries in the range, every first-stage entry of the DID.
+        // VTD-GRAN-1: second-stage entries in the range, every first-stage and nested entry of
+        // the DID.
         p.pgtt_mask = 1u << kPgttSecond;
-        p.pgtt_anyaddr = 1u << kPgttFirst;
+        p.pgtt_anyaddr = (1u << kPgttFirst) | (1u << kPgttNested);
       }
     } else if (auto * dv = std::get_if<DevTlbInv>(&d.body)) {
       p.devtlb = true;
@@ -275,8 +290,8 @@ class Vtd final : public Profile {
       p.psc = true;
       p.did = did_ok(pi->did);
       p.pasid = pasid_ok(pi->pasid);
-      // VTD-GRAN-2: never second-stage (or pass-through) entries.
-      p.pgtt_mask = 1u << kPgttFirst;
+      // VTD-GRAN-2: first-stage and nested entries, never second-stage (or pass-through) ones.
+      p.pgtt_mask = (1u << kPgttFirst) | (1u << kPgttNested);
       if (pi->g == PIotlbGran::Psi) {
         page_range(pi->addr, pi->am);
         p.psc = !pi->ih;
