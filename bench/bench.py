@@ -131,11 +131,13 @@ def main():
     ap.add_argument("--nostale", default=os.path.join(ROOT, "build", "nostale"))
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--skip-bundled", action="store_true")
+    ap.add_argument("--skip-scaling", action="store_true")
     a = ap.parse_args()
     print(f"machine: {os.cpu_count()} cores; nostale: {a.nostale}; median of {a.runs} runs\n")
     if not a.skip_bundled:
         bundled(a.nostale, a.runs)
-    scaling(a.nostale, a.runs)
+    if not a.skip_scaling:
+        scaling(a.nostale, a.runs)
 
 
 if __name__ == "__main__":
