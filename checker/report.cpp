@@ -1,3 +1,4 @@
+#include "spec/model/format.h"
 #include "checker/report.h"
 
 #include <cstdio>
@@ -6,13 +7,6 @@
 namespace nostale {
 
 namespace {
-
-std::string hex(u64 v)
-{
-  char b[32];
-  std::snprintf(b, sizeof b, "0x%llx", static_cast<unsigned long long>(v));
-  return b;
-}
 
 std::string seconds(double s)
 {

@@ -1,3 +1,4 @@
+#include "spec/model/format.h"
 #include "checker/scenario_loader.h"
 
 #include <cstdio>
@@ -16,13 +17,6 @@ namespace {
 
 using json = nlohmann::json;
 using namespace json_fields;
-
-std::string hex(u64 v)
-{
-  char b[32];
-  std::snprintf(b, sizeof b, "0x%llx", static_cast<unsigned long long>(v));
-  return b;
-}
 
 std::pair<std::size_t, std::size_t> line_col(const std::string & text, std::size_t offset)
 {

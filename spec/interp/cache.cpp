@@ -1,3 +1,4 @@
+#include "spec/model/format.h"
 #include "spec/interp/cache.h"
 
 #include <cstdio>
@@ -13,13 +14,6 @@ const char * cache_name(CacheKind k)
     case CacheKind::DevTlb: return "device-TLB";
   }
   return "?";
-}
-
-static std::string hex(u64 v)
-{
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "0x%llx", static_cast<unsigned long long>(v));
-  return buf;
 }
 
 static std::string perm_str(unsigned p)

@@ -2,6 +2,7 @@
 #include <map>
 
 #include "spec/interp/counterexample.h"
+#include "spec/model/format.h"
 
 namespace nostale {
 
@@ -79,17 +80,15 @@ std::string describe_memory(const Config & cfg, const Memory & mem, int device, 
   std::string head = "domain " + cfg.domains.at(static_cast<std::size_t>(dom)).name +
                      (ds.did ? " (did " + std::to_string(*ds.did) + ")" : std::string()) + ": ";
   WalkResult r = mem.walk_from(cfg.geo, ds.root, cfg.geo.levels, addr, 1);
-  char buf[64];
   switch (r.kind) {
     case WalkResult::Leaf: {
       u64 out = out_frame(cfg.geo, r.level, r.frame, addr);
-      std::snprintf(buf, sizeof buf, "0x%llx", static_cast<unsigned long long>(out << cfg.geo.page_shift));
       std::string perm = std::string((r.perm & kPermRead) ? "r" : "-") + ((r.perm & kPermWrite) ? "w" : "-");
-      return head + "maps it to page " + buf + " " + perm + (mem.is_free(out) ? " (a freed frame)" : "");
+      return head + "maps it to page " + hex(out << cfg.geo.page_shift) + " " + perm + (mem.is_free(out) ? " (a freed frame)" : "");
     }
     case WalkResult::Wild:
-      std::snprintf(buf, sizeof buf, "0x%llx", static_cast<unsigned long long>(r.bad_frame << cfg.geo.page_shift));
-      return head + "the walk goes through " + buf + ", which holds no page table (freed)";
+      return head + "the walk goes through " + hex(r.bad_frame << cfg.geo.page_shift) +
+             ", which holds no page table (freed)";
     default:
       return head + "not mapped";
   }

@@ -2,6 +2,7 @@
 // (include/uapi/linux/iommu.h, v5.3-v5.15), rules GAPI-1..4 of ../reference/rules.md.
 #include <cstdio>
 
+#include "spec/model/format.h"
 #include "spec/model/errors.h"
 #include "spec/profiles/json_fields.h"
 #include "spec/profiles/profile.h"
@@ -16,13 +17,6 @@ using namespace json_fields;
 enum Cache : unsigned { kIotlb = 1, kDevIotlb = 2, kPasid = 4 };         // GAPI-1
 enum Granu : unsigned { kDomain = 0, kGranuPasid = 1, kAddr = 2 };        // GAPI-1
 enum Flags : unsigned { kFlagPasid = 1, kFlagArchid = 2, kFlagLeaf = 4 }; // GAPI-3/4
-
-std::string hex(u64 v)
-{
-  char b[32];
-  std::snprintf(b, sizeof b, "0x%llx", static_cast<unsigned long long>(v));
-  return b;
-}
 
 class Generic final : public Profile {
  public:

@@ -1,5 +1,6 @@
 // VT-d queued-invalidation descriptor codec. Field positions and reserved masks are one table
 // per type (kLayouts); decode, encode, the reserved masks and DESCRIPTORS.md all follow it.
+#include "spec/model/format.h"
 #include "spec/profiles/vtd/descriptor.h"
 
 #include <cstdio>
@@ -89,13 +90,6 @@ constexpr u64 mask(unsigned hi, unsigned lo)
 }
 constexpr u64 get(u64 w, unsigned hi, unsigned lo) { return (w & mask(hi, lo)) >> lo; }
 constexpr u64 put(u64 v, unsigned hi, unsigned lo) { return (v << lo) & mask(hi, lo); }
-
-std::string hex(u64 v)
-{
-  char b[32];
-  std::snprintf(b, sizeof b, "0x%llx", static_cast<unsigned long long>(v));
-  return b;
-}
 
 std::string range(unsigned word, unsigned hi, unsigned lo)
 {

@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <map>
 
+#include "spec/model/format.h"
 #include "spec/model/errors.h"
 #include "spec/model/memory.h"
 #include "spec/profiles/json_fields.h"
@@ -19,13 +20,6 @@ namespace {
 using json = nlohmann::json;
 using namespace json_fields;
 using namespace vtd;
-
-std::string hex(u64 v)
-{
-  char b[32];
-  std::snprintf(b, sizeof b, "0x%llx", static_cast<unsigned long long>(v));
-  return b;
-}
 
 /// Capabilities kept in Config::caps: CAP.PSI (bit 39, page-selective IOTLB invalidation) and
 /// CAP.MAMV (bits 53:48, the largest address mask of an iotlb_inv PSI).
