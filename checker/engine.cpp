@@ -35,7 +35,8 @@ struct Query {
 constexpr Query kQueries[] = {{"no-dma-after-free", ""},
                               {"no-reuse-while-cached", ""},
                               {"no-stale", "unsafe"},
-                              {"no-stale", "restrictive"}};
+                              {"no-stale", "restrictive"},
+                              {"no-missed-dirty", ""}};
 
 unsigned count_true(const z3::model & m, const z3::expr_vector & v)
 {

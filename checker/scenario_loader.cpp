@@ -280,8 +280,9 @@ class Loader {
         throw ScenarioError(path + "/phys", "physical addresses stay below 2^62");
       s.text = "free_frame " + hex(s.phys) + " size " + hex(s.size);
     } else if (op == "attach" || op == "bind") {
-      only_keys(j, path, {"op", "note", "device", "pasid", "domain", "pgtt", "parent", "write"});
+      only_keys(j, path, {"op", "note", "device", "pasid", "domain", "pgtt", "parent", "write", "dirty_tracking"});
       s.op = Op::Attach;
+      s.ssade = get_bool(j, path, "dirty_tracking", false);
       s.torn = write_mode(j, path);
       dev();
       s.pasid = pasid(j, path, "pasid", op == "bind" ? 1 : 0);
@@ -333,6 +334,15 @@ class Loader {
       s.did = bounded(need(j, path, "did"), path + "/did", 0, (u64{1} << c.did_bits) - 1);
       dids_[static_cast<std::size_t>(s.domain)] = s.did;
       s.text = "assign_did " + dname() + " did " + std::to_string(s.did);
+    } else if (op == "dirty_tracking") {
+      only_keys(j, path, {"op", "note", "device", "pasid", "enable"});
+      s.op = Op::DirtyTracking;
+      dev();
+      s.pasid = pasid(j, path, "pasid", 0);
+      if (!j.contains("enable")) throw ScenarioError(path + "/enable", "missing required key 'enable'");
+      s.ssade = get_bool(j, path, "enable", false);
+      s.text = std::string("dirty tracking ") + (s.ssade ? "on" : "off") + " for " + vname() + " pasid " +
+               std::to_string(s.pasid) + " (SSADE of the live PASID-table entry)";
     } else if (op == "clflush") {
       only_keys(j, path, {"op", "note"});
       s.op = Op::Clflush;
@@ -386,7 +396,8 @@ class Loader {
       return;
     }
     e.property = get_string(need(j, path, "property"), path + "/property");
-    if (e.property != "no-stale" && e.property != "no-dma-after-free" && e.property != "no-reuse-while-cached")
+    if (e.property != "no-stale" && e.property != "no-dma-after-free" && e.property != "no-reuse-while-cached" &&
+        e.property != "no-missed-dirty")
       throw ScenarioError(path + "/property", "unknown property '" + e.property + "'");
     if (j.contains("severity")) {
       if (e.property != "no-stale") throw ScenarioError(path + "/severity", "severity only goes with no-stale");

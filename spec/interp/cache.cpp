@@ -127,6 +127,7 @@ struct Walker {
   unsigned pgtt;
   std::set<Entry> & out;
   u64 s2_root = 0;  ///< nested: the parent's second-stage root
+  bool ssade = false;  ///< the PASID entry's dirty tracking (recorded in leaf entries)
 
   Entry tagged(CacheKind k, unsigned level) const
   {
@@ -137,6 +138,7 @@ struct Walker {
     e.pgtt = pgtt;
     e.level = level;
     e.vpn = addr >> cfg.geo.shift(level);
+    e.ssade = k == CacheKind::Iotlb && ssade;
     return e;
   }
 
@@ -214,13 +216,15 @@ std::vector<Entry> torn_reads(const Memory & before, const Memory & after, int d
     u64 did = 0, root = 0;
     unsigned pgtt = kPgttNone;
     u64 s2 = 0;  // nested: the parent's second-stage root
+    bool ssade = false;
   };
   auto read = [&](const Memory & m) {
     Fields f;
     int d = m.attached(dev, pasid);
     if (d < 0) return f;
     const DomainState & ds = m.domains().at(static_cast<std::size_t>(d));
-    f = Fields{true, ds.did.value_or(0), ds.root, m.attached_pgtt(dev, pasid), m.attached_parent_root(dev, pasid)};
+    f = Fields{true, ds.did.value_or(0), ds.root, m.attached_pgtt(dev, pasid), m.attached_parent_root(dev, pasid),
+               m.attached_ssade(dev, pasid)};
     return f;
   };
   const Fields v[2] = {read(before), read(after)};
@@ -246,6 +250,7 @@ std::vector<Entry> torn_reads(const Memory & before, const Memory & after, int d
         bool fs = e.pgtt == kPgttFirst || e.pgtt == kPgttNested;
         e.root = fs ? fsptr(v[c2]) : ssptr(v[c0]);
         if (e.pgtt == kPgttNested) e.parent = ssptr(v[c0]);
+        e.ssade = v[c0].ssade;  // SSADE sits in qw0
         out.insert(e);
       }
   return {out.begin(), out.end()};
@@ -270,6 +275,7 @@ std::set<Entry> fillable_for(const Config & cfg, const Memory & mem, const std::
       pc.root = ds.root;
       pc.pgtt = mem.attached_pgtt(w, pasid);
       pc.parent = mem.attached_parent_root(w, pasid);
+      pc.ssade = mem.attached_ssade(w, pasid);
       resolutions.push_back(pc);
       out.insert(pc);
     }
@@ -294,7 +300,7 @@ std::set<Entry> fillable_for(const Config & cfg, const Memory & mem, const std::
   std::vector<Entry> leaves;
   for (const Entry & r : resolutions) {
     const u64 did = r.did;
-    Walker wk{cfg, mem, pasid, addr, did, r.pgtt, out, r.parent};
+    Walker wk{cfg, mem, pasid, addr, did, r.pgtt, out, r.parent, r.ssade};
     wk.walk(r.root, g.levels, leaves);
     for (const Entry & e : cache) {
       if (e.kind != CacheKind::Psc || e.did != did || e.pasid != pasid || e.pgtt != r.pgtt) continue;
@@ -325,7 +331,7 @@ std::set<Entry> fillable_for(const Config & cfg, const Memory & mem, const std::
 const std::vector<std::string> & property_order()
 {
   static const std::vector<std::string> order = {"no-dma-after-free", "no-reuse-while-cached",
-                                                 "no-stale"};
+                                                 "no-stale", "no-missed-dirty"};
   return order;
 }
 
@@ -465,6 +471,16 @@ std::vector<Violation> evaluate(const Config & cfg, const Memory & mem,
     if (restr) restrictive.push_back(Violation{"no-stale", "restrictive", false, e});
   }
   for (const Violation & r : restrictive) v.push_back(r);
+
+  // Dirty tracking on a second-stage (or nested) entry: a write through an entry filled while
+  // it was off sets no dirty bit, and a migration misses the page (VTD-SEQ-6).
+  bool tracked = dom >= 0 && mem.attached_ssade(d, pasid) && (pgtt == kPgttSecond || pgtt == kPgttNested);
+  if (tracked && (M & kPermWrite))
+    for (const Entry & e : hits) {
+      if (e.ssade || e.negative || e.kind == CacheKind::Psc) continue;
+      bool writes = e.kind == CacheKind::PasidCache || e.wild || (e.perm & kPermWrite);
+      if (writes) v.push_back(Violation{"no-missed-dirty", "", false, e});
+    }
   return v;
 }
 

@@ -27,6 +27,7 @@ struct Entry {
   unsigned pgtt = kPgttNone;  ///< translation type of the PASID entry it was filled through
   bool wild = false;   ///< filled by a walk through a frame that holds no such table: any content
   bool negative = false;  ///< IOTLB: a cached not-present translation (CM=1)
+  bool ssade = false;  ///< PASID cache, IOTLB, device TLB: filled while dirty tracking was on
   u64 root = 0;        ///< PASID cache: root table frame (first-stage root when nested)
   u64 parent = 0;      ///< PASID cache, nested: second-stage root of the nesting parent
   u64 ptr = 0;         ///< paging-structure cache: next-level table frame

@@ -15,6 +15,7 @@ int rank(const Violation & v)
 {
   if (v.property == "no-dma-after-free") return 0;
   if (v.property == "no-reuse-while-cached") return 1;
+  if (v.property == "no-missed-dirty") return 4;
   return v.severity == "unsafe" ? 2 : 3;
 }
 
@@ -190,7 +191,8 @@ ExplicitResult explore(const Scenario & sc, const Timeline & tl, bool unsafe_onl
   for (std::size_t ci = 0; ci < tl.checks.size(); ++ci) {
     if (ex.best[ci] == 99) continue;
     res.check = ci;
-    static const char * props[] = {"no-dma-after-free", "no-reuse-while-cached", "no-stale", "no-stale"};
+    static const char * props[] = {"no-dma-after-free", "no-reuse-while-cached", "no-stale", "no-stale",
+                                   "no-missed-dirty"};
     res.property = props[ex.best[ci]];
     res.severity = ex.best[ci] == 2 ? "unsafe" : ex.best[ci] == 3 ? "restrictive" : "";
     break;

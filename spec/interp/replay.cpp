@@ -8,6 +8,7 @@ std::string rule_for(const Violation & v, const CheckPoint & cp)
 {
   // Rule ids are those of ../reference/rules.md, listed with their sources in spec/docs/rules.md.
   if (v.property == "no-reuse-while-cached") return cp.freed_pasid ? "PASID-2" : "OPEN-5";  // and page requests
+  if (v.property == "no-missed-dirty") return "VTD-SEQ-6";
   if (v.property == "no-dma-after-free") {
     if (v.from_memory) return "MOD-4";
     switch (v.entry.kind) {

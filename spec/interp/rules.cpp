@@ -62,6 +62,9 @@ std::string rule_text(const std::string & id)
                      "first+second-stage results (cache_tag_flush_range, CACHE_TAG_NESTING_IOTLB)"},
       {"VTD-SEQ-14", "VT-d nesting: a guest stage-1 invalidation is a p_iotlb_inv with the nested domain's DID and "
                      "the PASID, plus the device TLB (intel_nested_cache_invalidate_user)"},
+      {"VTD-SEQ-6", "VT-d: toggling dirty tracking (SSADE) of a live PASID entry needs pc_inv PASID-selective, "
+                    "iotlb_inv DSI and the device TLB, waited: entries filled before set no dirty bits "
+                    "(intel_pasid_setup_dirty_tracking)"},
       {"VTD-COH-3", "VT-d: a live PASID-table or context entry is changed present bit first (clear P, "
                     "flush, then zero the rest; write the fields, then set P): the walker may read the "
                     "wide entry in chunks (intel_pasid_tear_down_entry, pasid_set_present, context_set_present)"},

@@ -23,6 +23,7 @@ const char * op_name(Op op)
     case Op::Dma: return "dma";
     case Op::Check: return "check";
     case Op::Fence: return "fence";
+    case Op::DirtyTracking: return "dirty_tracking";
     case Op::Clflush: return "clflush";
   }
   return "?";
@@ -60,6 +61,12 @@ unsigned Memory::attached_pgtt(int device, u64 pasid) const
 {
   auto it = attach_.find({device, pasid});
   return it == attach_.end() ? kPgttNone : it->second.pgtt;
+}
+
+bool Memory::attached_ssade(int device, u64 pasid) const
+{
+  auto it = attach_.find({device, pasid});
+  return it != attach_.end() && it->second.ssade;
 }
 
 u64 Memory::attached_parent_root(int device, u64 pasid) const
@@ -251,10 +258,17 @@ void Memory::apply_step(const Config & cfg, const Step & s)
       if (!domains_.at(static_cast<std::size_t>(s.domain)).did)
         throw ScenarioError(s.path + "/domain", "the domain has no domain id (free_did was "
                                                 "called, or none was assigned); assign_did first");
-      attach_[{s.device, s.pasid}] = Attachment{s.domain, s.pgtt, s.parent};
+      attach_[{s.device, s.pasid}] = Attachment{s.domain, s.pgtt, s.parent, s.ssade};
       break;
     }
     case Op::Detach: attach_.erase({s.device, s.pasid}); break;
+    case Op::DirtyTracking: {
+      auto it = attach_.find({s.device, s.pasid});
+      if (it == attach_.end())
+        throw ScenarioError(s.path + "/device", "dirty tracking changes a present PASID-table entry; attach first");
+      it->second.ssade = s.ssade;
+      break;
+    }
     case Op::FreeDid: {
       DomainState & dom = domains_.at(static_cast<std::size_t>(s.domain));
       if (!dom.did) throw ScenarioError(s.path + "/domain", "the domain has no domain id to free");

@@ -29,6 +29,7 @@ struct Attachment {
   int domain = -1;
   unsigned pgtt = kPgttNone;
   int parent = -1;  ///< nested: the domain whose second-stage table translates the output
+  bool ssade = false;  ///< second-stage accessed/dirty tracking (VT-d SSADE, VTD-SEQ-6)
 };
 
 struct DomainState {
@@ -65,6 +66,7 @@ class Memory {
   /// The PASID-table entry of (device, pasid): the domain, or -1.
   int attached(int device, u64 pasid) const;
   unsigned attached_pgtt(int device, u64 pasid) const;
+  bool attached_ssade(int device, u64 pasid) const;
   /// Nested entries: the second-stage root of the parent domain (0 otherwise).
   u64 attached_parent_root(int device, u64 pasid) const;
 

@@ -69,6 +69,7 @@ struct InvPattern {
 enum class Op {
   Map, Unmap, FreePgtables, FreeFrame, Attach, Detach, FreePasid, FreeDid, AssignDid,
   Invalidate, Sync, Dma, Check,
+  DirtyTracking,  ///< toggle a live PASID-table entry's second-stage A/D tracking (VT-d SSADE)
   Fence,    ///< later invalidations complete only after earlier ones (VT-d inv_wait FN=1)
   Clflush   ///< table writes so far become visible to a non-coherent walker (VTD-COH-1)
 };
@@ -89,6 +90,7 @@ struct Step {
   u64 did = 0;       ///< assign_did
   unsigned pgtt = kPgttNone;  ///< attach: translation type of the PASID-table entry
   int parent = -1;            ///< attach, nested: the second-stage (nesting parent) domain
+  bool ssade = false;         ///< attach / dirty_tracking: second-stage dirty tracking on
   /// attach / detach: the whole PASID-table entry is rewritten with several stores, so a walk
   /// during the step may read it torn, half old and half new (VTD-COH-3). false: the present
   /// bit is cleared first / set last, and a walk sees the old or the new entry.

@@ -48,7 +48,8 @@ z3::expr le(const Time & a, const Time & b)
 /// Resolution of a PASID-table entry.
 struct Attach {
   z3::expr ok, did, root, pgtt;
-  z3::expr s2;  // nested: the parent's second-stage root
+  z3::expr s2;     // nested: the parent's second-stage root
+  z3::expr ssade;  // second-stage dirty tracking on
 };
 constexpr unsigned kPgttW = 2;
 
@@ -69,6 +70,7 @@ struct Instance {
   z3::expr did, root;        // the walk's PASID-table entry (domain id = the entry's tag)
   z3::expr pgtt;             // ... and its translation type (stage tag)
   z3::expr s2;               // ... and, nested, the parent's second-stage root
+  z3::expr ssade;            // ... and whether it tracked dirty bits (leaf entries record it)
   z3::expr wild, lvl, ptr, frame, perm;  // payload
   z3::expr neg;              // IOTLB: a cached not-present result (CM=1)
   z3::expr torn;             // its PASID-table entry was read torn (VTD-COH-3)
@@ -223,7 +225,7 @@ struct Encoding::Impl {
   /// The PASID-table entry of (device w, the witness PASID) in memory m.
   Attach attach_at(const Memory & m, const z3::expr & w)
   {
-    Attach a{c.bool_val(false), bv(0, IW), bv(0, FW), bv(0, kPgttW), bv(0, FW)};
+    Attach a{c.bool_val(false), bv(0, IW), bv(0, FW), bv(0, kPgttW), bv(0, FW), c.bool_val(false)};
     for (const auto & [key, att] : m.attachments()) {
       const DomainState & ds = m.domains().at(static_cast<std::size_t>(att.domain));
       NOSTALE_CHECK(ds.did.has_value(), "attached domain without a domain id");
@@ -231,7 +233,7 @@ struct Encoding::Impl {
       u64 s2 = m.attached_parent_root(key.first, key.second);
       a = Attach{cond || a.ok, z3::ite(cond, bv(*ds.did, IW), a.did),
                  z3::ite(cond, bv(ds.root, FW), a.root), z3::ite(cond, bv(att.pgtt, kPgttW), a.pgtt),
-                 z3::ite(cond, bv(s2, FW), a.s2)};
+                 z3::ite(cond, bv(s2, FW), a.s2), z3::ite(cond, c.bool_val(att.ssade), a.ssade)};
     }
     return a;
   }
@@ -262,7 +264,7 @@ struct Encoding::Impl {
   static bool same(const Attach & a, const Attach & b)
   {
     return a.ok.id() == b.ok.id() && a.did.id() == b.did.id() && a.root.id() == b.root.id() &&
-           a.pgtt.id() == b.pgtt.id() && a.s2.id() == b.s2.id();
+           a.pgtt.id() == b.pgtt.id() && a.s2.id() == b.s2.id() && a.ssade.id() == b.ssade.id();
   }
 
   /// The term `f` builds from memory, at the symbolic gap g. Epochs whose terms are identical
@@ -283,7 +285,7 @@ struct Encoding::Impl {
   Attach ite(const z3::expr & cnd, const Attach & a, const Attach & b)
   {
     return Attach{z3::ite(cnd, a.ok, b.ok), z3::ite(cnd, a.did, b.did), z3::ite(cnd, a.root, b.root),
-                  z3::ite(cnd, a.pgtt, b.pgtt), z3::ite(cnd, a.s2, b.s2)};
+                  z3::ite(cnd, a.pgtt, b.pgtt), z3::ite(cnd, a.s2, b.s2), z3::ite(cnd, a.ssade, b.ssade)};
   }
   static Res ite(const z3::expr & cnd, const Res & a, const Res & b) { return smt::ite(cnd, a, b); }
 
@@ -399,7 +401,7 @@ struct Encoding::Impl {
   {
     Instance I{k, level, n, flag(n + "_on"), new_time(n), var(n + "_w", kDevW), flag(n + "_pc"),
                new_time(n + "_pct"), var(n + "_start", kLvlW), flag(n + "_ats"),
-               bv(0, IW), bv(0, FW), bv(0, kPgttW), bv(0, FW), c.bool_val(false), bv(0, kLvlW), bv(0, FW),
+               bv(0, IW), bv(0, FW), bv(0, kPgttW), bv(0, FW), c.bool_val(false), c.bool_val(false), bv(0, kLvlW), bv(0, FW),
                bv(0, FW), bv(0, kPermW), c.bool_val(false), c.bool_val(false)};
     cons.push_back(z3::ult(I.w, bv(cfg.devices.size(), kDevW)));
     cons.push_back(z3::ule(I.t.g, bv(s, GW)));
@@ -436,7 +438,7 @@ struct Encoding::Impl {
       z3::expr ss = z3::ite(c0, ssptr(nw), ssptr(o)), fs = z3::ite(c2, fsptr(nw), fsptr(o));
       z3::expr root = z3::ite(is(pgtt, kPgttFirst) || is(pgtt, kPgttNested), fs, ss);
       Attach mix{z3::ite(c0, nw.ok, o.ok), z3::ite(c1, nw.did, o.did), root, pgtt,
-                 z3::ite(is(pgtt, kPgttNested), ss, bv(0, FW))};
+                 z3::ite(is(pgtt, kPgttNested), ss, bv(0, FW)), z3::ite(c0, nw.ssade, o.ssade)};
       mixed = mixed ? ite(here, mix, *mixed) : mix;
       torn_ok = torn_ok || here;
     }
@@ -457,6 +459,7 @@ struct Encoding::Impl {
     I.root = a.root;
     I.pgtt = a.pgtt;
     I.s2 = a.s2;
+    I.ssade = a.ssade;
     cons.push_back(z3::implies(I.active, a.ok));
     z3::expr did = I.did, w = I.w;
     cons.push_back(z3::implies(
@@ -541,6 +544,7 @@ struct Encoding::Impl {
       I.lvl = z3::ite(I.from_tlb, U.lvl, I.lvl);
       I.frame = z3::ite(I.from_tlb, U.frame, I.frame);
       I.perm = z3::ite(I.from_tlb, U.perm, I.perm);
+      I.ssade = z3::ite(I.from_tlb, U.ssade, I.ssade);
       dtlb.emplace(I);
     }
     {
@@ -556,6 +560,7 @@ struct Encoding::Impl {
       I.root = a.root;
       I.pgtt = a.pgtt;
       I.s2 = a.s2;
+      I.ssade = a.ssade;
       pct.emplace(I);
     }
   }
@@ -709,6 +714,20 @@ struct Encoding::Impl {
     if (prop == "no-dma-after-free") {
       v.push_back({nullptr, reaches_free(mt)});
       for (Instance * I : all()) v.push_back({I, present(*I) && hit(*I) && reaches_free(built(*I))});
+    } else if (prop == "no-missed-dirty") {
+      // Dirty tracking on for the witness's second-stage or nested entry, and an entry filled
+      // while it was off could serve a write (VTD-SEQ-6).
+      Attach a = attach_T();
+      z3::expr tracked = a.ok && a.ssade &&
+                         (a.pgtt == bv(kPgttSecond, kPgttW) || a.pgtt == bv(kPgttNested, kPgttW));
+      if (cp.access & kPermWrite)
+        for (Instance * I : all()) {
+          if (I->kind == CacheKind::Psc) continue;
+          z3::expr writes = I->kind == CacheKind::PasidCache
+                                ? !I->neg
+                                : !I->neg && (I->wild || (I->perm & bv(kPermWrite, kPermW)) != bv(0, kPermW));
+          v.push_back({I, tracked && present(*I) && hit(*I) && !I->ssade && writes});
+        }
     } else if (prop == "no-reuse-while-cached") {
       if (prq) v.push_back({nullptr, wp == bv(*cp.freed_pasid, PW) && prq->on});
       for (Instance * I : all()) {
@@ -764,6 +783,7 @@ struct Encoding::Impl {
         e.root = val(m, I.root);
         e.parent = val(m, I.s2);
         e.negative = tru(m, I.neg);
+        e.ssade = tru(m, I.ssade);
         break;
       case CacheKind::Psc:
         e.did = val(m, I.did);
@@ -778,6 +798,7 @@ struct Encoding::Impl {
         e.level = static_cast<unsigned>(val(m, I.lvl));
         e.wild = tru(m, I.wild);
         e.negative = !e.wild && tru(m, I.neg);
+        e.ssade = tru(m, I.ssade);
         if (!e.wild && !e.negative) {
           e.frame = val(m, I.frame);
           e.perm = static_cast<unsigned>(val(m, I.perm));
@@ -896,6 +917,7 @@ Counterexample Encoding::extract(const z3::model & m, const std::string & proper
       p.entry.root = d.val(m, I->root);
       p.entry.pgtt = static_cast<unsigned>(d.val(m, I->pgtt));
       p.entry.parent = d.val(m, I->s2);
+      p.entry.ssade = d.tru(m, I->ssade);
       p.walker = e.walker;
       p.torn = d.tru(m, I->torn);
       p.source = d.tru(m, I->torn) ? d.entry_word + " in memory, read torn (half old, half new)"

@@ -95,6 +95,8 @@ Scenario random_scenario(Gen & g, std::size_t nsteps, bool stages = false)
       if (stages) s.pgtt = static_cast<unsigned>(g.pick(4));
       if (s.pgtt == kPgttNested) s.parent = static_cast<int>(g.pick(ndom));  // its second stage
       if (stages) s.torn = g.coin(15);
+      if (stages) s.ssade = g.coin(40);
+      if (stages && g.coin(25)) s.op = Op::DirtyTracking;  // toggle SSADE of a live entry
     } else if (kind < 42) {
       s.op = Op::Detach;
       if (stages) s.torn = g.coin(25);
@@ -242,6 +244,7 @@ void differential(std::size_t kScenarios, u64 seed, bool stages)
   if (stages) {
     EXPECT_GT(by_property["(nested entry)"], 0);
     EXPECT_GT(by_property["(page request)"], 0);
+    EXPECT_GT(by_property["no-missed-dirty "], 0);
   }
 }
 

@@ -795,7 +795,7 @@ TEST(Evaluate, NoReuseWhileCachedAtFreePasid)
 
 TEST(Evaluate, PropertyOrder)
 {
-  EXPECT_EQ(property_order(), (std::vector<std::string>{"no-dma-after-free", "no-reuse-while-cached", "no-stale"}));
+  EXPECT_EQ(property_order(), (std::vector<std::string>{"no-dma-after-free", "no-reuse-while-cached", "no-stale", "no-missed-dirty"}));
 }
 
 // ---------------------------------------------------------------------------------------------
