@@ -38,9 +38,7 @@ std::string describe(const Config & cfg, const Entry & e)
   std::string dev = (e.dev >= 0 && static_cast<std::size_t>(e.dev) < cfg.devices.size())
                         ? cfg.devices[static_cast<std::size_t>(e.dev)].name
                         : "?";
-  std::string s = cache_name(e.kind);
-  auto legacy = cfg.caps.find("legacy");
-  if (e.kind == CacheKind::PasidCache && legacy != cfg.caps.end() && legacy->second) s = "context-cache";
+  std::string s = e.kind == CacheKind::PasidCache ? cfg.entry_cache_name : cache_name(e.kind);
   switch (e.kind) {
     case CacheKind::PasidCache:
       if (e.negative) return s + " [dev " + dev + " pasid " + std::to_string(e.pasid) + "] -> not present (negative entry, did 0)";

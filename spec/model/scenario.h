@@ -136,6 +136,10 @@ struct Config {
   bool negative_config = false;
   /// Further hardware capabilities a profile checks its commands against (e.g. VT-d "psi").
   std::map<std::string, u64> caps;
+  /// What traces call the configuration entry and its cache (VT-d legacy mode: the context
+  /// entry and the context cache).
+  std::string entry_name = "PASID-table entry";
+  std::string entry_cache_name = "PASID-cache";
 };
 
 struct Expectation {

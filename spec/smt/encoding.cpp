@@ -121,7 +121,7 @@ struct Encoding::Impl {
   std::optional<PageRequest> prq;
   Time T;
   /// What the configuration entry is called in traces (VT-d legacy mode: the context entry).
-  std::string entry_word = cfg.caps.count("legacy") && cfg.caps.at("legacy") ? "context entry" : "PASID-table entry";
+  std::string entry_word = cfg.entry_name;
 
   Impl(z3::context & ctx, const Scenario & scen, const Timeline & timeline, std::size_t check)
       : c(ctx), sc(scen), cfg(scen.config), geo(scen.config.geo), tl(timeline), ci(check),

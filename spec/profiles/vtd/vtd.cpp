@@ -68,6 +68,10 @@ class Vtd final : public Profile {
     // VTD-SEQ-1). How scalable-mode hardware tags not-present PASID entries is not settled by
     // the sources, so they are not cached here.
     cfg.negative_config = mode == "legacy" && cfg.negative_caching;
+    if (mode == "legacy") {
+      cfg.entry_name = "context entry";
+      cfg.entry_cache_name = "context-cache";
+    }
     cfg.coherent = get_bool(j, path, "coherent", true);     // ECAP.C
     cfg.caps[kPsi] = get_bool(j, path, "psi", true);
     u64 m = get_u64(j, path, "mamv", 9);
