@@ -206,14 +206,13 @@ class Loader {
   }
 
   /// An address range [addr, addr + size) of whole pages inside the IOVA space.
-  void range(const Step & s, const std::string & path, u64 addr, u64 size, u64 align, const char * akey)
+  void range(const std::string & path, u64 addr, u64 size, u64 align, const char * akey)
   {
     u64 limit = u64{1} << sc_.config.geo.iova_bits();
     if (size == 0 || size % align) throw ScenarioError(path + "/size", "size must be a non-zero multiple of " + hex(align));
     if (addr % align) throw ScenarioError(path + "/" + akey, hex(addr) + " is not aligned to " + hex(align));
     if (addr >= limit || size > limit - addr)
       throw ScenarioError(path + "/size", "range goes beyond the " + std::to_string(sc_.config.geo.iova_bits()) + "-bit IOVA space");
-    (void)s;
   }
 
   Step step(const json & j, const std::string & path)
@@ -242,7 +241,7 @@ class Loader {
       bool ok = false;
       for (unsigned l = 1; l <= g.max_leaf_level(); ++l) ok |= g.size(l) == s.page_size;
       if (!ok) throw ScenarioError(path + "/page_size", "page_size must be a leaf size of this geometry (4 KiB, 2 MiB, 1 GiB)");
-      range(s, path, s.iova, s.size, s.page_size, "iova");
+      range(path, s.iova, s.size, s.page_size, "iova");
       if (s.size / s.page_size > 1024)
         throw ScenarioError(path + "/size", "more than 1024 pages in one map step; use a larger page_size");
       if (s.phys % s.page_size) throw ScenarioError(path + "/phys", hex(s.phys) + " is not aligned to the page size");
@@ -262,7 +261,7 @@ class Loader {
       s.iova = get_u64(need(j, path, "iova"), path + "/iova");
       s.size = get_u64(need(j, path, "size"), path + "/size");
       s.free_tables = get_bool(j, path, "free_tables", false);
-      range(s, path, s.iova, s.size, page, "iova");
+      range(path, s.iova, s.size, page, "iova");
       s.text = "unmap " + dname() + " iova " + hex(s.iova) + " size " + hex(s.size) + (s.free_tables ? " (frees emptied table pages)" : "");
     } else if (op == "free_pgtables") {
       only_keys(j, path, {"op", "note", "domain"});

@@ -90,6 +90,11 @@ bool matches(const Geometry & g, const InvPattern & p, const Entry & e)
   return false;
 }
 
+void complete(const Geometry & geo, const InvPattern & p, std::set<Entry> & cache)
+{
+  for (auto it = cache.begin(); it != cache.end();) it = matches(geo, p, *it) ? cache.erase(it) : std::next(it);
+}
+
 u64 out_frame(const Geometry & g, unsigned level, u64 base, u64 addr)
 {
   unsigned sub = g.level_bits * (level - 1);

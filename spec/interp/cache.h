@@ -40,6 +40,8 @@ std::string describe(const Config & cfg, const Entry & e);
 
 /// Does a completed invalidation with pattern `p` remove `e`? (MOD-1, GAPI-3, ATS-3)
 bool matches(const Geometry & geo, const InvPattern & p, const Entry & e);
+/// Completion of an invalidation: removes every entry of `cache` it matches.
+void complete(const Geometry & geo, const InvPattern & p, std::set<Entry> & cache);
 
 /// A translation: what a device access to one address would use.
 struct Translation {

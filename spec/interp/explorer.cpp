@@ -86,8 +86,7 @@ struct Explorer {
       }
       saturate(tl.walk[g], cache);
       for (std::size_t j : order[g]) {
-        for (auto it = cache.begin(); it != cache.end();)
-          it = matches(sc.config.geo, tl.invs[j].pat, *it) ? cache.erase(it) : std::next(it);
+        complete(sc.config.geo, tl.invs[j].pat, cache);
         saturate(tl.walk[g], cache);
       }
       while (ci < tl.checks.size() && tl.checks[ci].step == g) judge(ci++, cache);

@@ -54,12 +54,9 @@ std::string replay(const Scenario & sc, const Timeline & tl, const Counterexampl
           if (!completed[i] && ordered_before(cfg, tl.invs[i], tl.invs[e.inv]))
             return "event " + std::to_string(ev) + ": completes an invalidation before one it is ordered after";
         completed[e.inv] = true;
-        for (auto it = cache.begin(); it != cache.end();)
-          it = matches(cfg.geo, tl.invs[e.inv].pat, *it) ? cache.erase(it) : std::next(it);
+        complete(cfg.geo, tl.invs[e.inv].pat, cache);
         continue;
       }
-      u64 addr = e.entry.kind == CacheKind::PasidCache ? cex.addr
-                                                         : (e.entry.vpn << cfg.geo.shift(e.entry.level));
       // A fill is for the witness address: the entry's range contains it.
       if (e.entry.kind != CacheKind::PasidCache &&
           (cex.addr >> cfg.geo.shift(e.entry.level)) != e.entry.vpn)
@@ -69,7 +66,6 @@ std::string replay(const Scenario & sc, const Timeline & tl, const Counterexampl
       if (g > 0 && sc.steps[g - 1].torn && e.pos == 0)
         torn = torn_reads(tl.walk[g - 1], tl.walk[g], sc.steps[g - 1].device, sc.steps[g - 1].pasid);
       std::set<Entry> ok = fillable_for(cfg, tl.walk[g], cache, e.walker, e.entry.pasid, cex.addr, &torn);
-      (void)addr;
       if (!ok.count(e.entry))
         return "event " + std::to_string(ev) + ": " + describe(cfg, e.entry) +
                " cannot be filled by a walk at that moment";

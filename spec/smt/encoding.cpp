@@ -166,7 +166,6 @@ struct Encoding::Impl {
 
   /// Walk from the concrete table `t` of level `l` to a leaf, or to the pointer at `stop`, for
   /// the address `addr` (the witness, or a guest-physical address in a nested second stage).
-  Res walk_concrete(MemTerms & m, u64 t, unsigned l, unsigned stop) { return walk_concrete(m, t, l, stop, wa); }
   Res walk_concrete(MemTerms & m, u64 t, unsigned l, unsigned stop, const z3::expr & addr)
   {
     auto key = std::make_tuple(t, l, stop, addr.id());
@@ -643,7 +642,13 @@ struct Encoding::Impl {
     return ite(pgtt == bv(kPgttNested, kPgttW), n, s1);
   }
 
-  Attach attach_T() { return attach_at(*check_mem.mem, wd); }
+  /// The witness's PASID-table entry at the check point (built once per encoding).
+  std::optional<Attach> attach_T_;
+  Attach attach_T()
+  {
+    if (!attach_T_) attach_T_.emplace(attach_at(*check_mem.mem, wd));
+    return *attach_T_;
+  }
 
   Tr memory_tr()
   {
