@@ -301,6 +301,7 @@ class Loader {
       }
       if (s.pgtt == kPgttFirst) s.text += " (first stage)";
       if (s.pgtt == kPgttSecond) s.text += " (second stage)";
+      if (s.pgtt == kPgttPassThrough) s.text += " (pass-through)";
       if (s.pgtt == kPgttNested)
         s.text += " (nested over " + c.domains[static_cast<std::size_t>(s.parent)].name + ")";
       if (s.torn) s.text += " [whole entry rewritten while live]";

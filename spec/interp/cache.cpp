@@ -43,7 +43,8 @@ std::string describe(const Config & cfg, const Entry & e)
     case CacheKind::PasidCache:
       if (e.negative) return s + " [dev " + dev + " pasid " + std::to_string(e.pasid) + "] -> not present (negative entry, did 0)";
       return s + " [dev " + dev + " pasid " + std::to_string(e.pasid) + "] -> did " +
-             std::to_string(e.did) + " root " + hex(e.root << g.page_shift);
+             std::to_string(e.did) +
+             (e.pgtt == kPgttPassThrough ? std::string(" pass-through") : " root " + hex(e.root << g.page_shift));
     case CacheKind::Psc:
       s += " [did " + std::to_string(e.did) + " pasid " + std::to_string(e.pasid) + " level " +
            std::to_string(e.level) + " " + hex(e.vpn << g.shift(e.level)) + "/" +
@@ -119,6 +120,11 @@ Translation nest(const Config & cfg, const Memory & mem, u64 s2_root, const Tran
   return t;
 }
 
+Translation pass_through(const Geometry & g, u64 addr)
+{
+  return Translation{Translation::Leaf, (addr & g.addr_mask()) >> g.page_shift, kPermRW};
+}
+
 namespace {
 
 struct Walker {
@@ -161,6 +167,17 @@ struct Walker {
       out.insert(e);
       leaves.push_back(e);
     }
+  }
+
+  /// Pass-through: no walk, the identity leaf (VTD-CACHE-3, PGTT=100b).
+  void pass_through(std::vector<Entry> & leaves)
+  {
+    Entry e = tagged(CacheKind::Iotlb, 1);
+    Translation t = nostale::pass_through(cfg.geo, addr);
+    e.frame = t.out;
+    e.perm = t.perm;
+    out.insert(e);
+    leaves.push_back(e);
   }
 
   /// Walk from table `table` of level `level`, inserting every entry the walk reads.
@@ -226,7 +243,7 @@ std::vector<Entry> torn_reads(const Memory & before, const Memory & after, int d
     int d = m.attached(dev, pasid);
     if (d < 0) return f;
     const DomainState & ds = m.domains().at(static_cast<std::size_t>(d));
-    f = Fields{true, ds.did.value_or(0), ds.root, m.attached_pgtt(dev, pasid), m.attached_parent_root(dev, pasid),
+    f = Fields{true, ds.did.value_or(0), m.attached_root(dev, pasid), m.attached_pgtt(dev, pasid), m.attached_parent_root(dev, pasid),
                m.attached_ssade(dev, pasid)};
     return f;
   };
@@ -275,7 +292,7 @@ std::set<Entry> fillable_for(const Config & cfg, const Memory & mem, const std::
       pc.dev = w;
       pc.pasid = pasid;
       pc.did = *ds.did;
-      pc.root = ds.root;
+      pc.root = mem.attached_root(w, pasid);
       pc.pgtt = mem.attached_pgtt(w, pasid);
       pc.parent = mem.attached_parent_root(w, pasid);
       pc.ssade = mem.attached_ssade(w, pasid);
@@ -304,7 +321,10 @@ std::set<Entry> fillable_for(const Config & cfg, const Memory & mem, const std::
   for (const Entry & r : resolutions) {
     const u64 did = r.did;
     Walker wk{cfg, mem, pasid, addr, did, r.pgtt, out, r.parent, r.ssade};
-    wk.walk(r.root, g.levels, leaves);
+    if (r.pgtt == kPgttPassThrough)
+      wk.pass_through(leaves);
+    else
+      wk.walk(r.root, g.levels, leaves);
     for (const Entry & e : cache) {
       if (e.kind != CacheKind::Psc || e.did != did || e.pasid != pasid || e.pgtt != r.pgtt) continue;
       if (e.vpn != (addr >> g.shift(e.level))) continue;
@@ -316,7 +336,7 @@ std::set<Entry> fillable_for(const Config & cfg, const Memory & mem, const std::
     // ATS translation requests are answered from the IOTLB too (ATS-7).
     for (const Entry & e : cache)
       if (e.kind == CacheKind::Iotlb && !e.negative && e.did == did && e.pasid == pasid &&
-          e.pgtt == r.pgtt && e.vpn == (addr >> g.shift(e.level)))
+          e.vpn == (addr >> g.shift(e.level)))
         leaves.push_back(e);
   }
   if (cfg.devices.at(static_cast<std::size_t>(w)).ats) {
@@ -360,6 +380,7 @@ static Translation built(const Config & cfg, const Memory & mem, const Entry & e
   switch (e.kind) {
     case CacheKind::PasidCache:
       if (e.negative) return t;
+      if (e.pgtt == kPgttPassThrough) return pass_through(cfg.geo, addr);
       t = translate_memory_from(cfg, mem, e.root, cfg.geo.levels, addr);
       return e.pgtt == kPgttNested ? nest(cfg, mem, e.parent, t, addr) : t;
     case CacheKind::Psc:
@@ -424,8 +445,8 @@ std::vector<Violation> evaluate(const Config & cfg, const Memory & mem,
   if (dom >= 0) {
     const DomainState & ds = mem.domains().at(static_cast<std::size_t>(dom));
     lookup_did = ds.did;
-    root = ds.root;
-    mt = translate_memory_from(cfg, mem, ds.root, g.levels, addr);
+    root = mem.attached_root(d, pasid);
+    mt = pgtt == kPgttPassThrough ? pass_through(g, addr) : translate_memory_from(cfg, mem, *root, g.levels, addr);
     if (pgtt == kPgttNested) mt = nest(cfg, mem, s2_root, mt, addr);
   }
 
@@ -443,16 +464,32 @@ std::vector<Violation> evaluate(const Config & cfg, const Memory & mem,
     bool vpn_ok = e.kind == CacheKind::PasidCache || e.vpn == (addr >> g.shift(e.level));
     if (e.pasid != pasid || !vpn_ok) continue;
     bool by_dev = e.kind == CacheKind::PasidCache || e.kind == CacheKind::DevTlb;
-    if (by_dev ? e.dev == d : lookup_dids.count({e.did, e.pgtt}) > 0) hits.push_back(e);
+    // The IOTLB is one structure tagged by domain id and PASID: a lookup may hit an entry of
+    // another translation type (the PGTT an entry remembers serves invalidation, VTD-CACHE-3;
+    // VTD-ID-2 keeps first-stage and second-stage domain ids apart for this reason). The
+    // paging-structure caches are per stage.
+    bool any_type = false;
+    if (e.kind == CacheKind::Iotlb)
+      for (const auto & [did, t] : lookup_dids) any_type |= did == e.did;
+    if (by_dev ? e.dev == d : (any_type || lookup_dids.count({e.did, e.pgtt}) > 0)) hits.push_back(e);
   }
 
   auto reaches_free = [&](const Translation & t) {
     if (t.kind == Translation::Wild) return mem.any_free();
     return t.kind == Translation::Leaf && (t.perm & M) != 0 && mem.is_free(t.out);
   };
-  if (reaches_free(mt)) v.push_back(Violation{"no-dma-after-free", "", true, Entry{}});
-  for (const Entry & e : hits)
-    if (reaches_free(built(cfg, mem, e, addr, s2_root))) v.push_back(Violation{"no-dma-after-free", "", false, e});
+  // A pass-through device is trusted with all memory by design (VTD-ID-2: identity domains):
+  // reaching a free frame through its current identity mapping, or through an entry that
+  // agrees with it, is no stale translation. An entry that disagrees is judged as usual.
+  auto granted = [&](const Translation & t) {
+    return pgtt == kPgttPassThrough && dom >= 0 &&
+           (t.kind == Translation::None || (t.kind == Translation::Leaf && t.out == mt.out));
+  };
+  if (reaches_free(mt) && !granted(mt)) v.push_back(Violation{"no-dma-after-free", "", true, Entry{}});
+  for (const Entry & e : hits) {
+    Translation b = built(cfg, mem, e, addr, s2_root);
+    if (reaches_free(b) && !granted(b)) v.push_back(Violation{"no-dma-after-free", "", false, e});
+  }
 
   for (const Violation & r : evaluate_reuse(cache, cp, prq)) v.push_back(r);
 

@@ -50,6 +50,9 @@ struct Translation {
   unsigned perm = 0;
 };
 
+/// The pass-through translation of `addr`: identity, read and write (PGTT=100b).
+Translation pass_through(const Geometry & geo, u64 addr);
+
 /// Output frame for `addr` of a leaf at `level` whose page starts at frame `base`.
 u64 out_frame(const Geometry & geo, unsigned level, u64 base, u64 addr);
 

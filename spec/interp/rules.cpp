@@ -51,6 +51,9 @@ std::string rule_text(const std::string & id)
                     "domain id 0, under which the not-present entry was cached (domain_context_mapping_one)"},
       {"VTD-SEQ-2", "VT-d: a context entry cleared or changed needs a device-selective cc_inv, an iotlb_inv DSI "
                     "of the old domain id and a device-TLB flush (intel_context_flush_present)"},
+      {"VTD-GRAN-3", "VT-d: tearing down a pass-through or first-stage PASID entry needs the PASID-selective "
+                     "p_iotlb_inv (a page-selective one leaves pass-through entries); second-stage or nested "
+                     "ones need iotlb_inv DSI (intel_pasid_tear_down_entry)"},
       {"VTD-GRAN-6", "VT-d: the device TLB needs its own invalidation, dev_tlb_inv for requests without PASID "
                      "and p_dev_tlb_inv per PASID, for every device of the domain (cache_tag_flush_devtlb_psi)"},
       {"VTD-SEQ-7", "VT-d PASID teardown: clear P, then pc_inv PASID-selective with the entry's DID, the "
@@ -82,6 +85,11 @@ std::string describe_memory(const Config & cfg, const Memory & mem, int device, 
   const DomainState & ds = mem.domains().at(static_cast<std::size_t>(dom));
   std::string head = "domain " + cfg.domains.at(static_cast<std::size_t>(dom)).name +
                      (ds.did ? " (did " + std::to_string(*ds.did) + ")" : std::string()) + ": ";
+  if (mem.attached_pgtt(device, pasid) == kPgttPassThrough) {
+    u64 out = (addr & cfg.geo.addr_mask()) >> cfg.geo.page_shift;
+    return head + "pass-through: page " + hex(out << cfg.geo.page_shift) + " rw" +
+           (mem.is_free(out) ? " (a freed frame: the device is trusted with it)" : "");
+  }
   WalkResult r = mem.walk_from(cfg.geo, ds.root, cfg.geo.levels, addr, 1);
   switch (r.kind) {
     case WalkResult::Leaf: {

@@ -69,6 +69,13 @@ bool Memory::attached_ssade(int device, u64 pasid) const
   return it != attach_.end() && it->second.ssade;
 }
 
+u64 Memory::attached_root(int device, u64 pasid) const
+{
+  auto it = attach_.find({device, pasid});
+  if (it == attach_.end() || it->second.pgtt == kPgttPassThrough) return 0;
+  return domains_.at(static_cast<std::size_t>(it->second.domain)).root;
+}
+
 u64 Memory::attached_parent_root(int device, u64 pasid) const
 {
   auto it = attach_.find({device, pasid});

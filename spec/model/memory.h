@@ -67,6 +67,9 @@ class Memory {
   int attached(int device, u64 pasid) const;
   unsigned attached_pgtt(int device, u64 pasid) const;
   bool attached_ssade(int device, u64 pasid) const;
+  /// The table pointer of the PASID-table entry: the domain's root (first-stage root when
+  /// nested); 0 for pass-through, which has none.
+  u64 attached_root(int device, u64 pasid) const;
   /// Nested entries: the second-stage root of the parent domain (0 otherwise).
   u64 attached_parent_root(int device, u64 pasid) const;
 

@@ -38,8 +38,10 @@ struct Geometry {
 /// entry filled through it belongs to. The generic profile has a single untyped stage.
 /// Nested: a first-stage table whose output addresses are translated again by the second-stage
 /// table of a parent domain; the IOTLB caches the combined result.
-enum Pgtt : unsigned { kPgttNone = 0, kPgttFirst = 1, kPgttSecond = 2, kPgttNested = 3 };
-constexpr unsigned kAllPgtt = 0xf;
+/// Pass-through: no table at all, the output is the input address with read and write (a
+/// trusted device's identity mapping); the IOTLB caches it like a 4 KiB leaf (VTD-CACHE-3).
+enum Pgtt : unsigned { kPgttNone = 0, kPgttFirst = 1, kPgttSecond = 2, kPgttNested = 3, kPgttPassThrough = 4 };
+constexpr unsigned kAllPgtt = 0x1f;
 
 /// Permission bits of a leaf entry.
 enum Perm : unsigned { kPermNone = 0, kPermRead = 1, kPermWrite = 2, kPermRW = 3 };

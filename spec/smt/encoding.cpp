@@ -51,7 +51,7 @@ struct Attach {
   z3::expr s2;     // nested: the parent's second-stage root
   z3::expr ssade;  // second-stage dirty tracking on
 };
-constexpr unsigned kPgttW = 2;
+constexpr unsigned kPgttW = 3;
 
 }  // namespace
 
@@ -231,7 +231,7 @@ struct Encoding::Impl {
       z3::expr cond = w == bv(static_cast<u64>(key.first), kDevW) && wp == bv(key.second, PW);
       u64 s2 = m.attached_parent_root(key.first, key.second);
       a = Attach{cond || a.ok, z3::ite(cond, bv(*ds.did, IW), a.did),
-                 z3::ite(cond, bv(ds.root, FW), a.root), z3::ite(cond, bv(att.pgtt, kPgttW), a.pgtt),
+                 z3::ite(cond, bv(m.attached_root(key.first, key.second), FW), a.root), z3::ite(cond, bv(att.pgtt, kPgttW), a.pgtt),
                  z3::ite(cond, bv(s2, FW), a.s2), z3::ite(cond, c.bool_val(att.ssade), a.ssade)};
     }
     return a;
@@ -349,7 +349,7 @@ struct Encoding::Impl {
   z3::expr pgtt_in(const z3::expr & pgtt, unsigned mask)
   {
     z3::expr r = c.bool_val(false);
-    for (unsigned t : {kPgttNone, kPgttFirst, kPgttSecond, kPgttNested})
+    for (unsigned t : {kPgttNone, kPgttFirst, kPgttSecond, kPgttNested, kPgttPassThrough})
       if ((mask >> t) & 1) r = r || pgtt == bv(t, kPgttW);
     return r;
   }
@@ -466,6 +466,14 @@ struct Encoding::Impl {
         lt(I.pc_t, I.t) && kept([&](const InvPattern & p) { return match_pc(p, did, w); }, I.pc_t, I.t)));
   }
 
+  z3::expr is_pt(const z3::expr & pgtt) { return pgtt == bv(kPgttPassThrough, kPgttW); }
+  /// The pass-through translation of the witness address (mirrors nostale::pass_through).
+  Res pass_res()
+  {
+    z3::expr f = z3::zext(wa.extract(AW - 1, geo.page_shift), FW - (AW - geo.page_shift));
+    return mk(kLeaf, bv(1, kLvlW), f, bv(kPermRW, kPermW), bv(0, FW));
+  }
+
   /// The walk of I from its start down to level `stop`, with the start's conditions.
   Res walk(Instance & I, unsigned stop, const z3::expr & walking)
   {
@@ -507,6 +515,7 @@ struct Encoding::Impl {
       resolve(I);
       Res res = walk(I, l, I.active);
       cons.push_back(z3::implies(I.active, res.kind == bv(kPtr, 2) || res.kind == bv(kWild, 2)));
+      cons.push_back(z3::implies(I.active, !is_pt(I.pgtt)));  // pass-through reads no table
       I.wild = res.kind == bv(kWild, 2);
       I.ptr = res.ptr;
       psc.emplace(l, I);
@@ -514,7 +523,7 @@ struct Encoding::Impl {
     {
       Instance I = new_instance(CacheKind::Iotlb, 0, "tlb");
       resolve(I);
-      Res res = nest_at_fill(I, walk(I, 1, I.active));
+      Res res = ite(is_pt(I.pgtt), pass_res(), nest_at_fill(I, walk(I, 1, I.active)));
       z3::expr ok = res.kind == bv(kLeaf, 2) || res.kind == bv(kWild, 2);
       if (cfg.negative_caching)  // CM=1, second-stage and untyped walks only (VTD-SEQ-11)
         ok = ok || (res.kind == bv(kNone, 2) && (I.pgtt == bv(kPgttNone, kPgttW) || I.pgtt == bv(kPgttSecond, kPgttW)));
@@ -529,7 +538,7 @@ struct Encoding::Impl {
         if (cfg.devices[d].ats) ats = ats || I.w == bv(d, kDevW);
       cons.push_back(z3::implies(I.active, ats));
       resolve(I);
-      Res res = nest_at_fill(I, walk(I, 1, I.active && !I.from_tlb));
+      Res res = ite(is_pt(I.pgtt), pass_res(), nest_at_fill(I, walk(I, 1, I.active && !I.from_tlb)));
       cons.push_back(z3::implies(I.active && !I.from_tlb,
                                  res.kind == bv(kLeaf, 2) || res.kind == bv(kWild, 2)));
       leaf_payload(I, res, "dtlb");
@@ -537,7 +546,7 @@ struct Encoding::Impl {
       // ATS translation requests are answered from the IOTLB too (ATS-7).
       Instance & U = *tlb;
       cons.push_back(z3::implies(I.active && I.from_tlb, U.active && !U.neg && lt(U.t, I.t) &&
-                                                             U.did == I.did && U.pgtt == I.pgtt &&
+                                                             U.did == I.did &&
                                                              kept(U, U.t, I.t)));
       I.wild = z3::ite(I.from_tlb, U.wild, I.wild);
       I.lvl = z3::ite(I.from_tlb, U.lvl, I.lvl);
@@ -654,7 +663,7 @@ struct Encoding::Impl {
   {
     Attach a = attach_T();
     Res r = nest_at_check(a.pgtt, a.s2, walk_sym(check_mem, a.root, geo.levels, 1));
-    return from_res(ite(a.ok, r, none(geo.levels)));
+    return from_res(ite(a.ok, ite(is_pt(a.pgtt), pass_res(), r), none(geo.levels)));
   }
 
   Tr built(Instance & I)
@@ -662,7 +671,8 @@ struct Encoding::Impl {
     switch (I.kind) {
       case CacheKind::PasidCache:
         return from_res(ite(I.neg, none(geo.levels),
-                            nest_at_check(I.pgtt, I.s2, walk_sym(check_mem, I.root, geo.levels, 1))));
+                            ite(is_pt(I.pgtt), pass_res(),
+                                nest_at_check(I.pgtt, I.s2, walk_sym(check_mem, I.root, geo.levels, 1)))));
       case CacheKind::Psc: {
         // A nested paging-structure entry goes on through the second stage the lookup uses.
         Attach a = attach_T();
@@ -683,8 +693,11 @@ struct Encoding::Impl {
     // The lookup's domain id: memory's, or that of a cached PASID entry of the witness.
     Attach a = attach_T();
     Instance & P = *pct;
-    return (a.ok && I.did == a.did && I.pgtt == a.pgtt) ||
-           (present(P) && !P.neg && P.w == wd && I.did == P.did && I.pgtt == P.pgtt);
+    // IOTLB lookups match any translation type; paging-structure caches are per stage (see
+    // evaluate in cache.cpp).
+    z3::expr any = c.bool_val(I.kind == CacheKind::Iotlb);
+    return (a.ok && I.did == a.did && (any || I.pgtt == a.pgtt)) ||
+           (present(P) && !P.neg && P.w == wd && I.did == P.did && (any || I.pgtt == P.pgtt));
   }
 
   z3::expr allows(const z3::expr & perm) { return (perm & bv(cp.access, kPermW)) != bv(0, kPermW); }
@@ -717,8 +730,16 @@ struct Encoding::Impl {
     std::vector<std::pair<Instance *, z3::expr>> v;
     Tr mt = memory_tr();
     if (prop == "no-dma-after-free") {
-      v.push_back({nullptr, reaches_free(mt)});
-      for (Instance * I : all()) v.push_back({I, present(*I) && hit(*I) && reaches_free(built(*I))});
+      // A pass-through device is trusted with all memory (mirrors evaluate in cache.cpp).
+      Attach a = attach_T();
+      auto granted = [&](const Tr & t) {
+        return a.ok && is_pt(a.pgtt) && (t.kind == bv(kNone, 2) || (t.kind == bv(kLeaf, 2) && t.out == mt.out));
+      };
+      v.push_back({nullptr, reaches_free(mt) && !granted(mt)});
+      for (Instance * I : all()) {
+        Tr b = built(*I);
+        v.push_back({I, present(*I) && hit(*I) && reaches_free(b) && !granted(b)});
+      }
     } else if (prop == "no-missed-dirty") {
       // Dirty tracking on for the witness's second-stage or nested entry, and an entry filled
       // while it was off could serve a write (VTD-SEQ-6).
@@ -894,6 +915,7 @@ Counterexample Encoding::extract(const z3::model & m, const std::string & proper
     if (d.tru(m, I.torn)) s += ", read torn (half old, half new)";
     if (I.kind == CacheKind::DevTlb && d.tru(m, I.from_tlb)) return std::string("ATS request answered from the IOTLB");
     u64 st = d.val(m, I.start);
+    if (d.val(m, I.pgtt) == kPgttPassThrough) return "the " + s + ": pass-through, no table walk";
     return "walk from the " + s + (st ? ", then the cached level-" + std::to_string(st) + " entry" : std::string(", root table"));
   };
   for (Instance * I : d.all()) {

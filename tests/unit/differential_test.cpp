@@ -92,7 +92,7 @@ Scenario random_scenario(Gen & g, std::size_t nsteps, bool stages = false)
       s.free_tables = g.coin(50);
     } else if (kind < 38) {
       s.op = Op::Attach;
-      if (stages) s.pgtt = static_cast<unsigned>(g.pick(4));
+      if (stages) s.pgtt = static_cast<unsigned>(g.pick(5));  // none, first, second, nested, pass-through
       if (s.pgtt == kPgttNested) s.parent = static_cast<int>(g.pick(ndom));  // its second stage
       if (stages) s.torn = g.coin(15);
       if (stages) s.ssade = g.coin(40);
@@ -121,8 +121,8 @@ Scenario random_scenario(Gen & g, std::size_t nsteps, bool stages = false)
         p.size = n * geo.size(1);
       }
       if (stages && g.coin(50)) {
-        p.pgtt_mask = static_cast<unsigned>(g.pick(16));
-        p.pgtt_anyaddr = g.coin(40) ? static_cast<unsigned>(g.pick(16)) : 0;
+        p.pgtt_mask = static_cast<unsigned>(g.pick(32));
+        p.pgtt_anyaddr = g.coin(40) ? static_cast<unsigned>(g.pick(32)) : 0;
       }
     } else if (kind < 70) {
       s.op = Op::Sync;
@@ -224,6 +224,7 @@ void differential(std::size_t kScenarios, u64 seed, bool stages)
     ++violations;
     ++by_property[smt.property + " " + smt.severity];
     if (smt.cex && smt.cex->entry.pgtt == kPgttNested) ++by_property["(nested entry)"];
+    if (smt.cex && smt.cex->entry.pgtt == kPgttPassThrough) ++by_property["(pass-through entry)"];
     if (smt.cex && smt.cex->page_request) ++by_property["(page request)"];
     EXPECT_EQ(*smt.step, tl.checks[*ex.check].step) << summary(sc);
     EXPECT_EQ(smt.property, ex.property) << summary(sc);
@@ -243,6 +244,7 @@ void differential(std::size_t kScenarios, u64 seed, bool stages)
   EXPECT_GT(by_property["no-stale restrictive"], 0);
   if (stages) {
     EXPECT_GT(by_property["(nested entry)"], 0);
+    EXPECT_GT(by_property["(pass-through entry)"], 0);
     EXPECT_GT(by_property["(page request)"], 0);
     EXPECT_GT(by_property["no-missed-dirty "], 0);
   }

@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "checker/engine.h"
+#include "spec/interp/cache.h"
 #include "checker/scenario_loader.h"
 
 namespace nostale {
@@ -71,7 +72,7 @@ TEST(VtdDecode, IotlbPsiCoversSecondStageInRangeAndAllFirstStage)
   EXPECT_TRUE(s.inv.ranged);
   EXPECT_EQ(s.inv.addr, 0x200000u);
   EXPECT_EQ(s.inv.size, 0x2000u);
-  EXPECT_EQ(s.inv.pgtt_mask, 1u << kPgttSecond);
+  EXPECT_EQ(s.inv.pgtt_mask, (1u << kPgttSecond) | (1u << kPgttPassThrough));
   EXPECT_EQ(s.inv.pgtt_anyaddr, (1u << kPgttFirst) | (1u << kPgttNested));
   EXPECT_EQ(s.rule, "VTD-GRAN-1");
 }
@@ -92,6 +93,27 @@ TEST(VtdDecode, RawAndReadableFormsAreTheSameStep)
   // The 256-bit form with zero upper words is the same descriptor.
   Step e = one(raw({"0x20022", "0x0", "0x0", "0x0"}));
   same_pattern(a.inv, e.inv);
+}
+
+TEST(VtdDecode, PasidIotlbReachesPassThroughOnlyPasidSelectively)
+{
+  // VTD-GRAN-2/3: the PASID-selective form removes pass-through entries (Linux tears a
+  // pass-through entry down with it); the page-selective form does not.
+  Step sel = one(desc(R"({"type":"p_iotlb_inv","granularity":"pasid","did":1,"pasid":5})"));
+  EXPECT_EQ(sel.inv.pgtt_mask, (1u << kPgttFirst) | (1u << kPgttNested) | (1u << kPgttPassThrough));
+  EXPECT_FALSE(sel.inv.ranged);
+  Step psi = one(desc(R"({"type":"p_iotlb_inv","granularity":"psi","did":1,"pasid":5,"addr":"0x1000","am":0})"));
+  EXPECT_EQ(psi.inv.pgtt_mask & (1u << kPgttPassThrough), 0u);
+  Entry pt;
+  pt.kind = CacheKind::Iotlb;
+  pt.did = 1;
+  pt.pasid = 5;
+  pt.level = 1;
+  pt.vpn = 1;
+  pt.pgtt = kPgttPassThrough;
+  Geometry g;
+  EXPECT_TRUE(matches(g, sel.inv, pt));
+  EXPECT_FALSE(matches(g, psi.inv, pt));
 }
 
 TEST(VtdDecode, ReservedBitsAndBadFieldsAreBadInput)

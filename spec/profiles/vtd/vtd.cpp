@@ -99,9 +99,13 @@ class Vtd final : public Profile {
         throw ScenarioError(path, "legacy mode has only second-stage translation");
       return kPgttSecond;
     }
-    if (!j) throw ScenarioError(path, "vtd attach needs pgtt: \"first\" or \"second\" (PASID-table entry PGTT)");
+    if (!j)
+      throw ScenarioError(path, "vtd attach needs pgtt: \"first\", \"second\", \"nested\" or \"pass-through\" "
+                                "(PASID-table entry PGTT)");
     std::string v = get_string(*j, path);
     if (v == "first") return kPgttFirst;
+    // Identity domains: PGTT=100b under DID 1 (VTD-ID-2, intel_pasid_setup_pass_through).
+    if (v == "pass-through") return kPgttPassThrough;
     if (v == "nested") {
       if (did == 1) throw ScenarioError(path, "a nested entry cannot use domain id 1 (VTD-ID-2)");
       return kPgttNested;
@@ -111,7 +115,7 @@ class Vtd final : public Profile {
       if (did == 1) throw ScenarioError(path, "a second-stage entry cannot use domain id 1 (VTD-ID-2)");
       return kPgttSecond;
     }
-    throw ScenarioError(path, "pgtt must be \"first\", \"second\" or \"nested\" (pass-through is not modelled)");
+    throw ScenarioError(path, "pgtt must be \"first\", \"second\", \"nested\" or \"pass-through\"");
   }
 
   std::string rule(const Counterexample & cex, const Scenario & sc, const Timeline & tl) const override
@@ -149,6 +153,9 @@ class Vtd final : public Profile {
       return s1_maps ? "VTD-SEQ-13" : "VTD-SEQ-14";
     }
     if (!cex.from_memory && !covered) {
+      // A pass-through entry left by a flush that does not reach it (VTD-GRAN-3: PASID-selective
+      // p_iotlb_inv, or a DSI).
+      if (cex.entry.kind == CacheKind::Iotlb && cex.entry.pgtt == kPgttPassThrough) return "VTD-GRAN-3";
       if (cex.entry.kind == CacheKind::DevTlb) return "VTD-GRAN-6";  // no device-TLB flush for it
       if (cex.entry.kind == CacheKind::PasidCache) return pc_named ? "VTD-ID-4" : "VTD-SEQ-7";
     }
@@ -248,9 +255,9 @@ class Vtd final : public Profile {
                                          std::to_string(cap(kMamv, 9)) + " (VTD-DESC-2)");
         page_range(i->addr, i->am);
         p.psc = !i->ih;  // IH=1: leaf entries only (MOD-3, VTD-CACHE-4)
-        // VTD-GRAN-1: second-stage entries in the range, every first-stage and nested entry of
-        // the DID.
-        p.pgtt_mask = 1u << kPgttSecond;
+        // VTD-GRAN-1: second-stage and pass-through entries in the range, every first-stage and
+        // nested entry of the DID.
+        p.pgtt_mask = (1u << kPgttSecond) | (1u << kPgttPassThrough);
         p.pgtt_anyaddr = (1u << kPgttFirst) | (1u << kPgttNested);
       }
     } else if (auto * dv = std::get_if<DevTlbInv>(&d.body)) {
@@ -288,9 +295,14 @@ class Vtd final : public Profile {
       p.psc = true;
       p.did = did_ok(pi->did);
       p.pasid = pasid_ok(pi->pasid);
-      // VTD-GRAN-2: first-stage and nested entries, never second-stage (or pass-through) ones.
-      p.pgtt_mask = (1u << kPgttFirst) | (1u << kPgttNested);
+      // VTD-GRAN-2/3: first-stage and nested entries of the DID and PASID, never second-stage
+      // ones (they carry no PASID tag, VTD-CACHE-3). Pass-through entries only PASID-selectively:
+      // the page-selective form leaves them (QEMU vtd_hash_remove_by_page_piotlb quoting the
+      // spec), while Linux tears a pass-through entry down with the PASID-selective form
+      // (intel_pasid_tear_down_entry).
+      p.pgtt_mask = (1u << kPgttFirst) | (1u << kPgttNested) | (1u << kPgttPassThrough);
       if (pi->g == PIotlbGran::Psi) {
+        p.pgtt_mask = (1u << kPgttFirst) | (1u << kPgttNested);
         page_range(pi->addr, pi->am);
         p.psc = !pi->ih;
       }
