@@ -166,7 +166,8 @@ class Loader {
       seen[d.name] = 1;
       c.domains.push_back(d);
     }
-    if (j.contains("caps")) profile_->decode_caps(j["caps"], path + "/caps", c);
+    // Called without caps too: the profile sets its defaults (e.g. vtd's scalable mode).
+    profile_->decode_caps(j.contains("caps") ? j["caps"] : nlohmann::json::object(), path + "/caps", c);
     profile_->check_config(c, path);
   }
 
@@ -343,6 +344,16 @@ class Loader {
       s.ssade = get_bool(j, path, "enable", false);
       s.text = std::string("dirty tracking ") + (s.ssade ? "on" : "off") + " for " + vname() + " pasid " +
                std::to_string(s.pasid) + " (SSADE of the live PASID-table entry)";
+    } else if (op == "context") {
+      only_keys(j, path, {"op", "note", "device", "present"});
+      if (!c.context_cache)
+        throw ScenarioError(path + "/op", "context steps need a profile with context entries above the PASID "
+                                          "tables (vtd in scalable mode)");
+      s.op = Op::Context;
+      dev();
+      if (!j.contains("present")) throw ScenarioError(path + "/present", "missing required key 'present'");
+      s.present = get_bool(j, path, "present", true);
+      s.text = "context entry of " + vname() + (s.present ? " set present" : " cleared");
     } else if (op == "clflush") {
       only_keys(j, path, {"op", "note"});
       s.op = Op::Clflush;

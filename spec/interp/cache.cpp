@@ -12,6 +12,7 @@ const char * cache_name(CacheKind k)
     case CacheKind::Psc: return "paging-structure-cache";
     case CacheKind::Iotlb: return "IOTLB";
     case CacheKind::DevTlb: return "device-TLB";
+    case CacheKind::ContextCache: return "context-cache";
   }
   return "?";
 }
@@ -40,6 +41,8 @@ std::string describe(const Config & cfg, const Entry & e)
                         : "?";
   std::string s = e.kind == CacheKind::PasidCache ? cfg.entry_cache_name : cache_name(e.kind);
   switch (e.kind) {
+    case CacheKind::ContextCache:
+      return s + " [dev " + dev + "] -> present (its PASID table)";
     case CacheKind::PasidCache:
       if (e.negative) return s + " [dev " + dev + " pasid " + std::to_string(e.pasid) + "] -> not present (negative entry, did 0)";
       return s + " [dev " + dev + " pasid " + std::to_string(e.pasid) + "] -> did " +
@@ -87,6 +90,7 @@ bool matches(const Geometry & g, const InvPattern & p, const Entry & e)
     case CacheKind::Iotlb: return p.iotlb && pasid_ok && did_ok && where;
     case CacheKind::DevTlb:
       return p.devtlb && (!p.device || *p.device == e.dev) && pasid_ok && overlaps(g, p, e);
+    case CacheKind::ContextCache: return p.context_cache && (!p.pc_device || *p.pc_device == e.dev);
   }
   return false;
 }
@@ -283,7 +287,17 @@ std::set<Entry> fillable_for(const Config & cfg, const Memory & mem, const std::
   std::set<Entry> out;
   // PASID-table entry: from memory (and then cacheable) or from the PASID cache.
   std::vector<Entry> resolutions;  // PASID-table entries: did, root, pgtt
-  int dom = mem.attached(w, pasid);
+  // Scalable mode: the PASID table is reached through the context entry, in memory (and then
+  // cacheable) or cached (VTD-CACHE-1). Cached PASID entries are usable either way.
+  bool table = true;
+  if (cfg.context_cache) {
+    Entry cc;
+    cc.kind = CacheKind::ContextCache;
+    cc.dev = w;
+    if (mem.context_present(w)) out.insert(cc);
+    table = mem.context_present(w) || cache.count(cc) > 0;
+  }
+  int dom = table ? mem.attached(w, pasid) : -1;
   if (dom >= 0) {
     const DomainState & ds = mem.domains().at(static_cast<std::size_t>(dom));
     if (ds.did) {
@@ -299,7 +313,7 @@ std::set<Entry> fillable_for(const Config & cfg, const Memory & mem, const std::
       resolutions.push_back(pc);
       out.insert(pc);
     }
-  } else if (cfg.negative_config) {
+  } else if (table && cfg.negative_config) {
     Entry pc;  // a not-present entry, cached under domain id 0 (VTD-ID-1)
     pc.kind = CacheKind::PasidCache;
     pc.dev = w;
@@ -310,7 +324,7 @@ std::set<Entry> fillable_for(const Config & cfg, const Memory & mem, const std::
   for (const Entry & e : cache)
     if (e.kind == CacheKind::PasidCache && !e.negative && e.dev == w && e.pasid == pasid)
       resolutions.push_back(e);
-  if (torn)
+  if (torn && table)
     for (const Entry & e : *torn)
       if (e.dev == w && e.pasid == pasid) {
         resolutions.push_back(e);
@@ -387,6 +401,7 @@ static Translation built(const Config & cfg, const Memory & mem, const Entry & e
       if (e.wild) { t.kind = Translation::Wild; return t; }
       t = translate_memory_from(cfg, mem, e.ptr, e.level - 1, addr);
       return e.pgtt == kPgttNested ? nest(cfg, mem, s2_root, t, addr) : t;
+    case CacheKind::ContextCache: return t;  // judged on its own (evaluate)
     case CacheKind::Iotlb:
     case CacheKind::DevTlb:
       if (e.wild) { t.kind = Translation::Wild; return t; }
@@ -420,6 +435,7 @@ std::vector<Violation> evaluate_reuse(const std::set<Entry> & cache, const Check
         v.push_back(x);
       }
   for (const Entry & e : cache) {
+    if (e.kind == CacheKind::ContextCache) continue;  // tagged by device only
     bool hit = (cp.freed_pasid && e.pasid == *cp.freed_pasid) ||
                (cp.freed_did && e.kind != CacheKind::DevTlb && e.did == *cp.freed_did);
     if (hit) v.push_back(Violation{"no-reuse-while-cached", "", false, e, false});
@@ -439,9 +455,10 @@ std::vector<Violation> evaluate(const Config & cfg, const Memory & mem,
   Translation mt;
   std::optional<u64> lookup_did;
   std::optional<u64> root;
-  unsigned pgtt = mem.attached_pgtt(d, pasid);
-  u64 s2_root = mem.attached_parent_root(d, pasid);
-  int dom = mem.attached(d, pasid);
+  // Without its context entry the device translates nothing (scalable mode).
+  int dom = !cfg.context_cache || mem.context_present(d) ? mem.attached(d, pasid) : -1;
+  unsigned pgtt = dom >= 0 ? mem.attached_pgtt(d, pasid) : kPgttNone;
+  u64 s2_root = dom >= 0 ? mem.attached_parent_root(d, pasid) : 0;
   if (dom >= 0) {
     const DomainState & ds = mem.domains().at(static_cast<std::size_t>(dom));
     lookup_did = ds.did;
@@ -461,6 +478,10 @@ std::vector<Violation> evaluate(const Config & cfg, const Memory & mem,
   // Entries a lookup by the witness hits (judged from every device that hits them).
   std::vector<Entry> hits;
   for (const Entry & e : cache) {
+    if (e.kind == CacheKind::ContextCache) {
+      if (e.dev == d) hits.push_back(e);
+      continue;
+    }
     bool vpn_ok = e.kind == CacheKind::PasidCache || e.vpn == (addr >> g.shift(e.level));
     if (e.pasid != pasid || !vpn_ok) continue;
     bool by_dev = e.kind == CacheKind::PasidCache || e.kind == CacheKind::DevTlb;
@@ -495,6 +516,11 @@ std::vector<Violation> evaluate(const Config & cfg, const Memory & mem,
 
   std::vector<Violation> restrictive;
   for (const Entry & e : hits) {
+    if (e.kind == CacheKind::ContextCache) {
+      // A cached context entry of a device whose entry memory has cleared.
+      if (!mem.context_present(d)) v.push_back(Violation{"no-stale", "unsafe", false, e});
+      continue;
+    }
     if (e.kind == CacheKind::PasidCache && !e.negative) {
       if (dom < 0 || e.did != *lookup_did || e.root != *root || e.pgtt != pgtt || e.parent != s2_root)
         v.push_back(Violation{"no-stale", "unsafe", false, e});
@@ -517,7 +543,7 @@ std::vector<Violation> evaluate(const Config & cfg, const Memory & mem,
   bool tracked = dom >= 0 && mem.attached_ssade(d, pasid) && (pgtt == kPgttSecond || pgtt == kPgttNested);
   if (tracked && (M & kPermWrite))
     for (const Entry & e : hits) {
-      if (e.ssade || e.negative || e.kind == CacheKind::Psc) continue;
+      if (e.ssade || e.negative || e.kind == CacheKind::Psc || e.kind == CacheKind::ContextCache) continue;
       bool writes = e.kind == CacheKind::PasidCache || e.wild || (e.perm & kPermWrite);
       if (writes) v.push_back(Violation{"no-missed-dirty", "", false, e});
     }

@@ -12,11 +12,12 @@
 
 namespace nostale {
 
-enum class CacheKind { PasidCache = 0, Psc = 1, Iotlb = 2, DevTlb = 3 };
+enum class CacheKind { PasidCache = 0, Psc = 1, Iotlb = 2, DevTlb = 3, ContextCache = 4 };
 const char * cache_name(CacheKind k);
 
 /// One cache entry. Tags: PASID cache (dev, pasid); paging-structure cache and IOTLB
-/// (did, pasid, level, vpn); device TLB (dev, pasid, level, vpn). vpn = addr >> shift(level).
+/// (did, pasid, level, vpn); device TLB (dev, pasid, level, vpn); context cache (dev: a present
+/// scalable-mode context entry, Config::context_cache). vpn = addr >> shift(level).
 struct Entry {
   CacheKind kind = CacheKind::Iotlb;
   int dev = -1;

@@ -41,6 +41,8 @@ struct Explorer {
           for (u64 p : pasids) walkers.insert({static_cast<int>(d), p});
       for (const Entry & e : cache)
         if (e.kind == CacheKind::PasidCache) walkers.insert({e.dev, e.pasid});
+      if (cfg.context_cache)  // a device's context entry is cached whether or not it has PASIDs
+        for (std::size_t d = 0; d < cfg.devices.size(); ++d) walkers.insert({static_cast<int>(d), 0});
       for (auto [w, p] : walkers)
         for (u64 pg = 0; pg < pages; ++pg)
           for (const Entry & e : fillable_for(cfg, mem, cache, w, p, pg << cfg.geo.page_shift, torn))

@@ -16,6 +16,7 @@ std::string rule_for(const Violation & v, const CheckPoint & cp)
       case CacheKind::Psc: return "CORE-2";
       case CacheKind::Iotlb: return "CORE-1";
       case CacheKind::DevTlb: return "ATS-7";
+      case CacheKind::ContextCache: return "VTD-SEQ-2";
     }
   }
   switch (v.entry.kind) {
@@ -23,6 +24,7 @@ std::string rule_for(const Violation & v, const CheckPoint & cp)
     case CacheKind::Psc: return "MOD-3";
     case CacheKind::Iotlb: return "MOD-1";
     case CacheKind::DevTlb: return "ATS-7";
+    case CacheKind::ContextCache: return "VTD-SEQ-2";  // a cleared context entry still cached
   }
   return "MOD-1";
 }
@@ -58,7 +60,7 @@ std::string replay(const Scenario & sc, const Timeline & tl, const Counterexampl
         continue;
       }
       // A fill is for the witness address: the entry's range contains it.
-      if (e.entry.kind != CacheKind::PasidCache &&
+      if (e.entry.kind != CacheKind::PasidCache && e.entry.kind != CacheKind::ContextCache &&
           (cex.addr >> cfg.geo.shift(e.entry.level)) != e.entry.vpn)
         return "event " + std::to_string(ev) + ": fill does not translate the witness address";
       // At the first instant of a gap after a non-atomic entry write, walks may read it torn.

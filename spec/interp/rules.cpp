@@ -54,6 +54,10 @@ std::string rule_text(const std::string & id)
       {"VTD-GRAN-3", "VT-d: tearing down a pass-through or first-stage PASID entry needs the PASID-selective "
                      "p_iotlb_inv (a page-selective one leaves pass-through entries); second-stage or nested "
                      "ones need iotlb_inv DSI (intel_pasid_tear_down_entry)"},
+      {"VTD-SEQ-3", "VT-d scalable mode: a context entry changed or cleared while PASID entries are present "
+                    "needs, after the device-selective cc_inv, a domain-selective pc_inv and an iotlb_inv DSI for "
+                    "the DID of every present PASID entry, then the device TLB (intel_context_flush_present, "
+                    "flush_domains=true)"},
       {"VTD-GRAN-6", "VT-d: the device TLB needs its own invalidation, dev_tlb_inv for requests without PASID "
                      "and p_dev_tlb_inv per PASID, for every device of the domain (cache_tag_flush_devtlb_psi)"},
       {"VTD-SEQ-7", "VT-d PASID teardown: clear P, then pc_inv PASID-selective with the entry's DID, the "
@@ -80,6 +84,8 @@ std::string rule_text(const std::string & id)
 
 std::string describe_memory(const Config & cfg, const Memory & mem, int device, u64 pasid, u64 addr)
 {
+  if (cfg.context_cache && !mem.context_present(device))
+    return "the context entry of the device is not present: no translation";
   int dom = mem.attached(device, pasid);
   if (dom < 0) return "the PASID-table entry of (device, PASID) is not present: no translation";
   const DomainState & ds = mem.domains().at(static_cast<std::size_t>(dom));

@@ -25,6 +25,7 @@ const char * op_name(Op op)
     case Op::Fence: return "fence";
     case Op::DirtyTracking: return "dirty_tracking";
     case Op::Clflush: return "clflush";
+    case Op::Context: return "context";
   }
   return "?";
 }
@@ -269,6 +270,12 @@ void Memory::apply_step(const Config & cfg, const Step & s)
       break;
     }
     case Op::Detach: attach_.erase({s.device, s.pasid}); break;
+    case Op::Context:
+      if (s.present)
+        ctx_absent_.erase(s.device);
+      else
+        ctx_absent_.insert(s.device);
+      break;
     case Op::DirtyTracking: {
       auto it = attach_.find({s.device, s.pasid});
       if (it == attach_.end())

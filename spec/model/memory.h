@@ -77,6 +77,9 @@ class Memory {
   /// pages that `now` no longer holds (a freed frame reads as arbitrary whatever was flushed).
   Memory walker_view(const Memory & now) const;
 
+  /// The device's context entry (Op::Context; present unless cleared).
+  bool context_present(int device) const { return !ctx_absent_.count(device); }
+
   bool is_free(u64 frame) const;
   bool any_free() const { return !freed_.empty(); }
   bool is_table(u64 frame, unsigned level) const;
@@ -101,7 +104,8 @@ class Memory {
   std::vector<DomainState> domains_;
   std::map<std::pair<int, u64>, Attachment> attach_;
   std::vector<std::pair<u64, u64>> freed_;
-  std::set<u64> pool_used_;  ///< page-table pool slots in use (linked, unlinked or pending)
+  std::set<u64> pool_used_;
+  std::set<int> ctx_absent_;  ///< devices whose context entry is not present  ///< page-table pool slots in use (linked, unlinked or pending)
 };
 
 }  // namespace nostale

@@ -50,6 +50,7 @@ enum Perm : unsigned { kPermNone = 0, kPermRead = 1, kPermWrite = 2, kPermRW = 3
 /// commands decode to (MOD-1). Unset filters match everything.
 struct InvPattern {
   bool pasid_cache = false;  ///< PASID-table entries cached per (device, PASID)
+  bool context_cache = false;  ///< scalable-mode context entries cached per device (pc_device filters)
   bool iotlb = false;        ///< leaf translations
   bool psc = false;          ///< paging-structure (non-leaf) entries; false for LEAF (MOD-3)
   bool devtlb = false;       ///< device TLB / ATC entries
@@ -73,7 +74,11 @@ enum class Op {
   Invalidate, Sync, Dma, Check,
   DirtyTracking,  ///< toggle a live PASID-table entry's second-stage A/D tracking (VT-d SSADE)
   Fence,    ///< later invalidations complete only after earlier ones (VT-d inv_wait FN=1)
-  Clflush   ///< table writes so far become visible to a non-coherent walker (VTD-COH-1)
+  Clflush,  ///< table writes so far become visible to a non-coherent walker (VTD-COH-1)
+  /// Set or clear a device's context entry (VT-d scalable mode: the pointer to its PASID
+  /// table). The PASID-table entries stay in memory; while the context entry is not present
+  /// they translate nothing, unless the walker uses a cached context entry (VTD-SEQ-2/3).
+  Context
 };
 
 const char * op_name(Op op);
@@ -99,6 +104,7 @@ struct Step {
   bool torn = false;
   /// sync: the wait also drains page requests issued before it (VT-d inv_wait PD=1, VTD-SEQ-9).
   bool drain = false;
+  bool present = true;  ///< context: the entry is made present (true) or cleared
   InvPattern inv;    ///< invalidate
   std::string rule;  ///< rule id of the command's semantics (e.g. GAPI-3)
   std::string text;  ///< one-line rendering in the profile's own terms, for traces
@@ -136,6 +142,10 @@ struct Config {
   /// Not-present PASID-table (context) entries may be cached, under domain id 0 (VT-d CM=1,
   /// VTD-ID-1, VTD-SEQ-1).
   bool negative_config = false;
+  /// Devices have context entries above their PASID tables, cached per device (VT-d scalable
+  /// mode, VTD-CACHE-1): a walk reads a PASID-table entry from memory only through the context
+  /// entry in memory or a cached copy. Off: the PASID table is reached directly.
+  bool context_cache = false;
   /// Further hardware capabilities a profile checks its commands against (e.g. VT-d "psi").
   std::map<std::string, u64> caps;
   /// What traces call the configuration entry and its cache (VT-d legacy mode: the context

@@ -3,8 +3,9 @@
 
 namespace nostale {
 
-void Profile::decode_caps(const nlohmann::json &, const std::string & path, Config &) const
+void Profile::decode_caps(const nlohmann::json & j, const std::string & path, Config &) const
 {
+  if (j.empty()) return;
   throw ScenarioError(path, "profile " + std::string(id()) + " has no hardware capabilities to set");
 }
 

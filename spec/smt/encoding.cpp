@@ -74,6 +74,8 @@ struct Instance {
   z3::expr wild, lvl, ptr, frame, perm;  // payload
   z3::expr neg;              // IOTLB: a cached not-present result (CM=1)
   z3::expr torn;             // its PASID-table entry was read torn (VTD-COH-3)
+  z3::expr ctx_use;          // the PASID table was reached through a cached context entry ...
+  Time ctx_t;                // ... filled at ctx_t (Config::context_cache)
 };
 
 struct Encoding::Impl {
@@ -113,6 +115,7 @@ struct Encoding::Impl {
 
   std::map<unsigned, Instance> psc;  // by level
   std::optional<Instance> tlb, dtlb, pct;
+  std::optional<Instance> cct;  // a context-cache entry as a target (Config::context_cache)
   /// A page request of (dev, witness PASID) issued at t and not drained (free_pasid only).
   struct PageRequest {
     z3::expr on, dev;
@@ -260,6 +263,7 @@ struct Encoding::Impl {
     return a.kind.id() == b.kind.id() && a.level.id() == b.level.id() && a.frame.id() == b.frame.id() &&
            a.perm.id() == b.perm.id() && a.ptr.id() == b.ptr.id();
   }
+  static bool same(const z3::expr & a, const z3::expr & b) { return a.id() == b.id(); }
   static bool same(const Attach & a, const Attach & b)
   {
     return a.ok.id() == b.ok.id() && a.did.id() == b.did.id() && a.root.id() == b.root.id() &&
@@ -287,6 +291,7 @@ struct Encoding::Impl {
                   z3::ite(cnd, a.pgtt, b.pgtt), z3::ite(cnd, a.s2, b.s2), z3::ite(cnd, a.ssade, b.ssade)};
   }
   static Res ite(const z3::expr & cnd, const Res & a, const Res & b) { return smt::ite(cnd, a, b); }
+  static z3::expr ite(const z3::expr & cnd, const z3::expr & a, const z3::expr & b) { return z3::ite(cnd, a, b); }
 
   // ---- invalidations ------------------------------------------------------------------
 
@@ -362,6 +367,7 @@ struct Encoding::Impl {
   {
     switch (I.kind) {
       case CacheKind::PasidCache: return match_pc(p, I.did, I.w);
+      case CacheKind::ContextCache: return match_cc(p, I.w);
       case CacheKind::Psc:
         return p.psc ? filters(p, I.did) && where(p, I, bv(I.level, kLvlW)) : c.bool_val(false);
       case CacheKind::Iotlb:
@@ -401,7 +407,13 @@ struct Encoding::Impl {
     Instance I{k, level, n, flag(n + "_on"), new_time(n), var(n + "_w", kDevW), flag(n + "_pc"),
                new_time(n + "_pct"), var(n + "_start", kLvlW), flag(n + "_ats"),
                bv(0, IW), bv(0, FW), bv(0, kPgttW), bv(0, FW), c.bool_val(false), c.bool_val(false), bv(0, kLvlW), bv(0, FW),
-               bv(0, FW), bv(0, kPermW), c.bool_val(false), c.bool_val(false)};
+               bv(0, FW), bv(0, kPermW), c.bool_val(false), c.bool_val(false), c.bool_val(false),
+               Time{bv(0, GW), bv(0, PSW)}};
+    if (cfg.context_cache) {
+      I.ctx_use = flag(n + "_cc");
+      I.ctx_t = new_time(n + "_cct");
+      cons.push_back(z3::ule(I.ctx_t.g, bv(s, GW)));
+    }
     cons.push_back(z3::ult(I.w, bv(cfg.devices.size(), kDevW)));
     cons.push_back(z3::ule(I.t.g, bv(s, GW)));
     cons.push_back(z3::ule(I.pc_t.g, bv(s, GW)));
@@ -450,9 +462,36 @@ struct Encoding::Impl {
     return ite(I.torn, *mixed, a);
   }
 
+  /// Device w's context entry is present in memory m (always, without context entries).
+  z3::expr ctx_at(const Memory & m, const z3::expr & w)
+  {
+    z3::expr r = c.bool_val(true);
+    if (!cfg.context_cache) return r;
+    for (std::size_t d = 0; d < cfg.devices.size(); ++d)
+      if (!m.context_present(static_cast<int>(d))) r = r && w != bv(d, kDevW);
+    return r;
+  }
+  z3::expr match_cc(const InvPattern & p, const z3::expr & w)
+  {
+    if (!p.context_cache) return c.bool_val(false);
+    return p.pc_device ? w == bv(static_cast<u64>(*p.pc_device), kDevW) : c.bool_val(true);
+  }
+  /// Reading I's PASID-table entry from memory at `at` needs the device's context entry:
+  /// memory's then, or a copy cached at ctx_t and not invalidated since (VTD-CACHE-1).
+  void require_context(Instance & I, const Time & at)
+  {
+    if (!cfg.context_cache) return;
+    z3::expr w = I.w;
+    z3::expr now = at_gap(at.g, [&](MemTerms & m) { return ctx_at(*m.mem, w); });
+    z3::expr cached = lt(I.ctx_t, at) && at_gap(I.ctx_t.g, [&](MemTerms & m) { return ctx_at(*m.mem, w); }) &&
+                      kept([&](const InvPattern & p) { return match_cc(p, w); }, I.ctx_t, at);
+    cons.push_back(z3::implies(I.active, z3::ite(I.ctx_use, cached, now)));
+  }
+
   void resolve(Instance & I)
   {
     Time at{z3::ite(I.pc_use, I.pc_t.g, I.t.g), z3::ite(I.pc_use, I.pc_t.pos, I.t.pos)};
+    require_context(I, at);
     Attach a = read_entry(at, I.w, I);
     I.did = a.did;
     I.root = a.root;
@@ -558,6 +597,7 @@ struct Encoding::Impl {
     {
       // The PASID-cache entry as a target: filled from memory only.
       Instance I = new_instance(CacheKind::PasidCache, 0, "pct");
+      require_context(I, I.t);
       Attach a = read_entry(I.t, I.w, I);
       // A not-present entry may be cached too (CM=1): did, root and type then read as 0.
       if (cfg.negative_config)
@@ -570,6 +610,14 @@ struct Encoding::Impl {
       I.s2 = a.s2;
       I.ssade = a.ssade;
       pct.emplace(I);
+    }
+    if (cfg.context_cache) {
+      // A context-cache entry: filled while the device's context entry is present.
+      Instance I = new_instance(CacheKind::ContextCache, 0, "cct");
+      z3::expr w = I.w;
+      cons.push_back(z3::implies(I.active, at_gap(I.t.g, [&](MemTerms & m) { return ctx_at(*m.mem, w); })));
+      cons.push_back(!I.ctx_use && !I.pc_use && !I.torn);
+      cct.emplace(I);
     }
   }
 
@@ -596,6 +644,7 @@ struct Encoding::Impl {
     v.push_back(&*tlb);
     v.push_back(&*dtlb);
     v.push_back(&*pct);
+    if (cct) v.push_back(&*cct);
     return v;
   }
 
@@ -655,7 +704,11 @@ struct Encoding::Impl {
   std::optional<Attach> attach_T_;
   Attach attach_T()
   {
-    if (!attach_T_) attach_T_.emplace(attach_at(*check_mem.mem, wd));
+    if (!attach_T_) {
+      // Without its context entry the device translates nothing (mirrors evaluate).
+      Attach none{c.bool_val(false), bv(0, IW), bv(0, FW), bv(0, kPgttW), bv(0, FW), c.bool_val(false)};
+      attach_T_.emplace(ite(ctx_at(*check_mem.mem, wd), attach_at(*check_mem.mem, wd), none));
+    }
     return *attach_T_;
   }
 
@@ -689,7 +742,8 @@ struct Encoding::Impl {
 
   z3::expr hit(Instance & I)
   {
-    if (I.kind == CacheKind::PasidCache || I.kind == CacheKind::DevTlb) return I.w == wd;
+    if (I.kind == CacheKind::PasidCache || I.kind == CacheKind::DevTlb || I.kind == CacheKind::ContextCache)
+      return I.w == wd;
     // The lookup's domain id: memory's, or that of a cached PASID entry of the witness.
     Attach a = attach_T();
     Instance & P = *pct;
@@ -737,6 +791,7 @@ struct Encoding::Impl {
       };
       v.push_back({nullptr, reaches_free(mt) && !granted(mt)});
       for (Instance * I : all()) {
+        if (I->kind == CacheKind::ContextCache) continue;  // translates nothing by itself
         Tr b = built(*I);
         v.push_back({I, present(*I) && hit(*I) && reaches_free(b) && !granted(b)});
       }
@@ -748,7 +803,7 @@ struct Encoding::Impl {
                          (a.pgtt == bv(kPgttSecond, kPgttW) || a.pgtt == bv(kPgttNested, kPgttW));
       if (cp.access & kPermWrite)
         for (Instance * I : all()) {
-          if (I->kind == CacheKind::Psc) continue;
+          if (I->kind == CacheKind::Psc || I->kind == CacheKind::ContextCache) continue;
           z3::expr writes = I->kind == CacheKind::PasidCache
                                 ? !I->neg
                                 : !I->neg && (I->wild || (I->perm & bv(kPermWrite, kPermW)) != bv(0, kPermW));
@@ -757,6 +812,7 @@ struct Encoding::Impl {
     } else if (prop == "no-reuse-while-cached") {
       if (prq) v.push_back({nullptr, wp == bv(*cp.freed_pasid, PW) && prq->on});
       for (Instance * I : all()) {
+        if (I->kind == CacheKind::ContextCache) continue;  // tagged by device only
         if (cp.freed_pasid) v.push_back({I, wp == bv(*cp.freed_pasid, PW) && present(*I)});
         else if (cp.freed_did && I->kind != CacheKind::DevTlb)
           v.push_back({I, present(*I) && I->did == bv(*cp.freed_did, IW)});
@@ -764,6 +820,11 @@ struct Encoding::Impl {
     } else {
       z3::expr mem_ok = mt.kind != bv(kWild, 2);
       for (Instance * I : all()) {
+        if (I->kind == CacheKind::ContextCache) {
+          // A cached context entry of a device whose entry memory has cleared.
+          if (sev == "unsafe") v.push_back({I, present(*I) && hit(*I) && !ctx_at(*check_mem.mem, wd)});
+          continue;
+        }
         if (I->kind == CacheKind::PasidCache) {
           Attach a = attach_T();
           if (sev == "unsafe")
@@ -803,6 +864,11 @@ struct Encoding::Impl {
     e.pasid = pasid;
     if (I.kind != CacheKind::DevTlb) e.pgtt = static_cast<unsigned>(val(m, I.pgtt));
     switch (I.kind) {
+      case CacheKind::ContextCache:
+        e.dev = static_cast<int>(val(m, I.w));
+        e.pasid = 0;
+        e.pgtt = kPgttNone;
+        return e;
       case CacheKind::PasidCache:
         e.dev = static_cast<int>(val(m, I.w));
         e.did = val(m, I.did);
@@ -867,6 +933,7 @@ z3::expr_vector Encoding::actions()
   for (Instance * I : d.all()) {
     v.push_back(I->active);
     if (I->kind != CacheKind::PasidCache) v.push_back(I->active && I->pc_use);
+    if (d.cfg.context_cache) v.push_back(I->active && I->ctx_use);
   }
   for (auto & j : d.invs)
     if (!j.forced) v.push_back(j.comp && z3::ule(j.c.g, d.bv(d.s, d.GW)));
@@ -927,6 +994,23 @@ Counterexample Encoding::extract(const z3::model & m, const std::string & proper
     e.entry = d.entry_of(m, *I, cex.pasid, cex.addr);
     e.walker = static_cast<int>(d.val(m, I->w));
     e.torn = d.tru(m, I->torn) && !(I->kind != CacheKind::PasidCache && d.tru(m, I->pc_use));
+    if (I->kind == CacheKind::ContextCache) {
+      e.source = "context entry in memory";
+      cex.events.push_back(e);
+      continue;
+    }
+    if (d.cfg.context_cache && d.tru(m, I->ctx_use)) {
+      // The PASID table was reached through a context entry cached earlier.
+      HwEvent x;
+      x.kind = HwEvent::Fill;
+      x.gap = d.val(m, I->ctx_t.g);
+      x.pos = d.val(m, I->ctx_t.pos);
+      x.entry.kind = CacheKind::ContextCache;
+      x.entry.dev = e.walker;
+      x.walker = e.walker;
+      x.source = "context entry in memory";
+      cex.events.push_back(x);
+    }
     e.source = I->kind == CacheKind::PasidCache
                    ? (d.tru(m, I->torn) ? d.entry_word + " in memory, read torn (half old, half new)"
                                         : d.entry_word + " in memory")

@@ -12,7 +12,10 @@
 //   Derivations are therefore chains with strictly increasing levels: one instance per PSC
 //   level, one IOTLB, one device-TLB, one PASID-cache instance per walk (private copies are
 //   exact because caches are sets of entries, MOD-2), plus the PASID-cache entry judged as a
-//   target. That is the bound: at most one fill per tracked entry per query, and no eviction
+//   target. With scalable-mode context entries (Config::context_cache), a walk that reads a
+//   PASID-table entry from memory needs the device's context entry, from memory or from one
+//   cached copy filled earlier: again one private copy per walk, plus one context-cache entry
+//   as a target. That is the bound: at most one fill per tracked entry per query, and no eviction
 //   (evictions only remove options). Later fills of the same tag cannot help, because the
 //   hardware could have skipped them. tests/unit/differential_test.cpp checks this argument
 //   against the explorer's exhaustive enumeration.

@@ -46,6 +46,7 @@ Scenario random_scenario(Gen & g, std::size_t nsteps, bool stages = false)
     c.coherent = !g.coin(35);
     c.negative_caching = g.coin(35);
     c.negative_config = g.coin(30);
+    c.context_cache = g.coin(35);
   }
   u64 pages = u64{1} << (c.geo.levels * c.geo.level_bits);
   u64 npasid = u64{1} << c.pasid_bits;
@@ -120,6 +121,10 @@ Scenario random_scenario(Gen & g, std::size_t nsteps, bool stages = false)
         p.addr = first * geo.size(1);
         p.size = n * geo.size(1);
       }
+      if (c.context_cache && g.coin(30)) {
+        p.context_cache = true;
+        if (g.coin(50)) p.pc_device = static_cast<int>(g.pick(ndev));
+      }
       if (stages && g.coin(50)) {
         p.pgtt_mask = static_cast<unsigned>(g.pick(32));
         p.pgtt_anyaddr = g.coin(40) ? static_cast<unsigned>(g.pick(32)) : 0;
@@ -127,6 +132,9 @@ Scenario random_scenario(Gen & g, std::size_t nsteps, bool stages = false)
     } else if (kind < 70) {
       s.op = Op::Sync;
       s.drain = stages && g.coin(40);  // VT-d wait with PD=1
+    } else if (kind < 74 && c.context_cache && g.coin(45)) {
+      s.op = Op::Context;  // clear or set the device's context entry
+      s.present = g.coin(40);
     } else if (kind < 74) {
       s.op = stages && g.coin(50) ? (g.coin(50) ? Op::Fence : Op::Clflush) : Op::Check;
     } else if (kind < 80) {
@@ -161,15 +169,15 @@ std::string summary(const Scenario & sc)
   o << "levels=" << sc.config.geo.levels << " level_bits=" << sc.config.geo.level_bits
     << " pasid_bits=" << sc.config.pasid_bits << " devices=" << sc.config.devices.size()
     << (sc.config.completion == Completion::InOrder ? " in-order" : " any-order")
-    << (sc.config.coherent ? "" : " non-coherent") << (sc.config.negative_caching ? " CM=1" : "") << (sc.config.negative_config ? " neg-config" : "") << "\n";
+    << (sc.config.coherent ? "" : " non-coherent") << (sc.config.negative_caching ? " CM=1" : "") << (sc.config.negative_config ? " neg-config" : "") << (sc.config.context_cache ? " context-cache" : "") << "\n";
   for (std::size_t i = 0; i < sc.steps.size(); ++i) {
     const Step & s = sc.steps[i];
     o << "  " << i << " " << op_name(s.op) << " pgtt=" << s.pgtt << " parent=" << s.parent << " dom=" << s.domain << " dev=" << s.device
       << " pasid=" << s.pasid << " iova=0x" << std::hex << s.iova << " size=0x" << s.size
-      << " phys=0x" << s.phys << std::dec << " perm=" << s.perm << " ft=" << s.free_tables << (s.torn ? " TORN" : "");
+      << " phys=0x" << s.phys << std::dec << " perm=" << s.perm << " ft=" << s.free_tables << (s.torn ? " TORN" : "") << (s.op == Op::Context ? (s.present ? " SET" : " CLEAR") : "");
     if (s.op == Op::Invalidate) {
       const InvPattern & p = s.inv;
-      o << " [pc=" << p.pasid_cache << " tlb=" << p.iotlb << " psc=" << p.psc << " dev=" << p.devtlb
+      o << " [pc=" << p.pasid_cache << " cc=" << p.context_cache << " tlb=" << p.iotlb << " psc=" << p.psc << " dev=" << p.devtlb
         << " did=" << (p.did ? std::to_string(*p.did) : "*") << " pasid="
         << (p.pasid ? std::to_string(*p.pasid) : "*") << " device="
         << (p.device ? std::to_string(*p.device) : "*") << " pc_device="
@@ -225,6 +233,10 @@ void differential(std::size_t kScenarios, u64 seed, bool stages)
     ++by_property[smt.property + " " + smt.severity];
     if (smt.cex && smt.cex->entry.pgtt == kPgttNested) ++by_property["(nested entry)"];
     if (smt.cex && smt.cex->entry.pgtt == kPgttPassThrough) ++by_property["(pass-through entry)"];
+    if (smt.cex && smt.cex->entry.kind == CacheKind::ContextCache) ++by_property["(context-cache entry)"];
+    if (smt.cex && sc.config.context_cache && !smt.cex->from_memory &&
+        !tl.mem_at_check(tl.checks[*ex.check]).context_present(smt.cex->device))
+      ++by_property["(context cleared)"];
     if (smt.cex && smt.cex->page_request) ++by_property["(page request)"];
     EXPECT_EQ(*smt.step, tl.checks[*ex.check].step) << summary(sc);
     EXPECT_EQ(smt.property, ex.property) << summary(sc);
@@ -245,6 +257,8 @@ void differential(std::size_t kScenarios, u64 seed, bool stages)
   if (stages) {
     EXPECT_GT(by_property["(nested entry)"], 0);
     EXPECT_GT(by_property["(pass-through entry)"], 0);
+    EXPECT_GT(by_property["(context-cache entry)"], 0);
+    EXPECT_GT(by_property["(context cleared)"], 0);
     EXPECT_GT(by_property["(page request)"], 0);
     EXPECT_GT(by_property["no-missed-dirty "], 0);
   }
@@ -256,7 +270,7 @@ TEST(Differential, SmtAgreesWithExhaustiveEnumeration) { differential(520, 20261
 // caching: the features hardware profiles (VT-d) are built from.
 TEST(Differential, SmtAgreesWithExhaustiveEnumerationOnStageFeatures)
 {
-  differential(500, 20261126, true);
+  differential(700, 20261126, true);
 }
 
 }  // namespace

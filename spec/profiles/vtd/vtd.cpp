@@ -71,6 +71,10 @@ class Vtd final : public Profile {
     if (mode == "legacy") {
       cfg.entry_name = "context entry";
       cfg.entry_cache_name = "context-cache";
+    } else {
+      // Scalable mode: context entry (requester id) -> PASID directory/table, cached in the
+      // context cache by requester id (VTD-CACHE-1).
+      cfg.context_cache = true;
     }
     cfg.coherent = get_bool(j, path, "coherent", true);     // ECAP.C
     cfg.caps[kPsi] = get_bool(j, path, "psi", true);
@@ -134,6 +138,13 @@ class Vtd final : public Profile {
         {"OPEN-5", "VTD-ID-6"}};
     // A stale legacy context entry: it changed without the context-cache flush of VTD-SEQ-2.
     if (legacy(sc.config) && cex.entry.kind == CacheKind::PasidCache && !cex.from_memory) return "VTD-SEQ-2";
+    // Scalable mode: a cleared context entry still cached (VTD-SEQ-2), or PASID-derived
+    // entries of a device whose context entry was cleared while PASID entries were present
+    // (VTD-SEQ-3: pc_inv and iotlb_inv DSI for the DID of each).
+    if (cex.entry.kind == CacheKind::ContextCache) return "VTD-SEQ-2";
+    if (sc.config.context_cache && !cex.from_memory && !cex.page_request &&
+        !tl.mem_at_check(tl.checks.at(cex.check)).context_present(cex.device))
+      return "VTD-SEQ-3";
     // Was any invalidation submitted before the check point that would have removed the entry?
     // If none was, the flush is missing rather than misordered or left unwaited.
     std::size_t at = tl.checks.at(cex.check).step;
@@ -238,9 +249,18 @@ class Vtd final : public Profile {
           p.pc_device = ctx.device_by_sid(c->sid, dpath);
         }
       } else {
-        // Scalable mode: the context entry (pointer to the PASID directory) never changes in
-        // this profile's steps, so the context cache holds nothing stale: no effect.
-        out.text += "  (scalable-mode context cache not modelled: no effect)";
+        // Scalable mode: the context cache is tagged by requester id only; the descriptor's DID
+        // is ignored (VTD-CACHE-1). A domain-selective flush therefore names no entry nostale
+        // can rely on: it removes nothing here (use device-selective or global).
+        p.context_cache = true;
+        if (c->g == CcGran::Device) {
+          if (c->fm != 0)
+            throw ScenarioError(dpath, "cc_inv function masks (FM) are not modelled: name one device");
+          p.pc_device = ctx.device_by_sid(c->sid, dpath);
+        } else if (c->g == CcGran::Domain) {
+          p.context_cache = false;
+          out.text += "  (scalable mode ignores the DID: no entry is sure to go)";
+        }
       }
     } else if (auto * i = std::get_if<IotlbInv>(&d.body)) {
       p.iotlb = true;
