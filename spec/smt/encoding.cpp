@@ -125,6 +125,10 @@ struct Encoding::Impl {
   Time T;
   /// What the configuration entry is called in traces (VT-d legacy mode: the context entry).
   std::string entry_word = cfg.entry_name;
+  /// Context entries matter only if a step changes one: otherwise every one is present
+  /// throughout, and gating walks on them (and caching them) changes nothing.
+  bool ctx_on = cfg.context_cache && std::any_of(sc.steps.begin(), sc.steps.end(),
+                                              [](const Step & st) { return st.op == Op::Context; });
 
   Impl(z3::context & ctx, const Scenario & scen, const Timeline & timeline, std::size_t check)
       : c(ctx), sc(scen), cfg(scen.config), geo(scen.config.geo), tl(timeline), ci(check),
@@ -409,7 +413,7 @@ struct Encoding::Impl {
                bv(0, IW), bv(0, FW), bv(0, kPgttW), bv(0, FW), c.bool_val(false), c.bool_val(false), bv(0, kLvlW), bv(0, FW),
                bv(0, FW), bv(0, kPermW), c.bool_val(false), c.bool_val(false), c.bool_val(false),
                Time{bv(0, GW), bv(0, PSW)}};
-    if (cfg.context_cache) {
+    if (ctx_on) {
       I.ctx_use = flag(n + "_cc");
       I.ctx_t = new_time(n + "_cct");
       cons.push_back(z3::ule(I.ctx_t.g, bv(s, GW)));
@@ -466,7 +470,7 @@ struct Encoding::Impl {
   z3::expr ctx_at(const Memory & m, const z3::expr & w)
   {
     z3::expr r = c.bool_val(true);
-    if (!cfg.context_cache) return r;
+    if (!ctx_on) return r;
     for (std::size_t d = 0; d < cfg.devices.size(); ++d)
       if (!m.context_present(static_cast<int>(d))) r = r && w != bv(d, kDevW);
     return r;
@@ -480,7 +484,7 @@ struct Encoding::Impl {
   /// memory's then, or a copy cached at ctx_t and not invalidated since (VTD-CACHE-1).
   void require_context(Instance & I, const Time & at)
   {
-    if (!cfg.context_cache) return;
+    if (!ctx_on) return;
     z3::expr w = I.w;
     z3::expr now = at_gap(at.g, [&](MemTerms & m) { return ctx_at(*m.mem, w); });
     z3::expr cached = lt(I.ctx_t, at) && at_gap(I.ctx_t.g, [&](MemTerms & m) { return ctx_at(*m.mem, w); }) &&
@@ -611,7 +615,7 @@ struct Encoding::Impl {
       I.ssade = a.ssade;
       pct.emplace(I);
     }
-    if (cfg.context_cache) {
+    if (ctx_on) {
       // A context-cache entry: filled while the device's context entry is present.
       Instance I = new_instance(CacheKind::ContextCache, 0, "cct");
       z3::expr w = I.w;
@@ -933,7 +937,7 @@ z3::expr_vector Encoding::actions()
   for (Instance * I : d.all()) {
     v.push_back(I->active);
     if (I->kind != CacheKind::PasidCache) v.push_back(I->active && I->pc_use);
-    if (d.cfg.context_cache) v.push_back(I->active && I->ctx_use);
+    if (d.ctx_on) v.push_back(I->active && I->ctx_use);
   }
   for (auto & j : d.invs)
     if (!j.forced) v.push_back(j.comp && z3::ule(j.c.g, d.bv(d.s, d.GW)));
@@ -999,7 +1003,7 @@ Counterexample Encoding::extract(const z3::model & m, const std::string & proper
       cex.events.push_back(e);
       continue;
     }
-    if (d.cfg.context_cache && d.tru(m, I->ctx_use)) {
+    if (d.ctx_on && d.tru(m, I->ctx_use)) {
       // The PASID table was reached through a context entry cached earlier.
       HwEvent x;
       x.kind = HwEvent::Fill;
