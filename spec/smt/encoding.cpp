@@ -1003,15 +1003,20 @@ Counterexample Encoding::extract(const z3::model & m, const std::string & proper
       cex.events.push_back(e);
       continue;
     }
-    if (d.ctx_on && d.tru(m, I->ctx_use)) {
-      // The PASID table was reached through a context entry cached earlier.
+    // A private fill by the same walker at t (a cached copy the walk used).
+    auto private_fill = [&](const Time & t, CacheKind k) {
       HwEvent x;
       x.kind = HwEvent::Fill;
-      x.gap = d.val(m, I->ctx_t.g);
-      x.pos = d.val(m, I->ctx_t.pos);
-      x.entry.kind = CacheKind::ContextCache;
+      x.gap = d.val(m, t.g);
+      x.pos = d.val(m, t.pos);
+      x.entry.kind = k;
       x.entry.dev = e.walker;
       x.walker = e.walker;
+      return x;
+    };
+    if (d.ctx_on && d.tru(m, I->ctx_use)) {
+      // The PASID table was reached through a context entry cached earlier.
+      HwEvent x = private_fill(I->ctx_t, CacheKind::ContextCache);
       x.source = "context entry in memory";
       cex.events.push_back(x);
     }
@@ -1021,19 +1026,13 @@ Counterexample Encoding::extract(const z3::model & m, const std::string & proper
                    : source(*I);
     cex.events.push_back(e);
     if (I->kind != CacheKind::PasidCache && d.tru(m, I->pc_use)) {
-      HwEvent p;
-      p.kind = HwEvent::Fill;
-      p.gap = d.val(m, I->pc_t.g);
-      p.pos = d.val(m, I->pc_t.pos);
-      p.entry.kind = CacheKind::PasidCache;
-      p.entry.dev = e.walker;
+      HwEvent p = private_fill(I->pc_t, CacheKind::PasidCache);
       p.entry.pasid = cex.pasid;
       p.entry.did = d.val(m, I->did);
       p.entry.root = d.val(m, I->root);
       p.entry.pgtt = static_cast<unsigned>(d.val(m, I->pgtt));
       p.entry.parent = d.val(m, I->s2);
       p.entry.ssade = d.tru(m, I->ssade);
-      p.walker = e.walker;
       p.torn = d.tru(m, I->torn);
       p.source = d.tru(m, I->torn) ? d.entry_word + " in memory, read torn (half old, half new)"
                                    : d.entry_word + " in memory";
