@@ -140,9 +140,9 @@ class Loader {
       throw ScenarioError(path + "/devices", "expected an array of 1 to 16 devices");
     for (std::size_t i = 0; i < devs.size(); ++i) {
       std::string p = path + "/devices/" + std::to_string(i);
-      only_keys(devs[i], p, {"name", "ats", "pri", "sid"});
+      only_keys(devs[i], p, {"name", "ats", "pri", "sid", "context"});
       Device d{name(need(devs[i], p, "name"), p + "/name"), get_bool(devs[i], p, "ats", false),
-               get_bool(devs[i], p, "pri", false), std::nullopt};
+               get_bool(devs[i], p, "pri", false), std::nullopt, get_bool(devs[i], p, "context", true)};
       if (d.pri && !d.ats) throw ScenarioError(p + "/pri", "page requests (PRI) need ATS");
       if (devs[i].contains("sid")) {
         d.sid = bounded(devs[i]["sid"], p + "/sid", 0, 0xffff);
@@ -168,6 +168,11 @@ class Loader {
     }
     // Called without caps too: the profile sets its defaults (e.g. vtd's scalable mode).
     profile_->decode_caps(j.contains("caps") ? j["caps"] : nlohmann::json::object(), path + "/caps", c);
+    for (std::size_t i = 0; i < c.devices.size(); ++i)
+      if (!c.devices[i].context && !c.context_cache)
+        throw ScenarioError(path + "/devices/" + std::to_string(i) + "/context",
+                            "context entries above the PASID tables need a profile that has them (vtd in "
+                            "scalable mode)");
     profile_->check_config(c, path);
   }
 

@@ -42,7 +42,7 @@ std::string describe(const Config & cfg, const Entry & e)
   std::string s = e.kind == CacheKind::PasidCache ? cfg.entry_cache_name : cache_name(e.kind);
   switch (e.kind) {
     case CacheKind::ContextCache:
-      return s + " [dev " + dev + "] -> present (its PASID table)";
+      return s + " [dev " + dev + "] -> " + (e.negative ? "not present (negative entry)" : "present (its PASID table)");
     case CacheKind::PasidCache:
       if (e.negative) return s + " [dev " + dev + " pasid " + std::to_string(e.pasid) + "] -> not present (negative entry, did 0)";
       return s + " [dev " + dev + " pasid " + std::to_string(e.pasid) + "] -> did " +
@@ -294,8 +294,9 @@ std::set<Entry> fillable_for(const Config & cfg, const Memory & mem, const std::
     Entry cc;
     cc.kind = CacheKind::ContextCache;
     cc.dev = w;
-    if (mem.context_present(w)) out.insert(cc);
     table = mem.context_present(w) || cache.count(cc) > 0;
+    cc.negative = !mem.context_present(w);  // CM=1: a not-present entry may be cached too
+    if (!cc.negative || cfg.negative_context) out.insert(cc);
   }
   int dom = table ? mem.attached(w, pasid) : -1;
   if (dom >= 0) {
@@ -517,8 +518,12 @@ std::vector<Violation> evaluate(const Config & cfg, const Memory & mem,
   std::vector<Violation> restrictive;
   for (const Entry & e : hits) {
     if (e.kind == CacheKind::ContextCache) {
-      // A cached context entry of a device whose entry memory has cleared.
-      if (!mem.context_present(d)) v.push_back(Violation{"no-stale", "unsafe", false, e});
+      // A cached context entry of a device whose entry memory has cleared; or a cached
+      // not-present one where memory now translates (the device faults, VTD-SEQ-1).
+      if (!e.negative && !mem.context_present(d)) v.push_back(Violation{"no-stale", "unsafe", false, e});
+      bool grants = mt.kind == Translation::Leaf && (mt.perm & M) != 0;
+      if (e.negative && mem.context_present(d) && grants)
+        restrictive.push_back(Violation{"no-stale", "restrictive", false, e});
       continue;
     }
     if (e.kind == CacheKind::PasidCache && !e.negative) {

@@ -48,7 +48,8 @@ std::string rule_text(const std::string & id)
       {"VTD-SEQ-11", "VT-d caching mode (CM=1): a second-stage map needs an IOTLB invalidation, the not-present "
                      "entry may be cached (cache_tag_flush_range_np)"},
       {"VTD-SEQ-1", "VT-d caching mode: a context entry made present needs a device-selective cc_inv with "
-                    "domain id 0, under which the not-present entry was cached (domain_context_mapping_one)"},
+                    "domain id 0, under which the not-present entry was cached (domain_context_mapping_one; "
+                    "scalable mode: device_pasid_table_setup)"},
       {"VTD-SEQ-2", "VT-d: a context entry cleared or changed needs a device-selective cc_inv, an iotlb_inv DSI "
                     "of the old domain id and a device-TLB flush (intel_context_flush_present)"},
       {"VTD-GRAN-3", "VT-d: tearing down a pass-through or first-stage PASID entry needs the PASID-selective "

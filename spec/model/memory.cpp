@@ -32,6 +32,8 @@ const char * op_name(Op op)
 
 Memory::Memory(const Config & cfg)
 {
+  for (std::size_t d = 0; d < cfg.devices.size(); ++d)
+    if (!cfg.devices[d].context) ctx_absent_.insert(static_cast<int>(d));
   for (const Domain & d : cfg.domains) {
     DomainState st;
     st.did = d.did;

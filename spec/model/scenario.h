@@ -119,6 +119,7 @@ struct Device {
   bool ats = false;
   bool pri = false;  ///< PCIe Page Request Interface: may issue page requests while bound
   std::optional<u64> sid = std::nullopt;  ///< requester id (bus/dev/fn) for profiles whose commands name it
+  bool context = true;  ///< its context entry is present at the start (Config::context_cache)
 };
 
 struct Domain {
@@ -146,6 +147,8 @@ struct Config {
   /// mode, VTD-CACHE-1): a walk reads a PASID-table entry from memory only through the context
   /// entry in memory or a cached copy. Off: the PASID table is reached directly.
   bool context_cache = false;
+  /// Not-present context entries may be cached too (VT-d scalable mode with CM=1, VTD-SEQ-1).
+  bool negative_context = false;
   /// Further hardware capabilities a profile checks its commands against (e.g. VT-d "psi").
   std::map<std::string, u64> caps;
   /// What traces call the configuration entry and its cache (VT-d legacy mode: the context

@@ -127,8 +127,9 @@ struct Encoding::Impl {
   std::string entry_word = cfg.entry_name;
   /// Context entries matter only if a step changes one: otherwise every one is present
   /// throughout, and gating walks on them (and caching them) changes nothing.
-  bool ctx_on = cfg.context_cache && std::any_of(sc.steps.begin(), sc.steps.end(),
-                                              [](const Step & st) { return st.op == Op::Context; });
+  bool ctx_on = cfg.context_cache &&
+                (std::any_of(sc.steps.begin(), sc.steps.end(), [](const Step & st) { return st.op == Op::Context; }) ||
+                 std::any_of(cfg.devices.begin(), cfg.devices.end(), [](const Device & d) { return !d.context; }));
 
   Impl(z3::context & ctx, const Scenario & scen, const Timeline & timeline, std::size_t check)
       : c(ctx), sc(scen), cfg(scen.config), geo(scen.config.geo), tl(timeline), ci(check),
@@ -616,10 +617,11 @@ struct Encoding::Impl {
       pct.emplace(I);
     }
     if (ctx_on) {
-      // A context-cache entry: filled while the device's context entry is present.
+      // A context-cache entry: present, or (CM=1) not present, as memory's then.
       Instance I = new_instance(CacheKind::ContextCache, 0, "cct");
       z3::expr w = I.w;
-      cons.push_back(z3::implies(I.active, at_gap(I.t.g, [&](MemTerms & m) { return ctx_at(*m.mem, w); })));
+      I.neg = !at_gap(I.t.g, [&](MemTerms & m) { return ctx_at(*m.mem, w); });
+      if (!cfg.negative_context) cons.push_back(z3::implies(I.active, !I.neg));
       cons.push_back(!I.ctx_use && !I.pc_use && !I.torn);
       cct.emplace(I);
     }
@@ -825,8 +827,13 @@ struct Encoding::Impl {
       z3::expr mem_ok = mt.kind != bv(kWild, 2);
       for (Instance * I : all()) {
         if (I->kind == CacheKind::ContextCache) {
-          // A cached context entry of a device whose entry memory has cleared.
-          if (sev == "unsafe") v.push_back({I, present(*I) && hit(*I) && !ctx_at(*check_mem.mem, wd)});
+          // A cached context entry of a device whose entry memory has cleared; or a cached
+          // not-present one where memory now translates (mirrors evaluate).
+          z3::expr now = ctx_at(*check_mem.mem, wd);
+          if (sev == "unsafe")
+            v.push_back({I, present(*I) && hit(*I) && !I->neg && !now});
+          else
+            v.push_back({I, present(*I) && hit(*I) && I->neg && now && mt.kind == bv(kLeaf, 2) && allows(mt.perm)});
           continue;
         }
         if (I->kind == CacheKind::PasidCache) {
@@ -870,6 +877,7 @@ struct Encoding::Impl {
     switch (I.kind) {
       case CacheKind::ContextCache:
         e.dev = static_cast<int>(val(m, I.w));
+        e.negative = tru(m, I.neg);
         e.pasid = 0;
         e.pgtt = kPgttNone;
         return e;
@@ -999,7 +1007,7 @@ Counterexample Encoding::extract(const z3::model & m, const std::string & proper
     e.walker = static_cast<int>(d.val(m, I->w));
     e.torn = d.tru(m, I->torn) && !(I->kind != CacheKind::PasidCache && d.tru(m, I->pc_use));
     if (I->kind == CacheKind::ContextCache) {
-      e.source = "context entry in memory";
+      e.source = e.entry.negative ? "context entry in memory, not present" : "context entry in memory";
       cex.events.push_back(e);
       continue;
     }

@@ -47,6 +47,8 @@ Scenario random_scenario(Gen & g, std::size_t nsteps, bool stages = false)
     c.negative_caching = g.coin(35);
     c.negative_config = g.coin(30);
     c.context_cache = g.coin(35);
+    c.negative_context = c.context_cache && g.coin(40);
+    for (Device & d : c.devices) d.context = !(c.context_cache && g.coin(25));  // not set up yet
   }
   u64 pages = u64{1} << (c.geo.levels * c.geo.level_bits);
   u64 npasid = u64{1} << c.pasid_bits;
@@ -169,7 +171,7 @@ std::string summary(const Scenario & sc)
   o << "levels=" << sc.config.geo.levels << " level_bits=" << sc.config.geo.level_bits
     << " pasid_bits=" << sc.config.pasid_bits << " devices=" << sc.config.devices.size()
     << (sc.config.completion == Completion::InOrder ? " in-order" : " any-order")
-    << (sc.config.coherent ? "" : " non-coherent") << (sc.config.negative_caching ? " CM=1" : "") << (sc.config.negative_config ? " neg-config" : "") << (sc.config.context_cache ? " context-cache" : "") << "\n";
+    << (sc.config.coherent ? "" : " non-coherent") << (sc.config.negative_caching ? " CM=1" : "") << (sc.config.negative_config ? " neg-config" : "") << (sc.config.context_cache ? " context-cache" : "") << (sc.config.negative_context ? " neg-context" : "") << "\n";
   for (std::size_t i = 0; i < sc.steps.size(); ++i) {
     const Step & s = sc.steps[i];
     o << "  " << i << " " << op_name(s.op) << " pgtt=" << s.pgtt << " parent=" << s.parent << " dom=" << s.domain << " dev=" << s.device
@@ -233,7 +235,8 @@ void differential(std::size_t kScenarios, u64 seed, bool stages)
     ++by_property[smt.property + " " + smt.severity];
     if (smt.cex && smt.cex->entry.pgtt == kPgttNested) ++by_property["(nested entry)"];
     if (smt.cex && smt.cex->entry.pgtt == kPgttPassThrough) ++by_property["(pass-through entry)"];
-    if (smt.cex && smt.cex->entry.kind == CacheKind::ContextCache) ++by_property["(context-cache entry)"];
+    if (smt.cex && smt.cex->entry.kind == CacheKind::ContextCache)
+      ++by_property[smt.cex->entry.negative ? "(negative context-cache entry)" : "(context-cache entry)"];
     if (smt.cex && sc.config.context_cache && !smt.cex->from_memory &&
         !tl.mem_at_check(tl.checks[*ex.check]).context_present(smt.cex->device))
       ++by_property["(context cleared)"];
@@ -258,6 +261,7 @@ void differential(std::size_t kScenarios, u64 seed, bool stages)
     EXPECT_GT(by_property["(nested entry)"], 0);
     EXPECT_GT(by_property["(pass-through entry)"], 0);
     EXPECT_GT(by_property["(context-cache entry)"], 0);
+    EXPECT_GT(by_property["(negative context-cache entry)"], 0);
     EXPECT_GT(by_property["(context cleared)"], 0);
     EXPECT_GT(by_property["(page request)"], 0);
     EXPECT_GT(by_property["no-missed-dirty "], 0);

@@ -75,6 +75,9 @@ class Vtd final : public Profile {
       // Scalable mode: context entry (requester id) -> PASID directory/table, cached in the
       // context cache by requester id (VTD-CACHE-1).
       cfg.context_cache = true;
+      // CM=1: a not-present context entry may be cached; the context cache is tagged by
+      // requester id only in scalable mode, so the DID 0 of VTD-SEQ-1 does not matter.
+      cfg.negative_context = cfg.negative_caching;
     }
     cfg.coherent = get_bool(j, path, "coherent", true);     // ECAP.C
     cfg.caps[kPsi] = get_bool(j, path, "psi", true);
@@ -131,7 +134,8 @@ class Vtd final : public Profile {
     // A fill made while the walker had not seen a table write: the clflush was missing.
     for (const HwEvent & e : cex.events)
       if (e.kind == HwEvent::Fill && e.gap < tl.behind.size() && tl.behind[e.gap]) return "VTD-COH-1";
-    if (cex.entry.negative) return cex.entry.kind == CacheKind::PasidCache ? "VTD-SEQ-1" : "VTD-SEQ-11";
+    if (cex.entry.negative)
+      return cex.entry.kind == CacheKind::Iotlb ? "VTD-SEQ-11" : "VTD-SEQ-1";
     static const std::map<std::string, std::string> to_vtd = {
         {"ATS-7", "VTD-ORDER-4"}, {"CORE-1", "VTD-SEQ-10"}, {"CORE-2", "VTD-CACHE-4"},
         {"MOD-1", "VTD-GRAN-1"},  {"MOD-3", "VTD-CACHE-4"}, {"PASID-2", "VTD-ID-4"},
