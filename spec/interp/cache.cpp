@@ -50,8 +50,8 @@ std::string describe(const Config & cfg, const Entry & e)
              (e.pgtt == kPgttPassThrough ? std::string(" pass-through") : " root " + hex(e.root << g.page_shift));
     case CacheKind::Psc:
       s += " [did " + std::to_string(e.did) + " pasid " + std::to_string(e.pasid) + " level " +
-           std::to_string(e.level) + " " + hex(e.vpn << g.shift(e.level)) + "/" +
-           size_str(g.size(e.level)) + "] -> ";
+           std::to_string(e.level) + (e.gpa ? " guest-physical " : " ") + hex(e.vpn << g.shift(e.level)) + "/" +
+           size_str(g.size(e.level)) + (e.gpa ? ", second stage of a nested walk" : "") + "] -> ";
       return s + (e.wild ? std::string("arbitrary (read from a frame that holds no table)")
                          : "table " + hex(e.ptr << g.page_shift));
     case CacheKind::Iotlb:
@@ -82,7 +82,10 @@ bool matches(const Geometry & g, const InvPattern & p, const Entry & e)
   bool pasid_ok = !p.pasid || *p.pasid == e.pasid;
   bool did_ok = !p.did || *p.did == e.did;
   // Stage-tagged entries: some types are matched whatever their address (VTD-GRAN-1).
-  bool where = ((p.pgtt_anyaddr >> e.pgtt) & 1) || (((p.pgtt_mask >> e.pgtt) & 1) && overlaps(g, p, e));
+  // An address range is one of input addresses: it names no guest-physical address, so it does
+  // not reach second-stage entries of nested walks (only "regardless of address" does).
+  bool in_range = e.gpa ? !p.ranged : overlaps(g, p, e);
+  bool where = ((p.pgtt_anyaddr >> e.pgtt) & 1) || (((p.pgtt_mask >> e.pgtt) & 1) && in_range);
   switch (e.kind) {
     case CacheKind::PasidCache:
       return p.pasid_cache && pasid_ok && did_ok && (!p.pc_device || *p.pc_device == e.dev);
@@ -106,15 +109,28 @@ u64 out_frame(const Geometry & g, unsigned level, u64 base, u64 addr)
   return base + ((addr >> g.page_shift) & ((u64{1} << sub) - 1));
 }
 
+std::optional<u64> guest_physical(const Geometry & g, const Translation & s1, u64 addr)
+{
+  if (s1.kind != Translation::Leaf) return std::nullopt;
+  if (s1.out >= (u64{1} << (g.iova_bits() - g.page_shift))) return std::nullopt;  // beyond stage 2
+  return s1.out << g.page_shift | (addr & ((u64{1} << g.page_shift) - 1));
+}
+
 Translation nest(const Config & cfg, const Memory & mem, u64 s2_root, const Translation & s1, u64 addr)
+{
+  return nest_from(cfg, mem, s2_root, cfg.geo.levels, s1, addr);
+}
+
+Translation nest_from(const Config & cfg, const Memory & mem, u64 table, unsigned level, const Translation & s1,
+                      u64 addr)
 {
   if (s1.kind != Translation::Leaf) return s1;
   const Geometry & g = cfg.geo;
-  u64 gpa_frame = s1.out;
   Translation t;
-  if (gpa_frame >= (u64{1} << (g.iova_bits() - g.page_shift))) return t;  // beyond stage 2: fault
-  u64 gpa = gpa_frame << g.page_shift | (addr & ((u64{1} << g.page_shift) - 1));
-  WalkResult r = mem.walk_from(g, s2_root, g.levels, gpa, 1);
+  std::optional<u64> gp = guest_physical(g, s1, addr);
+  if (!gp) return t;  // beyond stage 2: fault
+  u64 gpa = *gp;
+  WalkResult r = mem.walk_from(g, table, level, gpa, 1);
   if (r.kind == WalkResult::Wild) t.kind = Translation::Wild;
   if (r.kind == WalkResult::Leaf && (r.perm & s1.perm) != 0) {
     t.kind = Translation::Leaf;
@@ -170,6 +186,33 @@ struct Walker {
       e.wild = true;
       out.insert(e);
       leaves.push_back(e);
+    }
+  }
+
+  /// Nested: the second-stage walk of `addr` taken as a guest-physical address, from the
+  /// parent's root in memory, inserting every second-stage pointer it reads (VTD-CACHE-4,
+  /// tagged with the nested DID). Any guest-physical address a first stage may produce is
+  /// walked (the explorer enumerates them all; the encoding picks the witness's).
+  void s2_walk()
+  {
+    u64 table = s2_root;
+    for (unsigned level = cfg.geo.levels; level >= 2; --level) {
+      WalkResult r = mem.walk_from(cfg.geo, table, level, addr, level);
+      if (r.kind == WalkResult::Wild) {
+        for (unsigned l = 2; l <= level; ++l) {
+          Entry e = tagged(CacheKind::Psc, l);
+          e.gpa = true;
+          e.wild = true;
+          out.insert(e);
+        }
+        return;
+      }
+      if (r.kind != WalkResult::Pointer) return;
+      Entry e = tagged(CacheKind::Psc, level);
+      e.gpa = true;
+      e.ptr = r.ptr;
+      out.insert(e);
+      table = r.ptr;
     }
   }
 
@@ -340,8 +383,9 @@ std::set<Entry> fillable_for(const Config & cfg, const Memory & mem, const std::
       wk.pass_through(leaves);
     else
       wk.walk(r.root, g.levels, leaves);
+    if (r.pgtt == kPgttNested) wk.s2_walk();
     for (const Entry & e : cache) {
-      if (e.kind != CacheKind::Psc || e.did != did || e.pasid != pasid || e.pgtt != r.pgtt) continue;
+      if (e.kind != CacheKind::Psc || e.gpa || e.did != did || e.pasid != pasid || e.pgtt != r.pgtt) continue;
       if (e.vpn != (addr >> g.shift(e.level))) continue;
       if (e.wild)
         wk.wild(e.level - 1, leaves);
@@ -387,9 +431,26 @@ static Translation translate_memory_from(const Config & cfg, const Memory & mem,
   return t;
 }
 
+/// The witness's PASID-table entry in memory now, as a lookup sees it (none without a context
+/// entry, in scalable mode).
+static int effective_domain(const Config & cfg, const Memory & mem, int d, u64 pasid)
+{
+  return !cfg.context_cache || mem.context_present(d) ? mem.attached(d, pasid) : -1;
+}
+
+std::optional<u64> nested_gpa(const Config & cfg, const Memory & mem, int d, u64 pasid, u64 addr)
+{
+  if (effective_domain(cfg, mem, d, pasid) < 0 || mem.attached_pgtt(d, pasid) != kPgttNested) return std::nullopt;
+  Translation s1 = translate_memory_from(cfg, mem, mem.attached_root(d, pasid), cfg.geo.levels, addr);
+  return guest_physical(cfg.geo, s1, addr);
+}
+
 /// What a lookup that hits `e` for `addr` can use: the entry itself, or the walk it starts.
-/// `s2_root`: for nested paging-structure entries, the second stage the lookup uses.
-static Translation built(const Config & cfg, const Memory & mem, const Entry & e, u64 addr, u64 s2_root)
+/// `s2_root`: for nested paging-structure entries, the second stage the lookup uses; `s1`: the
+/// first-stage result memory gives the witness (a second-stage entry of a nested walk goes on
+/// from it).
+static Translation built(const Config & cfg, const Memory & mem, const Entry & e, u64 addr, u64 s2_root,
+                         const Translation & s1)
 {
   Translation t;
   switch (e.kind) {
@@ -400,6 +461,7 @@ static Translation built(const Config & cfg, const Memory & mem, const Entry & e
       return e.pgtt == kPgttNested ? nest(cfg, mem, e.parent, t, addr) : t;
     case CacheKind::Psc:
       if (e.wild) { t.kind = Translation::Wild; return t; }
+      if (e.gpa) return nest_from(cfg, mem, e.ptr, e.level - 1, s1, addr);
       t = translate_memory_from(cfg, mem, e.ptr, e.level - 1, addr);
       return e.pgtt == kPgttNested ? nest(cfg, mem, s2_root, t, addr) : t;
     case CacheKind::ContextCache: return t;  // judged on its own (evaluate)
@@ -453,11 +515,11 @@ std::vector<Violation> evaluate(const Config & cfg, const Memory & mem,
   std::vector<Violation> v;
 
   // What memory grants the witness (the PASID-table entry, then the page table).
-  Translation mt;
+  Translation mt, s1;
   std::optional<u64> lookup_did;
   std::optional<u64> root;
   // Without its context entry the device translates nothing (scalable mode).
-  int dom = !cfg.context_cache || mem.context_present(d) ? mem.attached(d, pasid) : -1;
+  int dom = effective_domain(cfg, mem, d, pasid);
   unsigned pgtt = dom >= 0 ? mem.attached_pgtt(d, pasid) : kPgttNone;
   u64 s2_root = dom >= 0 ? mem.attached_parent_root(d, pasid) : 0;
   if (dom >= 0) {
@@ -465,6 +527,7 @@ std::vector<Violation> evaluate(const Config & cfg, const Memory & mem,
     lookup_did = ds.did;
     root = mem.attached_root(d, pasid);
     mt = pgtt == kPgttPassThrough ? pass_through(g, addr) : translate_memory_from(cfg, mem, *root, g.levels, addr);
+    s1 = mt;
     if (pgtt == kPgttNested) mt = nest(cfg, mem, s2_root, mt, addr);
   }
 
@@ -477,13 +540,16 @@ std::vector<Violation> evaluate(const Config & cfg, const Memory & mem,
       lookup_dids.insert({e.did, e.pgtt});
 
   // Entries a lookup by the witness hits (judged from every device that hits them).
+  const std::optional<u64> gpa_T = nested_gpa(cfg, mem, d, pasid, addr);
   std::vector<Entry> hits;
   for (const Entry & e : cache) {
     if (e.kind == CacheKind::ContextCache) {
       if (e.dev == d) hits.push_back(e);
       continue;
     }
-    bool vpn_ok = e.kind == CacheKind::PasidCache || e.vpn == (addr >> g.shift(e.level));
+    // Second-stage entries of nested walks are looked up by the guest-physical address.
+    std::optional<u64> key = e.gpa ? gpa_T : std::optional<u64>(addr);
+    bool vpn_ok = e.kind == CacheKind::PasidCache || (key && e.vpn == (*key >> g.shift(e.level)));
     if (e.pasid != pasid || !vpn_ok) continue;
     bool by_dev = e.kind == CacheKind::PasidCache || e.kind == CacheKind::DevTlb;
     // The IOTLB is one structure tagged by domain id and PASID: a lookup may hit an entry of
@@ -509,7 +575,7 @@ std::vector<Violation> evaluate(const Config & cfg, const Memory & mem,
   };
   if (reaches_free(mt) && !granted(mt)) v.push_back(Violation{"no-dma-after-free", "", true, Entry{}});
   for (const Entry & e : hits) {
-    Translation b = built(cfg, mem, e, addr, s2_root);
+    Translation b = built(cfg, mem, e, addr, s2_root, s1);
     if (reaches_free(b) && !granted(b)) v.push_back(Violation{"no-dma-after-free", "", false, e});
   }
 
@@ -532,7 +598,7 @@ std::vector<Violation> evaluate(const Config & cfg, const Memory & mem,
       continue;
     }
     if (mt.kind == Translation::Wild) continue;  // memory itself is broken: no-dma-after-free
-    Translation b = built(cfg, mem, e, addr, s2_root);
+    Translation b = built(cfg, mem, e, addr, s2_root, s1);
     bool unsafe = b.kind == Translation::Wild ||
                   (b.kind == Translation::Leaf && (b.perm & M) != 0 &&
                    (mt.kind != Translation::Leaf || b.out != mt.out || (b.perm & M & ~mt.perm) != 0));

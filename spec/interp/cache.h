@@ -4,6 +4,7 @@
 // the judge that every SMT counterexample is replayed on.
 #pragma once
 
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -29,6 +30,9 @@ struct Entry {
   bool wild = false;   ///< filled by a walk through a frame that holds no such table: any content
   bool negative = false;  ///< IOTLB: a cached not-present translation (CM=1)
   bool ssade = false;  ///< PASID cache, IOTLB, device TLB: filled while dirty tracking was on
+  /// Paging-structure cache: a second-stage entry read inside a nested walk, indexed by the
+  /// guest-physical address (vpn = gpa >> shift(level)) and tagged with the nested DID.
+  bool gpa = false;
   u64 root = 0;        ///< PASID cache: root table frame (first-stage root when nested)
   u64 parent = 0;      ///< PASID cache, nested: second-stage root of the nesting parent
   u64 ptr = 0;         ///< paging-structure cache: next-level table frame
@@ -61,6 +65,17 @@ u64 out_frame(const Geometry & geo, unsigned level, u64 base, u64 addr);
 /// is a guest-physical frame) through the table at `s2_root`. The result is the combined
 /// translation: the host frame, the permissions both stages grant (VTD-CACHE-3, nested).
 Translation nest(const Config & cfg, const Memory & mem, u64 s2_root, const Translation & s1, u64 addr);
+/// The same, with the second-stage walk starting at `table` of level `level` (a cached
+/// second-stage pointer).
+Translation nest_from(const Config & cfg, const Memory & mem, u64 table, unsigned level, const Translation & s1,
+                      u64 addr);
+/// The guest-physical address a first-stage result for `addr` gives (nullopt: no leaf, or
+/// beyond what the second stage translates).
+std::optional<u64> guest_physical(const Geometry & geo, const Translation & s1, u64 addr);
+/// The guest-physical address the witness's nested PASID-table entry gives `addr` in memory
+/// now (nullopt: not nested, or no first-stage leaf): where its second-stage paging-structure
+/// entries are looked up.
+std::optional<u64> nested_gpa(const Config & cfg, const Memory & mem, int dev, u64 pasid, u64 addr);
 
 /// Every entry a hardware walk by device `w` for (pasid, addr) may insert now, given memory and
 /// the cached entries it may use (PASID cache, paging-structure caches, IOTLB for ATS).

@@ -59,15 +59,23 @@ std::string replay(const Scenario & sc, const Timeline & tl, const Counterexampl
         complete(cfg.geo, tl.invs[e.inv].pat, cache);
         continue;
       }
-      // A fill is for the witness address: the entry's range contains it.
+      // A fill is for the witness address: the entry's range contains it. A second-stage entry
+      // of a nested walk is for the guest-physical address the witness's first stage gives at
+      // the check point (what its lookup then uses).
+      u64 at = cex.addr;
+      if (e.entry.gpa) {
+        std::optional<u64> gpa = nested_gpa(cfg, tl.mem_at_check(cp), cex.device, cex.pasid, cex.addr);
+        if (!gpa) return "event " + std::to_string(ev) + ": a nested second-stage fill, but the witness has no guest-physical address";
+        at = *gpa;
+      }
       if (e.entry.kind != CacheKind::PasidCache && e.entry.kind != CacheKind::ContextCache &&
-          (cex.addr >> cfg.geo.shift(e.entry.level)) != e.entry.vpn)
+          (at >> cfg.geo.shift(e.entry.level)) != e.entry.vpn)
         return "event " + std::to_string(ev) + ": fill does not translate the witness address";
       // At the first instant of a gap after a non-atomic entry write, walks may read it torn.
       std::vector<Entry> torn;
       if (g > 0 && sc.steps[g - 1].torn && e.pos == 0)
         torn = torn_reads(tl.walk[g - 1], tl.walk[g], sc.steps[g - 1].device, sc.steps[g - 1].pasid);
-      std::set<Entry> ok = fillable_for(cfg, tl.walk[g], cache, e.walker, e.entry.pasid, cex.addr, &torn);
+      std::set<Entry> ok = fillable_for(cfg, tl.walk[g], cache, e.walker, e.entry.pasid, at, &torn);
       if (!ok.count(e.entry))
         return "event " + std::to_string(ev) + ": " + describe(cfg, e.entry) +
                " cannot be filled by a walk at that moment";

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "spec/model/errors.h"
+#include "spec/model/format.h"
 
 namespace nostale::smt {
 
@@ -76,6 +77,7 @@ struct Instance {
   z3::expr torn;             // its PASID-table entry was read torn (VTD-COH-3)
   z3::expr ctx_use;          // the PASID table was reached through a cached context entry ...
   Time ctx_t;                // ... filled at ctx_t (Config::context_cache)
+  bool gpa = false;          // PSC: a second-stage entry of a nested walk, for the witness's GPA
 };
 
 struct Encoding::Impl {
@@ -114,6 +116,7 @@ struct Encoding::Impl {
   std::vector<Inv> invs;
 
   std::map<unsigned, Instance> psc;  // by level
+  std::map<unsigned, Instance> npsc;  // second-stage entries of nested walks, by level
   std::optional<Instance> tlb, dtlb, pct;
   std::optional<Instance> cct;  // a context-cache entry as a target (Config::context_cache)
   /// A page request of (dev, witness PASID) issued at t and not drained (free_pasid only).
@@ -125,6 +128,9 @@ struct Encoding::Impl {
   Time T;
   /// What the configuration entry is called in traces (VT-d legacy mode: the context entry).
   std::string entry_word = cfg.entry_name;
+  /// Second-stage entries of nested walks exist only if an entry is nested.
+  bool nested_on = std::any_of(sc.steps.begin(), sc.steps.end(),
+                               [](const Step & st) { return st.op == Op::Attach && st.pgtt == kPgttNested; });
   /// Context entries matter only if a step changes one: otherwise every one is present
   /// throughout, and gating walks on them (and caching them) changes nothing.
   bool ctx_on = cfg.context_cache &&
@@ -366,7 +372,9 @@ struct Encoding::Impl {
   /// Where a stage-tagged entry is matched: its type regardless of address, or in range.
   z3::expr where(const InvPattern & p, const Instance & I, const z3::expr & lvl)
   {
-    return pgtt_in(I.pgtt, p.pgtt_anyaddr) || (pgtt_in(I.pgtt, p.pgtt_mask) && overlap(p, lvl));
+    // A range of input addresses does not reach entries indexed by guest-physical address.
+    z3::expr in_range = I.gpa ? c.bool_val(!p.ranged) : overlap(p, lvl);
+    return pgtt_in(I.pgtt, p.pgtt_anyaddr) || (pgtt_in(I.pgtt, p.pgtt_mask) && in_range);
   }
   z3::expr match(const InvPattern & p, const Instance & I)
   {
@@ -616,6 +624,25 @@ struct Encoding::Impl {
       I.ssade = a.ssade;
       pct.emplace(I);
     }
+    if (nested_on) {
+      // Second-stage paging-structure entries of nested walks, for the witness's guest-physical
+      // address at the check point (any address a first stage may produce is walked: the
+      // interpreter's fills do the same). Filled from the parent's root in memory.
+      auto [gpa_ok, gpa] = gpa_T();
+      for (unsigned l = geo.levels; l >= 2; --l) {
+        Instance I = new_instance(CacheKind::Psc, l, "npsc" + std::to_string(l));
+        I.gpa = true;
+        resolve(I);
+        cons.push_back(I.start == bv(0, kLvlW) && !I.from_tlb);
+        z3::expr s2 = I.s2;
+        Res res = at_gap(I.t.g, [&](MemTerms & m) { return walk_sym(m, s2, geo.levels, l, gpa); });
+        cons.push_back(z3::implies(I.active, I.pgtt == bv(kPgttNested, kPgttW) && gpa_ok &&
+                                                 (res.kind == bv(kPtr, 2) || res.kind == bv(kWild, 2))));
+        I.wild = res.kind == bv(kWild, 2);
+        I.ptr = res.ptr;
+        npsc.emplace(l, I);
+      }
+    }
     if (ctx_on) {
       // A context-cache entry: present, or (CM=1) not present, as memory's then.
       Instance I = new_instance(CacheKind::ContextCache, 0, "cct");
@@ -651,6 +678,7 @@ struct Encoding::Impl {
     v.push_back(&*dtlb);
     v.push_back(&*pct);
     if (cct) v.push_back(&*cct);
+    for (auto & [l, I] : npsc) v.push_back(&I);
     return v;
   }
 
@@ -676,15 +704,21 @@ struct Encoding::Impl {
 
   /// Nested translation (mirrors nostale::nest): the first-stage result's output is a
   /// guest-physical frame, translated by `walk_s2(gpa)`; the combined entry is 4 KiB.
-  template <class W>
-  Res nest(const Res & s1, W walk_s2)
+  /// The guest-physical address of a first-stage result for the witness, and whether the
+  /// second stage can translate it (mirrors nostale::guest_physical).
+  std::pair<z3::expr, z3::expr> guest_physical(const Res & s1)
   {
     unsigned gbits = AW - geo.page_shift;  // guest frames the second stage can map
     z3::expr gpa_frame = out_frame(s1.frame, s1.level);
     z3::expr in = z3::ult(gpa_frame, bv(u64{1} << gbits, FW));
     z3::expr gpa = z3::concat(gpa_frame.extract(gbits - 1, 0), wa.extract(geo.page_shift - 1, 0));
+    return {s1.kind == bv(kLeaf, 2) && in, gpa};
+  }
+  template <class W>
+  Res nest(const Res & s1, W walk_s2)
+  {
+    auto [leaf1, gpa] = guest_physical(s1);
     Res s2 = walk_s2(gpa);
-    z3::expr leaf1 = s1.kind == bv(kLeaf, 2) && in;
     z3::expr perm = s2.perm & s1.perm;
     z3::expr ok = leaf1 && s2.kind == bv(kLeaf, 2) && perm != bv(0, kPermW);
     z3::expr wild_any = s1.kind == bv(kWild, 2) || (leaf1 && s2.kind == bv(kWild, 2));
@@ -718,6 +752,22 @@ struct Encoding::Impl {
     return *attach_T_;
   }
 
+  /// Memory's first-stage result for the witness at the check point (its own table walk).
+  std::optional<Res> s1_T_;
+  Res s1_T()
+  {
+    if (!s1_T_) s1_T_.emplace(walk_sym(check_mem, attach_T().root, geo.levels, 1));
+    return *s1_T_;
+  }
+  /// The witness's guest-physical address at the check point: where the second-stage entries
+  /// of nested walks are looked up (mirrors nostale::nested_gpa).
+  std::pair<z3::expr, z3::expr> gpa_T()
+  {
+    Attach a = attach_T();
+    auto [ok, gpa] = guest_physical(s1_T());
+    return {a.ok && a.pgtt == bv(kPgttNested, kPgttW) && ok, gpa};
+  }
+
   Tr memory_tr()
   {
     Attach a = attach_T();
@@ -733,6 +783,11 @@ struct Encoding::Impl {
                             ite(is_pt(I.pgtt), pass_res(),
                                 nest_at_check(I.pgtt, I.s2, walk_sym(check_mem, I.root, geo.levels, 1)))));
       case CacheKind::Psc: {
+        if (I.gpa) {
+          // A second-stage entry of a nested walk: memory's first stage, then on from it.
+          Res r = nest(s1_T(), [&](const z3::expr & gpa) { return walk_sym(check_mem, I.ptr, I.level - 1, 1, gpa); });
+          return from_res(ite(I.wild, wild(I.level - 1), r));
+        }
         // A nested paging-structure entry goes on through the second stage the lookup uses.
         Attach a = attach_T();
         Res r = nest_at_check(I.pgtt, a.s2, walk_sym(check_mem, I.ptr, I.level - 1, 1));
@@ -756,8 +811,10 @@ struct Encoding::Impl {
     // IOTLB lookups match any translation type; paging-structure caches are per stage (see
     // evaluate in cache.cpp).
     z3::expr any = c.bool_val(I.kind == CacheKind::Iotlb);
-    return (a.ok && I.did == a.did && (any || I.pgtt == a.pgtt)) ||
-           (present(P) && !P.neg && P.w == wd && I.did == P.did && (any || I.pgtt == P.pgtt));
+    z3::expr tags = (a.ok && I.did == a.did && (any || I.pgtt == a.pgtt)) ||
+                    (present(P) && !P.neg && P.w == wd && I.did == P.did && (any || I.pgtt == P.pgtt));
+    // Second-stage entries of nested walks: looked up by the witness's guest-physical address.
+    return I.gpa ? tags && gpa_T().first : tags;
   }
 
   z3::expr allows(const z3::expr & perm) { return (perm & bv(cp.access, kPermW)) != bv(0, kPermW); }
@@ -894,6 +951,11 @@ struct Encoding::Impl {
         e.level = I.level;
         e.wild = tru(m, I.wild);
         if (!e.wild) e.ptr = val(m, I.ptr);
+        if (I.gpa) {
+          e.gpa = true;
+          e.vpn = val(m, gpa_T().second) >> geo.shift(e.level);
+          return e;
+        }
         break;
       case CacheKind::Iotlb:
       case CacheKind::DevTlb:
@@ -995,6 +1057,8 @@ Counterexample Encoding::extract(const z3::model & m, const std::string & proper
     if (I.kind == CacheKind::DevTlb && d.tru(m, I.from_tlb)) return std::string("ATS request answered from the IOTLB");
     u64 st = d.val(m, I.start);
     if (d.val(m, I.pgtt) == kPgttPassThrough) return "the " + s + ": pass-through, no table walk";
+    if (I.gpa)
+      return "second-stage walk of guest-physical " + hex(d.val(m, d.gpa_T().second)) + " from the nesting parent's root, " + s;
     return "walk from the " + s + (st ? ", then the cached level-" + std::to_string(st) + " entry" : std::string(", root table"));
   };
   for (Instance * I : d.all()) {

@@ -15,7 +15,10 @@
 //   target. With scalable-mode context entries (Config::context_cache), a walk that reads a
 //   PASID-table entry from memory needs the device's context entry, from memory or from one
 //   cached copy filled earlier: again one private copy per walk, plus one context-cache entry
-//   as a target. That is the bound: at most one fill per tracked entry per query, and no eviction
+//   as a target. Nested walks add one instance per level for the second-stage pointers they
+//   read, walked from the parent's root for the witness's guest-physical address (the first
+//   stage of the witness at the check point): the only address their lookup can use.
+//   That is the bound: at most one fill per tracked entry per query, and no eviction
 //   (evictions only remove options). Later fills of the same tag cannot help, because the
 //   hardware could have skipped them. tests/unit/differential_test.cpp checks this argument
 //   against the explorer's exhaustive enumeration.

@@ -23,8 +23,10 @@ struct Gen {
 };
 
 /// `stages`: also draw the hardware-profile features (translation types and stage-selective
-/// patterns, fences, a non-coherent walker with clflush, negative caching).
-Scenario random_scenario(Gen & g, std::size_t nsteps, bool stages = false)
+/// patterns, fences, a non-coherent walker with clflush, negative caching). `nested`: mostly
+/// nested entries, leaf-only flushes and freed table pages, where the second-stage entries of
+/// nested walks are what stays stale.
+Scenario random_scenario(Gen & g, std::size_t nsteps, bool stages = false, bool nested = false)
 {
   Scenario sc;
   sc.file = "random";
@@ -35,7 +37,7 @@ Scenario random_scenario(Gen & g, std::size_t nsteps, bool stages = false)
   c.pasid_bits = static_cast<unsigned>(1 + g.pick(2));
   c.did_bits = 2;
   c.completion = g.coin(30) ? Completion::InOrder : Completion::AnyOrder;
-  std::size_t ndev = 1 + g.pick(2), ndom = 1 + g.pick(2);
+  std::size_t ndev = 1 + g.pick(2), ndom = nested ? 2 : 1 + g.pick(2);
   for (std::size_t i = 0; i < ndev; ++i) {
     bool ats = g.coin(60);
     c.devices.push_back({"d" + std::to_string(i), ats, stages && ats && g.coin(50), std::nullopt});
@@ -54,9 +56,42 @@ Scenario random_scenario(Gen & g, std::size_t nsteps, bool stages = false)
   u64 npasid = u64{1} << c.pasid_bits;
   const Geometry & geo = c.geo;
   std::vector<Step> maps;  // earlier maps, to rewrite their PTEs (permission changes)
+  if (nested) {
+    // A nesting parent (D0) whose second stage maps one whole level-1 table of guest-physical
+    // pages, a first stage (D1) mapping a page into it, the nested entry, then the parent
+    // unmaps the region and unlinks the table page. Random steps follow.
+    u64 region = geo.size(2), gpa = g.pick(pages * geo.size(1) / region) * region;
+    Step m2;
+    m2.op = Op::Map;
+    m2.domain = 0;
+    m2.iova = gpa;
+    m2.size = region;
+    m2.page_size = geo.size(1);
+    m2.phys = 0x40 * geo.size(1);
+    m2.perm = kPermRW;
+    Step m1 = m2;
+    m1.domain = 1;
+    m1.iova = g.pick(pages) * geo.size(1);
+    m1.size = geo.size(1);
+    m1.phys = gpa + g.pick(region / geo.size(1)) * geo.size(1);
+    Step at;
+    at.op = Op::Attach;
+    at.domain = 1;
+    at.device = static_cast<int>(g.pick(ndev));
+    at.pasid = g.pick(npasid);
+    at.pgtt = kPgttNested;
+    at.parent = 0;
+    Step un = m2;
+    un.op = Op::Unmap;
+    un.free_tables = true;
+    for (Step s : {m2, m1, at, un}) {
+      s.path = "/steps/" + std::to_string(sc.steps.size());
+      sc.steps.push_back(s);
+    }
+  }
   for (std::size_t i = 0; i < nsteps; ++i) {
     Step s;
-    s.path = "/steps/" + std::to_string(i);
+    s.path = "/steps/" + std::to_string(sc.steps.size());
     s.domain = static_cast<int>(g.pick(ndom));
     s.device = static_cast<int>(g.pick(ndev));
     s.pasid = g.pick(npasid);
@@ -79,7 +114,7 @@ Scenario random_scenario(Gen & g, std::size_t nsteps, bool stages = false)
       s.size = n * s.page_size;
       s.phys = (0x40 + g.pick(6) * 2) * s.page_size;
       // Guest-physical outputs a nested second stage can translate (inside the IOVA width).
-      if (stages && g.coin(40)) s.phys = g.pick(pages * geo.size(1) / s.page_size) * s.page_size;
+      if (stages && g.coin(nested ? 80 : 40)) s.phys = g.pick(pages * geo.size(1) / s.page_size) * s.page_size;
       s.perm = 1 + static_cast<unsigned>(g.pick(3));
       maps.push_back(s);
     } else if (kind < 30) {
@@ -96,6 +131,7 @@ Scenario random_scenario(Gen & g, std::size_t nsteps, bool stages = false)
     } else if (kind < 38) {
       s.op = Op::Attach;
       if (stages) s.pgtt = static_cast<unsigned>(g.pick(5));  // none, first, second, nested, pass-through
+      if (nested && g.coin(70)) s.pgtt = kPgttNested;
       if (s.pgtt == kPgttNested) s.parent = static_cast<int>(g.pick(ndom));  // its second stage
       if (stages) s.torn = g.coin(15);
       if (stages) s.ssade = g.coin(40);
@@ -110,7 +146,7 @@ Scenario random_scenario(Gen & g, std::size_t nsteps, bool stages = false)
       p.iotlb = which == 0 || g.coin(30);
       p.devtlb = which == 1 || g.coin(25);
       p.pasid_cache = which == 2 || g.coin(15);
-      p.psc = p.iotlb && g.coin(70);
+      p.psc = p.iotlb && g.coin(nested ? 35 : 70);
       if (which == 3) p.iotlb = p.psc = true;
       if (g.coin(40)) p.did = 1 + g.pick(ndom);
       if (g.coin(40)) p.pasid = g.pick(npasid);
@@ -193,7 +229,7 @@ std::string summary(const Scenario & sc)
   return o.str();
 }
 
-void differential(std::size_t kScenarios, u64 seed, bool stages)
+void differential(std::size_t kScenarios, u64 seed, bool stages, bool nested = false)
 {
   Gen g(seed);
   std::size_t done = 0, violations = 0, tried = 0;
@@ -202,7 +238,7 @@ void differential(std::size_t kScenarios, u64 seed, bool stages)
   while (done < kScenarios) {
     ++tried;
     ASSERT_LT(tried, 20 * kScenarios) << "the generator makes too few valid scenarios";
-    Scenario sc = random_scenario(g, 4 + g.pick(7), stages);
+    Scenario sc = random_scenario(g, 4 + g.pick(7), stages, nested);
     Timeline tl;
     try {
       tl = build_timeline(sc);
@@ -235,6 +271,7 @@ void differential(std::size_t kScenarios, u64 seed, bool stages)
     ++by_property[smt.property + " " + smt.severity];
     if (smt.cex && smt.cex->entry.pgtt == kPgttNested) ++by_property["(nested entry)"];
     if (smt.cex && smt.cex->entry.pgtt == kPgttPassThrough) ++by_property["(pass-through entry)"];
+    if (smt.cex && smt.cex->entry.gpa) ++by_property["(nested second-stage walk entry)"];
     if (smt.cex && smt.cex->entry.kind == CacheKind::ContextCache)
       ++by_property[smt.cex->entry.negative ? "(negative context-cache entry)" : "(context-cache entry)"];
     if (smt.cex && sc.config.context_cache && !smt.cex->from_memory &&
@@ -257,7 +294,10 @@ void differential(std::size_t kScenarios, u64 seed, bool stages)
   EXPECT_GT(by_property["no-reuse-while-cached "], 0);
   EXPECT_GT(by_property["no-stale unsafe"], 0);
   EXPECT_GT(by_property["no-stale restrictive"], 0);
-  if (stages) {
+  if (nested) {
+    EXPECT_GT(by_property["(nested entry)"], 0);
+    EXPECT_GT(by_property["(nested second-stage walk entry)"], 0);
+  } else if (stages) {
     EXPECT_GT(by_property["(nested entry)"], 0);
     EXPECT_GT(by_property["(pass-through entry)"], 0);
     EXPECT_GT(by_property["(context-cache entry)"], 0);
@@ -275,6 +315,13 @@ TEST(Differential, SmtAgreesWithExhaustiveEnumeration) { differential(520, 20261
 TEST(Differential, SmtAgreesWithExhaustiveEnumerationOnStageFeatures)
 {
   differential(700, 20261126, true);
+}
+
+// Nested translation with leaf-only flushes and freed table pages: the second-stage
+// paging-structure entries of nested walks (indexed by guest-physical address).
+TEST(Differential, SmtAgreesWithExhaustiveEnumerationOnNestedWalks)
+{
+  differential(250, 20261127, true, true);
 }
 
 }  // namespace
