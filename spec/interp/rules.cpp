@@ -101,8 +101,20 @@ std::string describe_memory(const Config & cfg, const Memory & mem, int device, 
   switch (r.kind) {
     case WalkResult::Leaf: {
       u64 out = out_frame(cfg.geo, r.level, r.frame, addr);
-      std::string perm = std::string((r.perm & kPermRead) ? "r" : "-") + ((r.perm & kPermWrite) ? "w" : "-");
-      return head + "maps it to page " + hex(out << cfg.geo.page_shift) + " " + perm + (mem.is_free(out) ? " (a freed frame)" : "");
+      auto perm = [](unsigned p) {
+        return std::string((p & kPermRead) ? "r" : "-") + ((p & kPermWrite) ? "w" : "-");
+      };
+      if (mem.attached_pgtt(device, pasid) == kPgttNested) {
+        // The first stage gives a guest-physical page; the nesting parent's second stage goes on.
+        Translation s1{Translation::Leaf, out, r.perm};
+        Translation t = nest(cfg, mem, mem.attached_parent_root(device, pasid), s1, addr);
+        std::string s = head + "first stage maps it to guest-physical " + hex(out << cfg.geo.page_shift) + ", which ";
+        if (t.kind == Translation::Wild) return s + "the nesting parent walks through a freed page";
+        if (t.kind == Translation::None) return s + "the nesting parent does not map (or grants nothing)";
+        return s + "the nesting parent maps to page " + hex(t.out << cfg.geo.page_shift) + " " + perm(t.perm) +
+               (mem.is_free(t.out) ? " (a freed frame)" : "");
+      }
+      return head + "maps it to page " + hex(out << cfg.geo.page_shift) + " " + perm(r.perm) + (mem.is_free(out) ? " (a freed frame)" : "");
     }
     case WalkResult::Wild:
       return head + "the walk goes through " + hex(r.bad_frame << cfg.geo.page_shift) +
