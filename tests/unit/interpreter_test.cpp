@@ -793,6 +793,97 @@ TEST(Evaluate, NoReuseWhileCachedAtFreePasid)
   EXPECT_TRUE(evaluate_reuse(cache, cd).empty());
 }
 
+// Pass-through (VT-d PGTT=100b): an identity entry, trusted with every frame it maps now.
+TEST(Evaluate, PassThroughIsIdentityAndTrustedOnlyWhileCurrent)
+{
+  Config c = config();
+  Memory m(c);
+  Step a = attach(0, 0, 0);
+  a.pgtt = kPgttPassThrough;
+  m.apply_step(c, a);
+  std::set<Entry> filled = fillable_for(c, m, {}, 0, 0, 0x80000);
+  const Entry * tlb = find(filled, CacheKind::Iotlb, 1);
+  ASSERT_NE(tlb, nullptr);
+  EXPECT_EQ(tlb->frame, 0x80u);  // identity
+  EXPECT_EQ(tlb->perm, kPermRW);
+  EXPECT_EQ(count_if(filled, CacheKind::Psc, false), 0u);  // no table walk
+  m.apply_step(c, free_frame(0x80000, k4K));
+  CheckPoint cp = check_at(1);
+  cp.op = Op::FreeFrame;
+  EXPECT_TRUE(evaluate(c, m, filled, cp, 0, 0, 0x80000).empty());  // trusted: no violation
+  // Once the entry is first stage (domain A maps nothing), the identity entry is stale and
+  // reaches the freed frame.
+  Step fs = attach(0, 0, 0);
+  fs.pgtt = kPgttFirst;
+  m.apply_step(c, fs);
+  std::vector<Violation> v = evaluate(c, m, filled, cp, 0, 0, 0x80000);
+  ASSERT_FALSE(v.empty());
+  EXPECT_EQ(v.front().property, "no-dma-after-free");
+  EXPECT_EQ(v.front().entry.pgtt, kPgttPassThrough);
+}
+
+// Scalable-mode context entries: the PASID table is reached only through one, in memory or
+// cached; a cleared one still cached is stale.
+TEST(Evaluate, ClearedContextEntryGatesWalksUnlessCached)
+{
+  Config c = config();
+  c.context_cache = true;
+  Memory m(c);
+  m.apply_step(c, attach(1, 0, 0));
+  m.apply_step(c, map(0, k2M, k4K, 0x80000, kPermRW));
+  std::set<Entry> before = fillable_for(c, m, {}, 1, 0, k2M);
+  const Entry * cc = find(before, CacheKind::ContextCache, 0);
+  ASSERT_NE(cc, nullptr);
+  Step clear = mk(Op::Context);
+  clear.device = 1;
+  clear.present = false;
+  m.apply_step(c, clear);
+  EXPECT_TRUE(fillable_for(c, m, {}, 1, 0, k2M).empty());  // no context entry: no walk
+  std::set<Entry> through = fillable_for(c, m, {*cc}, 1, 0, k2M);
+  EXPECT_NE(find(through, CacheKind::Iotlb, 1), nullptr);  // the cached one still leads there
+  std::vector<Violation> v = evaluate(c, m, {*cc}, check_at(3), 1, 0, k2M);
+  ASSERT_EQ(v.size(), 1u);
+  EXPECT_EQ(v.front().severity, "unsafe");
+  EXPECT_EQ(v.front().entry.kind, CacheKind::ContextCache);
+}
+
+// Nested walks cache the second-stage pointers they read, by guest-physical address.
+TEST(Fillable, NestedWalkCachesSecondStagePointersByGuestPhysicalAddress)
+{
+  Config c = config();
+  Memory m(c);
+  m.apply_step(c, map(1, 0x400000, k4K, 0x80000, kPermRW));  // parent B: GPA 4M -> host
+  m.apply_step(c, map(0, k2M, k4K, 0x400000, kPermRW));      // guest A: IOVA 2M -> GPA 4M
+  Step a = attach(1, 0, 0);
+  a.pgtt = kPgttNested;
+  a.parent = 1;
+  m.apply_step(c, a);
+  std::set<Entry> filled = fillable_for(c, m, {}, 1, 0, 0x400000);  // walked as a GPA
+  std::vector<Entry> gpa;
+  for (const Entry & e : filled)
+    if (e.gpa) gpa.push_back(e);
+  ASSERT_EQ(gpa.size(), 3u);  // levels 4, 3, 2 of the parent's table
+  for (const Entry & e : gpa) {
+    EXPECT_EQ(e.did, 1u);  // the nested DID, not the parent's
+    EXPECT_EQ(e.vpn, u64{0x400000} >> c.geo.shift(e.level));
+  }
+  EXPECT_EQ(nested_gpa(c, m, 1, 0, k2M), std::optional<u64>(0x400000));
+  // A leaf-only flush of the nested DID keeps them; a ranged one does not name them.
+  InvPattern leaf;
+  leaf.iotlb = true;
+  leaf.did = 1;
+  InvPattern ranged = leaf;
+  ranged.psc = true;
+  ranged.ranged = true;
+  ranged.addr = 0x400000;
+  ranged.size = k4K;
+  InvPattern dsi = leaf;
+  dsi.psc = true;
+  EXPECT_FALSE(matches(c.geo, leaf, gpa.front()));
+  EXPECT_FALSE(matches(c.geo, ranged, gpa.front()));
+  EXPECT_TRUE(matches(c.geo, dsi, gpa.front()));
+}
+
 TEST(Evaluate, PropertyOrder)
 {
   EXPECT_EQ(property_order(), (std::vector<std::string>{"no-dma-after-free", "no-reuse-while-cached", "no-stale", "no-missed-dirty"}));
