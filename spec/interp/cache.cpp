@@ -33,6 +33,11 @@ static std::string size_str(u64 bytes)
   return std::to_string(bytes);
 }
 
+static std::string pasid_str(u64 pasid)
+{
+  return pasid == kNoPasid ? std::string(" any PASID") : " pasid " + std::to_string(pasid);
+}
+
 std::string describe(const Config & cfg, const Entry & e)
 {
   const Geometry & g = cfg.geo;
@@ -49,7 +54,7 @@ std::string describe(const Config & cfg, const Entry & e)
              std::to_string(e.did) +
              (e.pgtt == kPgttPassThrough ? std::string(" pass-through") : " root " + hex(e.root << g.page_shift));
     case CacheKind::Psc:
-      s += " [did " + std::to_string(e.did) + " pasid " + std::to_string(e.pasid) + " level " +
+      s += " [did " + std::to_string(e.did) + pasid_str(e.pasid) + " level " +
            std::to_string(e.level) + (e.gpa ? " guest-physical " : " ") + hex(e.vpn << g.shift(e.level)) + "/" +
            size_str(g.size(e.level)) + (e.gpa ? ", second stage of a nested walk" : "") + "] -> ";
       return s + (e.wild ? std::string("arbitrary (read from a frame that holds no table)")
@@ -60,7 +65,7 @@ std::string describe(const Config & cfg, const Entry & e)
         s += " [did " + std::to_string(e.did);
       else
         s += " [dev " + dev;
-      s += " pasid " + std::to_string(e.pasid) + " " + hex(e.vpn << g.shift(e.level)) + "/" +
+      s += pasid_str(e.pasid) + " " + hex(e.vpn << g.shift(e.level)) + "/" +
            size_str(g.size(e.level)) + "] -> ";
       if (e.negative) return s + "not present (negative entry)";
       return s + (e.wild ? std::string("arbitrary (read from a frame that holds no table)")
@@ -162,7 +167,8 @@ struct Walker {
   {
     Entry e;
     e.kind = k;
-    e.pasid = pasid;
+    // Second-stage entries carry no PASID (VTD-CACHE-3); the device TLB always does.
+    e.pasid = pgtt == kPgttSecond && k != CacheKind::DevTlb ? kNoPasid : pasid;
     e.did = did;
     e.pgtt = pgtt;
     e.level = level;
@@ -385,7 +391,8 @@ std::set<Entry> fillable_for(const Config & cfg, const Memory & mem, const std::
       wk.walk(r.root, g.levels, leaves);
     if (r.pgtt == kPgttNested) wk.s2_walk();
     for (const Entry & e : cache) {
-      if (e.kind != CacheKind::Psc || e.gpa || e.did != did || e.pasid != pasid || e.pgtt != r.pgtt) continue;
+      if (e.kind != CacheKind::Psc || e.gpa || e.did != did || !pasid_hits(e.pasid, pasid) || e.pgtt != r.pgtt)
+        continue;
       if (e.vpn != (addr >> g.shift(e.level))) continue;
       if (e.wild)
         wk.wild(e.level - 1, leaves);
@@ -394,7 +401,7 @@ std::set<Entry> fillable_for(const Config & cfg, const Memory & mem, const std::
     }
     // ATS translation requests are answered from the IOTLB too (ATS-7).
     for (const Entry & e : cache)
-      if (e.kind == CacheKind::Iotlb && !e.negative && e.did == did && e.pasid == pasid &&
+      if (e.kind == CacheKind::Iotlb && !e.negative && e.did == did && pasid_hits(e.pasid, pasid) &&
           e.vpn == (addr >> g.shift(e.level)))
         leaves.push_back(e);
   }
@@ -402,6 +409,7 @@ std::set<Entry> fillable_for(const Config & cfg, const Memory & mem, const std::
     for (Entry e : leaves) {
       e.kind = CacheKind::DevTlb;
       e.dev = w;
+      e.pasid = pasid;  // the ATC is per PASID
       e.did = 0;
       e.pgtt = kPgttNone;  // the device TLB knows nothing of stages
       out.insert(e);
@@ -550,7 +558,7 @@ std::vector<Violation> evaluate(const Config & cfg, const Memory & mem,
     // Second-stage entries of nested walks are looked up by the guest-physical address.
     std::optional<u64> key = e.gpa ? gpa_T : std::optional<u64>(addr);
     bool vpn_ok = e.kind == CacheKind::PasidCache || (key && e.vpn == (*key >> g.shift(e.level)));
-    if (e.pasid != pasid || !vpn_ok) continue;
+    if (!pasid_hits(e.pasid, pasid) || !vpn_ok) continue;
     bool by_dev = e.kind == CacheKind::PasidCache || e.kind == CacheKind::DevTlb;
     // The IOTLB is one structure tagged by domain id and PASID: a lookup may hit an entry of
     // another translation type (the PGTT an entry remembers serves invalidation, VTD-CACHE-3;

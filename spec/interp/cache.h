@@ -16,6 +16,13 @@ namespace nostale {
 enum class CacheKind { PasidCache = 0, Psc = 1, Iotlb = 2, DevTlb = 3, ContextCache = 4 };
 const char * cache_name(CacheKind k);
 
+/// The PASID tag of IOMMU TLB and paging-structure entries filled through a second-stage PASID
+/// entry: none (VTD-CACHE-3: PASID-tagged for first-stage and nested translation only), so
+/// every PASID of the same domain id hits them.
+constexpr u64 kNoPasid = ~u64{0};
+/// Does an entry tagged `tag` serve a lookup for `pasid`?
+inline bool pasid_hits(u64 tag, u64 pasid) { return tag == kNoPasid || tag == pasid; }
+
 /// One cache entry. Tags: PASID cache (dev, pasid); paging-structure cache and IOTLB
 /// (did, pasid, level, vpn); device TLB (dev, pasid, level, vpn); context cache (dev: a present
 /// scalable-mode context entry, Config::context_cache). vpn = addr >> shift(level).

@@ -17,6 +17,7 @@ struct HwEvent {
   Entry entry;              ///< Fill: the entry inserted
   int walker = -1;          ///< Fill: the device whose walk / ATS request filled it;
                             ///< PageRequest: the device that issued it (for entry.pasid)
+  u64 walker_pasid = 0;     ///< Fill: the PASID of that walk (second-stage entries carry none)
   std::string source;       ///< Fill: what the walk used ("memory", "PASID cache", ...)
   bool torn = false;        ///< Fill: it read a PASID-table entry torn (VTD-COH-3)
   std::size_t inv = 0;      ///< Complete: index into Timeline::invs

@@ -59,6 +59,8 @@ std::string rule_text(const std::string & id)
                     "needs, after the device-selective cc_inv, a domain-selective pc_inv and an iotlb_inv DSI for "
                     "the DID of every present PASID entry, then the device TLB (intel_context_flush_present, "
                     "flush_domains=true)"},
+      {"VTD-CACHE-3", "VT-d: second-stage IOTLB and paging-structure entries carry no PASID tag, so every "
+                      "PASID whose entry uses the DID shares them: one DID per second-stage table (domain_id_iommu)"},
       {"VTD-GRAN-6", "VT-d: the device TLB needs its own invalidation, dev_tlb_inv for requests without PASID "
                      "and p_dev_tlb_inv per PASID, for every device of the domain (cache_tag_flush_devtlb_psi)"},
       {"VTD-SEQ-7", "VT-d PASID teardown: clear P, then pc_inv PASID-selective with the entry's DID, the "

@@ -78,6 +78,7 @@ struct Instance {
   z3::expr ctx_use;          // the PASID table was reached through a cached context entry ...
   Time ctx_t;                // ... filled at ctx_t (Config::context_cache)
   bool gpa = false;          // PSC: a second-stage entry of a nested walk, for the witness's GPA
+  std::optional<z3::expr> walk_pasid = std::nullopt;  // the PASID of the walk, when not the witness's (below)
 };
 
 struct Encoding::Impl {
@@ -128,6 +129,10 @@ struct Encoding::Impl {
   Time T;
   /// What the configuration entry is called in traces (VT-d legacy mode: the context entry).
   std::string entry_word = cfg.entry_name;
+  /// Second-stage entries (no PASID tag) may come from walks for other PASIDs: only if an
+  /// entry is second stage.
+  bool ss_on = std::any_of(sc.steps.begin(), sc.steps.end(),
+                           [](const Step & st) { return st.op == Op::Attach && st.pgtt == kPgttSecond; });
   /// Second-stage entries of nested walks exist only if an entry is nested.
   bool nested_on = std::any_of(sc.steps.begin(), sc.steps.end(),
                                [](const Step & st) { return st.op == Op::Attach && st.pgtt == kPgttNested; });
@@ -236,13 +241,14 @@ struct Encoding::Impl {
   }
 
   /// The PASID-table entry of (device w, the witness PASID) in memory m.
-  Attach attach_at(const Memory & m, const z3::expr & w)
+  Attach attach_at(const Memory & m, const z3::expr & w) { return attach_at(m, w, wp); }
+  Attach attach_at(const Memory & m, const z3::expr & w, const z3::expr & pasid)
   {
     Attach a{c.bool_val(false), bv(0, IW), bv(0, FW), bv(0, kPgttW), bv(0, FW), c.bool_val(false)};
     for (const auto & [key, att] : m.attachments()) {
       const DomainState & ds = m.domains().at(static_cast<std::size_t>(att.domain));
       NOSTALE_CHECK(ds.did.has_value(), "attached domain without a domain id");
-      z3::expr cond = w == bv(static_cast<u64>(key.first), kDevW) && wp == bv(key.second, PW);
+      z3::expr cond = w == bv(static_cast<u64>(key.first), kDevW) && pasid == bv(key.second, PW);
       u64 s2 = m.attached_parent_root(key.first, key.second);
       a = Attach{cond || a.ok, z3::ite(cond, bv(*ds.did, IW), a.did),
                  z3::ite(cond, bv(m.attached_root(key.first, key.second), FW), a.root), z3::ite(cond, bv(att.pgtt, kPgttW), a.pgtt),
@@ -328,10 +334,12 @@ struct Encoding::Impl {
     }
   }
 
-  z3::expr filters(const InvPattern & p, const z3::expr & did)
+  z3::expr filters(const InvPattern & p, const z3::expr & did) { return filters(p, did, wp); }
+  /// `tag`: the entry's PASID tag (the witness's, or that of the walk that filled it).
+  z3::expr filters(const InvPattern & p, const z3::expr & did, const z3::expr & tag)
   {
     z3::expr r = c.bool_val(true);
-    if (p.pasid) r = r && wp == bv(*p.pasid, PW);
+    if (p.pasid) r = r && tag == bv(*p.pasid, PW);
     if (p.did) r = r && did == bv(*p.did, IW);
     return r;
   }
@@ -354,12 +362,24 @@ struct Encoding::Impl {
     return r;
   }
 
-  z3::expr match_pc(const InvPattern & p, const z3::expr & did, const z3::expr & w)
+  z3::expr match_pc(const InvPattern & p, const z3::expr & did, const z3::expr & w, const z3::expr & pasid)
   {
     if (!p.pasid_cache) return c.bool_val(false);
-    z3::expr r = filters(p, did);
+    z3::expr r = filters(p, did, pasid);
     if (p.pc_device) r = r && w == bv(static_cast<u64>(*p.pc_device), kDevW);
     return r;
+  }
+  /// Second-stage IOTLB and paging-structure entries carry no PASID tag (VTD-CACHE-3,
+  /// nostale::kNoPasid): a PASID filter never names them.
+  z3::expr untagged(const Instance & I)
+  {
+    if (!I.walk_pasid || I.gpa) return c.bool_val(false);
+    return I.pgtt == bv(kPgttSecond, kPgttW);
+  }
+  z3::expr tlb_filters(const InvPattern & p, const Instance & I)
+  {
+    z3::expr r = filters(p, I.did, I.walk_pasid ? *I.walk_pasid : wp);
+    return p.pasid ? r && !untagged(I) : r;
   }
   /// The entry's type is in `mask`.
   z3::expr pgtt_in(const z3::expr & pgtt, unsigned mask)
@@ -379,12 +399,12 @@ struct Encoding::Impl {
   z3::expr match(const InvPattern & p, const Instance & I)
   {
     switch (I.kind) {
-      case CacheKind::PasidCache: return match_pc(p, I.did, I.w);
+      case CacheKind::PasidCache: return match_pc(p, I.did, I.w, wp);
       case CacheKind::ContextCache: return match_cc(p, I.w);
       case CacheKind::Psc:
-        return p.psc ? filters(p, I.did) && where(p, I, bv(I.level, kLvlW)) : c.bool_val(false);
+        return p.psc ? tlb_filters(p, I) && where(p, I, bv(I.level, kLvlW)) : c.bool_val(false);
       case CacheKind::Iotlb:
-        return p.iotlb ? filters(p, I.did) && where(p, I, I.lvl) : c.bool_val(false);
+        return p.iotlb ? tlb_filters(p, I) && where(p, I, I.lvl) : c.bool_val(false);
       case CacheKind::DevTlb: {
         if (!p.devtlb) return c.bool_val(false);
         z3::expr r = overlap(p, I.lvl);
@@ -440,7 +460,8 @@ struct Encoding::Impl {
   /// first-stage root).
   Attach read_entry(const Time & t, const z3::expr & w, Instance & I)
   {
-    Attach a = at_gap(t.g, [&](MemTerms & m) { return attach_at(*m.mem, w); });
+    z3::expr pasid = I.walk_pasid ? *I.walk_pasid : wp;
+    Attach a = at_gap(t.g, [&](MemTerms & m) { return attach_at(*m.mem, w, pasid); });
     z3::expr torn_ok = c.bool_val(false);
     std::optional<Attach> mixed;
     z3::expr c0 = flag(I.name + "_qw0new"), c1 = flag(I.name + "_qw1new"), c2 = flag(I.name + "_qw2new");
@@ -448,8 +469,8 @@ struct Encoding::Impl {
       const Step & st = sc.steps[g - 1];
       if (!st.torn) continue;
       z3::expr here = t.g == bv(g, GW) && t.pos == bv(0, PSW) &&
-                      w == bv(static_cast<u64>(st.device), kDevW) && wp == bv(st.pasid, PW);
-      Attach o = attach_at(tl.walk[g - 1], w), nw = attach_at(tl.walk[g], w);
+                      w == bv(static_cast<u64>(st.device), kDevW) && pasid == bv(st.pasid, PW);
+      Attach o = attach_at(tl.walk[g - 1], w, pasid), nw = attach_at(tl.walk[g], w, pasid);
       // qw0 holds the second-stage pointer (the parent's, when nested), qw2 the first-stage one.
       auto is = [&](const z3::expr & t, unsigned v) { return t == bv(v, kPgttW); };
       auto ssptr = [&](const Attach & x) {
@@ -512,10 +533,12 @@ struct Encoding::Impl {
     I.s2 = a.s2;
     I.ssade = a.ssade;
     cons.push_back(z3::implies(I.active, a.ok));
-    z3::expr did = I.did, w = I.w;
+    z3::expr did = I.did, w = I.w, pasid = I.walk_pasid ? *I.walk_pasid : wp;
     cons.push_back(z3::implies(
         I.active && I.pc_use,
-        lt(I.pc_t, I.t) && kept([&](const InvPattern & p) { return match_pc(p, did, w); }, I.pc_t, I.t)));
+        lt(I.pc_t, I.t) && kept([&](const InvPattern & p) { return match_pc(p, did, w, pasid); }, I.pc_t, I.t)));
+    // Only a second-stage entry (no PASID tag) may come from a walk for another PASID.
+    if (I.walk_pasid) cons.push_back(z3::implies(I.active, *I.walk_pasid == wp || untagged(I)));
   }
 
   z3::expr is_pt(const z3::expr & pgtt) { return pgtt == bv(kPgttPassThrough, kPgttW); }
@@ -564,6 +587,7 @@ struct Encoding::Impl {
   {
     for (unsigned l = geo.levels; l >= 2; --l) {
       Instance I = new_instance(CacheKind::Psc, l, "psc" + std::to_string(l));
+      if (ss_on) I.walk_pasid = var(I.name + "_p", PW);
       resolve(I);
       Res res = walk(I, l, I.active);
       cons.push_back(z3::implies(I.active, res.kind == bv(kPtr, 2) || res.kind == bv(kWild, 2)));
@@ -574,6 +598,7 @@ struct Encoding::Impl {
     }
     {
       Instance I = new_instance(CacheKind::Iotlb, 0, "tlb");
+      if (ss_on) I.walk_pasid = var(I.name + "_p", PW);
       resolve(I);
       Res res = ite(is_pt(I.pgtt), pass_res(), nest_at_fill(I, walk(I, 1, I.active)));
       z3::expr ok = res.kind == bv(kLeaf, 2) || res.kind == bv(kWild, 2);
@@ -612,9 +637,13 @@ struct Encoding::Impl {
       Instance I = new_instance(CacheKind::PasidCache, 0, "pct");
       require_context(I, I.t);
       Attach a = read_entry(I.t, I.w, I);
-      // A not-present entry may be cached too (CM=1): did, root and type then read as 0.
-      if (cfg.negative_config)
+      // A not-present entry may be cached too (CM=1): did, root and type then read as 0. Not
+      // from a torn read: the same entry could be filled just before the write (mirrors
+      // torn_reads, which yields present entries only).
+      if (cfg.negative_config) {
         I.neg = !a.ok;
+        cons.push_back(z3::implies(I.active && I.torn, a.ok));
+      }
       else
         cons.push_back(z3::implies(I.active, a.ok));
       I.did = a.did;
@@ -876,7 +905,7 @@ struct Encoding::Impl {
       if (prq) v.push_back({nullptr, wp == bv(*cp.freed_pasid, PW) && prq->on});
       for (Instance * I : all()) {
         if (I->kind == CacheKind::ContextCache) continue;  // tagged by device only
-        if (cp.freed_pasid) v.push_back({I, wp == bv(*cp.freed_pasid, PW) && present(*I)});
+        if (cp.freed_pasid) v.push_back({I, wp == bv(*cp.freed_pasid, PW) && present(*I) && !untagged(*I)});
         else if (cp.freed_did && I->kind != CacheKind::DevTlb)
           v.push_back({I, present(*I) && I->did == bv(*cp.freed_did, IW)});
       }
@@ -931,6 +960,7 @@ struct Encoding::Impl {
     e.kind = I.kind;
     e.pasid = pasid;
     if (I.kind != CacheKind::DevTlb) e.pgtt = static_cast<unsigned>(val(m, I.pgtt));
+    if (tru(m, untagged(I))) e.pasid = kNoPasid;
     switch (I.kind) {
       case CacheKind::ContextCache:
         e.dev = static_cast<int>(val(m, I.w));
@@ -1069,6 +1099,7 @@ Counterexample Encoding::extract(const z3::model & m, const std::string & proper
     e.pos = d.val(m, I->t.pos);
     e.entry = d.entry_of(m, *I, cex.pasid, cex.addr);
     e.walker = static_cast<int>(d.val(m, I->w));
+    e.walker_pasid = I->walk_pasid ? d.val(m, *I->walk_pasid) : cex.pasid;
     e.torn = d.tru(m, I->torn) && !(I->kind != CacheKind::PasidCache && d.tru(m, I->pc_use));
     if (I->kind == CacheKind::ContextCache) {
       e.source = e.entry.negative ? "context entry in memory, not present" : "context entry in memory";
@@ -1084,6 +1115,7 @@ Counterexample Encoding::extract(const z3::model & m, const std::string & proper
       x.entry.kind = k;
       x.entry.dev = e.walker;
       x.walker = e.walker;
+      x.walker_pasid = e.walker_pasid;
       return x;
     };
     if (d.ctx_on && d.tru(m, I->ctx_use)) {
@@ -1099,7 +1131,7 @@ Counterexample Encoding::extract(const z3::model & m, const std::string & proper
     cex.events.push_back(e);
     if (I->kind != CacheKind::PasidCache && d.tru(m, I->pc_use)) {
       HwEvent p = private_fill(I->pc_t, CacheKind::PasidCache);
-      p.entry.pasid = cex.pasid;
+      p.entry.pasid = e.walker_pasid;
       p.entry.did = d.val(m, I->did);
       p.entry.root = d.val(m, I->root);
       p.entry.pgtt = static_cast<unsigned>(d.val(m, I->pgtt));

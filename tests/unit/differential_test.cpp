@@ -272,6 +272,7 @@ void differential(std::size_t kScenarios, u64 seed, bool stages, bool nested = f
     if (smt.cex && smt.cex->entry.pgtt == kPgttNested) ++by_property["(nested entry)"];
     if (smt.cex && smt.cex->entry.pgtt == kPgttPassThrough) ++by_property["(pass-through entry)"];
     if (smt.cex && smt.cex->entry.gpa) ++by_property["(nested second-stage walk entry)"];
+    if (smt.cex && smt.cex->entry.pasid == kNoPasid) ++by_property["(second-stage entry, no PASID tag)"];
     if (smt.cex && smt.cex->entry.kind == CacheKind::ContextCache)
       ++by_property[smt.cex->entry.negative ? "(negative context-cache entry)" : "(context-cache entry)"];
     if (smt.cex && sc.config.context_cache && !smt.cex->from_memory &&
@@ -300,6 +301,7 @@ void differential(std::size_t kScenarios, u64 seed, bool stages, bool nested = f
   } else if (stages) {
     EXPECT_GT(by_property["(nested entry)"], 0);
     EXPECT_GT(by_property["(pass-through entry)"], 0);
+    EXPECT_GT(by_property["(second-stage entry, no PASID tag)"], 0);
     EXPECT_GT(by_property["(context-cache entry)"], 0);
     EXPECT_GT(by_property["(negative context-cache entry)"], 0);
     EXPECT_GT(by_property["(context cleared)"], 0);

@@ -146,6 +146,11 @@ class Vtd final : public Profile {
     // entries of a device whose context entry was cleared while PASID entries were present
     // (VTD-SEQ-3: pc_inv and iotlb_inv DSI for the DID of each).
     if (cex.entry.kind == CacheKind::ContextCache) return "VTD-SEQ-2";
+    // A second-stage entry (no PASID tag) filled by a walk for another PASID: two
+    // second-stage tables behind one DID (VTD-CACHE-3).
+    if (cex.entry.pasid == kNoPasid)
+      for (const HwEvent & e : cex.events)
+        if (e.kind == HwEvent::Fill && e.entry == cex.entry && e.walker_pasid != cex.pasid) return "VTD-CACHE-3";
     if (sc.config.context_cache && !cex.from_memory && !cex.page_request &&
         !tl.mem_at_check(tl.checks.at(cex.check)).context_present(cex.device))
       return "VTD-SEQ-3";
