@@ -162,6 +162,9 @@ struct Walker {
   std::set<Entry> & out;
   u64 s2_root = 0;  ///< nested: the parent's second-stage root
   bool ssade = false;  ///< the PASID entry's dirty tracking (recorded in leaf entries)
+  /// Cached entries the walk may use: nested walks may go on from a cached second-stage
+  /// pointer of their domain id instead of the parent's root.
+  const std::set<Entry> * cache = nullptr;
 
   Entry tagged(CacheKind k, unsigned level) const
   {
@@ -208,6 +211,7 @@ struct Walker {
         for (unsigned l = 2; l <= level; ++l) {
           Entry e = tagged(CacheKind::Psc, l);
           e.gpa = true;
+          e.pasid = kNoPasid;
           e.wild = true;
           out.insert(e);
         }
@@ -216,6 +220,7 @@ struct Walker {
       if (r.kind != WalkResult::Pointer) return;
       Entry e = tagged(CacheKind::Psc, level);
       e.gpa = true;
+      e.pasid = kNoPasid;  // conservatively untagged: no PASID-based flush names it
       e.ptr = r.ptr;
       out.insert(e);
       table = r.ptr;
@@ -231,6 +236,34 @@ struct Walker {
     e.perm = t.perm;
     out.insert(e);
     leaves.push_back(e);
+  }
+
+  /// A nested walk's first-stage leaf: the second stage goes on from the parent's root, or
+  /// from a cached second-stage pointer covering the guest-physical address. The combined
+  /// translation is cached as 4 KiB: the size both stages agree on at least, and the hardest
+  /// to invalidate, so it stands for every size.
+  void nested_leaf(unsigned level, const WalkResult & r, std::vector<Entry> & leaves)
+  {
+    Translation s1{Translation::Leaf, out_frame(cfg.geo, level, r.frame, addr), r.perm};
+    std::vector<Translation> results{nest(cfg, mem, s2_root, s1, addr)};
+    std::optional<u64> gpa = guest_physical(cfg.geo, s1, addr);
+    if (cache && gpa)
+      for (const Entry & p : *cache)
+        if (p.kind == CacheKind::Psc && p.gpa && p.did == did && pasid_hits(p.pasid, pasid) &&
+            p.vpn == (*gpa >> cfg.geo.shift(p.level)))
+          results.push_back(p.wild ? Translation{Translation::Wild, 0, 0}
+                                   : nest_from(cfg, mem, p.ptr, p.level - 1, s1, addr));
+    for (const Translation & t : results) {
+      if (t.kind == Translation::None) continue;
+      Entry e = tagged(CacheKind::Iotlb, 1);
+      e.wild = t.kind == Translation::Wild;
+      if (!e.wild) {
+        e.frame = t.out;
+        e.perm = t.perm;
+      }
+      out.insert(e);
+      leaves.push_back(e);
+    }
   }
 
   /// Walk from table `table` of level `level`, inserting every entry the walk reads.
@@ -254,19 +287,7 @@ struct Walker {
         Entry e = tagged(CacheKind::Iotlb, level);
         e.frame = r.frame;
         e.perm = r.perm;
-        if (pgtt == kPgttNested) {
-          // The combined translation is cached as 4 KiB: the size both stages agree on at
-          // least, and the hardest to invalidate, so it stands for every size.
-          Translation s1{Translation::Leaf, out_frame(cfg.geo, level, r.frame, addr), r.perm};
-          Translation t = nest(cfg, mem, s2_root, s1, addr);
-          if (t.kind == Translation::None) return;
-          e = tagged(CacheKind::Iotlb, 1);
-          e.wild = t.kind == Translation::Wild;
-          if (!e.wild) {
-            e.frame = t.out;
-            e.perm = t.perm;
-          }
-        }
+        if (pgtt == kPgttNested) return nested_leaf(level, r, leaves);
         out.insert(e);
         leaves.push_back(e);
         return;
@@ -384,7 +405,7 @@ std::set<Entry> fillable_for(const Config & cfg, const Memory & mem, const std::
   std::vector<Entry> leaves;
   for (const Entry & r : resolutions) {
     const u64 did = r.did;
-    Walker wk{cfg, mem, pasid, addr, did, r.pgtt, out, r.parent, r.ssade};
+    Walker wk{cfg, mem, pasid, addr, did, r.pgtt, out, r.parent, r.ssade, &cache};
     if (r.pgtt == kPgttPassThrough)
       wk.pass_through(leaves);
     else

@@ -60,14 +60,8 @@ std::string replay(const Scenario & sc, const Timeline & tl, const Counterexampl
         continue;
       }
       // A fill is for the witness address: the entry's range contains it. A second-stage entry
-      // of a nested walk is for the guest-physical address the witness's first stage gives at
-      // the check point (what its lookup then uses).
-      u64 at = cex.addr;
-      if (e.entry.gpa) {
-        std::optional<u64> gpa = nested_gpa(cfg, tl.mem_at_check(cp), cex.device, cex.pasid, cex.addr);
-        if (!gpa) return "event " + std::to_string(ev) + ": a nested second-stage fill, but the witness has no guest-physical address";
-        at = *gpa;
-      }
+      // of a nested walk is for the guest-physical address it names.
+      u64 at = e.entry.gpa ? e.entry.vpn << cfg.geo.shift(e.entry.level) : cex.addr;
       if (e.entry.kind != CacheKind::PasidCache && e.entry.kind != CacheKind::ContextCache &&
           (at >> cfg.geo.shift(e.entry.level)) != e.entry.vpn)
         return "event " + std::to_string(ev) + ": fill does not translate the witness address";

@@ -104,8 +104,8 @@ class Memory {
   std::vector<DomainState> domains_;
   std::map<std::pair<int, u64>, Attachment> attach_;
   std::vector<std::pair<u64, u64>> freed_;
-  std::set<u64> pool_used_;
-  std::set<int> ctx_absent_;  ///< devices whose context entry is not present  ///< page-table pool slots in use (linked, unlinked or pending)
+  std::set<u64> pool_used_;  ///< page-table pool slots in use (linked, unlinked or pending)
+  std::set<int> ctx_absent_;  ///< devices whose context entry is not present
 };
 
 }  // namespace nostale

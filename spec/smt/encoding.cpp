@@ -78,6 +78,7 @@ struct Instance {
   z3::expr ctx_use;          // the PASID table was reached through a cached context entry ...
   Time ctx_t;                // ... filled at ctx_t (Config::context_cache)
   bool gpa = false;          // PSC: a second-stage entry of a nested walk, for the witness's GPA
+  std::optional<z3::expr> s2start = std::nullopt;  // nested fills: 0 root, l: cached npsc level l
   std::optional<z3::expr> walk_pasid = std::nullopt;  // the PASID of the walk, when not the witness's (below)
 };
 
@@ -94,6 +95,7 @@ struct Encoding::Impl {
   unsigned GW, PSW;  // widths of gap indexes and of positions inside a gap (just enough)
   std::string pfx;
   z3::expr wd, wp, wa;
+  z3::expr gq;  ///< the guest-physical address the second-stage entries of nested walks cover
   z3::expr_vector cons;
 
   struct MemTerms {
@@ -148,7 +150,7 @@ struct Encoding::Impl {
         PW(cfg.pasid_bits), IW(cfg.did_bits), GW(bits_for(tl.n + 2)),
         PSW(bits_for(2 * (tl.invs.size() + 2 * geo.levels + 8))), pfx("c" + std::to_string(check) + "_"),
         wd(c.bv_const((pfx + "dev").c_str(), kDevW)), wp(c.bv_const((pfx + "pasid").c_str(), PW)),
-        wa(c.bv_const((pfx + "addr").c_str(), AW)), cons(c), check_mem{&tl.mem_at_check(cp), {}},
+        wa(c.bv_const((pfx + "addr").c_str(), AW)), gq(c.bv_const((pfx + "gpa").c_str(), AW)), cons(c), check_mem{&tl.mem_at_check(cp), {}},
         T{c.bv_val(static_cast<uint64_t>(s), GW), c.bv_val(static_cast<uint64_t>((1u << PSW) - 1), PSW)}
   {
     build_epochs();
@@ -373,7 +375,8 @@ struct Encoding::Impl {
   /// nostale::kNoPasid): a PASID filter never names them.
   z3::expr untagged(const Instance & I)
   {
-    if (!I.walk_pasid || I.gpa) return c.bool_val(false);
+    if (I.gpa) return c.bool_val(true);
+    if (!I.walk_pasid) return c.bool_val(false);
     return I.pgtt == bv(kPgttSecond, kPgttW);
   }
   z3::expr tlb_filters(const InvPattern & p, const Instance & I)
@@ -596,6 +599,27 @@ struct Encoding::Impl {
       I.ptr = res.ptr;
       psc.emplace(l, I);
     }
+    if (nested_on) {
+      // Second-stage paging-structure entries of nested walks, for one guest-physical address
+      // gq (any address a first stage may produce is walked: the interpreter's fills do the
+      // same). Filled from the parent's root in memory; untagged by PASID (conservatively: no
+      // PASID-based flush names them). A lookup by the witness hits them at its own
+      // guest-physical address (hit), nested fills may go on from them (nest_at_fill).
+      for (unsigned l = geo.levels; l >= 2; --l) {
+        Instance I = new_instance(CacheKind::Psc, l, "npsc" + std::to_string(l));
+        I.gpa = true;
+        I.walk_pasid = var(I.name + "_p", PW);
+        resolve(I);
+        cons.push_back(I.start == bv(0, kLvlW) && !I.from_tlb);
+        z3::expr s2 = I.s2;
+        Res res = at_gap(I.t.g, [&](MemTerms & m) { return walk_sym(m, s2, geo.levels, l, gq); });
+        cons.push_back(z3::implies(I.active, I.pgtt == bv(kPgttNested, kPgttW) &&
+                                                 (res.kind == bv(kPtr, 2) || res.kind == bv(kWild, 2))));
+        I.wild = res.kind == bv(kWild, 2);
+        I.ptr = res.ptr;
+        npsc.emplace(l, I);
+      }
+    }
     {
       Instance I = new_instance(CacheKind::Iotlb, 0, "tlb");
       if (ss_on) I.walk_pasid = var(I.name + "_p", PW);
@@ -652,25 +676,6 @@ struct Encoding::Impl {
       I.s2 = a.s2;
       I.ssade = a.ssade;
       pct.emplace(I);
-    }
-    if (nested_on) {
-      // Second-stage paging-structure entries of nested walks, for the witness's guest-physical
-      // address at the check point (any address a first stage may produce is walked: the
-      // interpreter's fills do the same). Filled from the parent's root in memory.
-      auto [gpa_ok, gpa] = gpa_T();
-      for (unsigned l = geo.levels; l >= 2; --l) {
-        Instance I = new_instance(CacheKind::Psc, l, "npsc" + std::to_string(l));
-        I.gpa = true;
-        resolve(I);
-        cons.push_back(I.start == bv(0, kLvlW) && !I.from_tlb);
-        z3::expr s2 = I.s2;
-        Res res = at_gap(I.t.g, [&](MemTerms & m) { return walk_sym(m, s2, geo.levels, l, gpa); });
-        cons.push_back(z3::implies(I.active, I.pgtt == bv(kPgttNested, kPgttW) && gpa_ok &&
-                                                 (res.kind == bv(kPtr, 2) || res.kind == bv(kWild, 2))));
-        I.wild = res.kind == bv(kWild, 2);
-        I.ptr = res.ptr;
-        npsc.emplace(l, I);
-      }
     }
     if (ctx_on) {
       // A context-cache entry: present, or (CM=1) not present, as memory's then.
@@ -755,10 +760,27 @@ struct Encoding::Impl {
     return ite(wild_any, wild(1), ite(ok, leaf, none(1)));
   }
   /// For an instance filled at time g: nested results go through the parent's second stage.
+  /// The second stage may go on from a cached second-stage pointer (an npsc instance of the
+  /// same domain id whose guest-physical address covers this walk's) instead of the root.
   Res nest_at_fill(Instance & I, const Res & s1)
   {
     Res n = nest(s1, [&](const z3::expr & gpa) {
-      return at_gap(I.t.g, [&](MemTerms & m) { return walk_sym(m, I.s2, geo.levels, 1, gpa); });
+      Res r = at_gap(I.t.g, [&](MemTerms & m) { return walk_sym(m, I.s2, geo.levels, 1, gpa); });
+      if (npsc.empty()) return r;
+      I.s2start = var(I.name + "_s2start", kLvlW);
+      z3::expr ok = *I.s2start == bv(0, kLvlW);
+      for (auto & [l, U] : npsc) {
+        z3::expr is = *I.s2start == bv(l, kLvlW);
+        ok = ok || is;
+        Res from = at_gap(I.t.g, [&](MemTerms & m) { return walk_sym(m, U.ptr, l - 1, 1, gpa); });
+        r = ite(is, ite(U.wild, wild(l - 1), from), r);
+        unsigned sh = geo.shift(l);
+        cons.push_back(z3::implies(I.active && is, I.pgtt == bv(kPgttNested, kPgttW) && U.active && lt(U.t, I.t) &&
+                                                       U.did == I.did && kept(U, U.t, I.t) &&
+                                                       gq.extract(AW - 1, sh) == gpa.extract(AW - 1, sh)));
+      }
+      cons.push_back(ok);
+      return r;
     });
     return ite(I.pgtt == bv(kPgttNested, kPgttW), n, s1);
   }
@@ -843,7 +865,9 @@ struct Encoding::Impl {
     z3::expr tags = (a.ok && I.did == a.did && (any || I.pgtt == a.pgtt)) ||
                     (present(P) && !P.neg && P.w == wd && I.did == P.did && (any || I.pgtt == P.pgtt));
     // Second-stage entries of nested walks: looked up by the witness's guest-physical address.
-    return I.gpa ? tags && gpa_T().first : tags;
+    if (!I.gpa) return tags;
+    auto [ok, gpa] = gpa_T();
+    return tags && ok && gq == gpa;
   }
 
   z3::expr allows(const z3::expr & perm) { return (perm & bv(cp.access, kPermW)) != bv(0, kPermW); }
@@ -983,7 +1007,7 @@ struct Encoding::Impl {
         if (!e.wild) e.ptr = val(m, I.ptr);
         if (I.gpa) {
           e.gpa = true;
-          e.vpn = val(m, gpa_T().second) >> geo.shift(e.level);
+          e.vpn = val(m, gq) >> geo.shift(e.level);
           return e;
         }
         break;
@@ -1087,9 +1111,12 @@ Counterexample Encoding::extract(const z3::model & m, const std::string & proper
     if (I.kind == CacheKind::DevTlb && d.tru(m, I.from_tlb)) return std::string("ATS request answered from the IOTLB");
     u64 st = d.val(m, I.start);
     if (d.val(m, I.pgtt) == kPgttPassThrough) return "the " + s + ": pass-through, no table walk";
+    std::string s2 = I.s2start && d.val(m, *I.s2start) != 0
+                         ? "; second stage from the cached level-" + std::to_string(d.val(m, *I.s2start)) + " pointer"
+                         : std::string();
     if (I.gpa)
-      return "second-stage walk of guest-physical " + hex(d.val(m, d.gpa_T().second)) + " from the nesting parent's root, " + s;
-    return "walk from the " + s + (st ? ", then the cached level-" + std::to_string(st) + " entry" : std::string(", root table"));
+      return "second-stage walk of guest-physical " + hex(d.val(m, d.gq)) + " from the nesting parent's root, " + s;
+    return "walk from the " + s + (st ? ", then the cached level-" + std::to_string(st) + " entry" : std::string(", root table")) + s2;
   };
   for (Instance * I : d.all()) {
     if (!d.tru(m, I->active)) continue;

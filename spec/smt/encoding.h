@@ -16,8 +16,10 @@
 //   PASID-table entry from memory needs the device's context entry, from memory or from one
 //   cached copy filled earlier: again one private copy per walk, plus one context-cache entry
 //   as a target. Nested walks add one instance per level for the second-stage pointers they
-//   read, walked from the parent's root for the witness's guest-physical address (the first
-//   stage of the witness at the check point): the only address their lookup can use.
+//   read, walked from the parent's root for one symbolic guest-physical address gq: the
+//   witness's own at the check point when such an entry is the stale one, the one a later
+//   nested fill goes on from when that fill uses it, or any when it is judged by its tags
+//   alone (no-reuse-while-cached). One address suffices: a query needs one stale target.
 //   That is the bound: at most one fill per tracked entry per query, and no eviction
 //   (evictions only remove options). Later fills of the same tag cannot help, because the
 //   hardware could have skipped them. tests/unit/differential_test.cpp checks this argument

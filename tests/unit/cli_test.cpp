@@ -654,6 +654,19 @@ TEST_F(Cli, ExplicitEngineAgreesWithDefaultOnSmallGeometry)
   EXPECT_EQ(json::parse(bug.out)[0]["step"], 6);  // the free_frame
 }
 
+// A nested fill may go on from a cached second-stage pointer: both engines find the stale
+// device-TLB entry such a walk leaves, and the trace shows the walk.
+TEST_F(Cli, NestedFillThroughCachedSecondStagePointer)
+{
+  const std::string f = "scenarios/vtd/buggy/nested-cached-second-stage-pointer-bug.json";
+  Proc smt = run("check " + quote(f));
+  EXPECT_EQ(smt.code, 1) << smt;
+  EXPECT_NE(smt.out.find("second stage from the cached level-2 pointer"), std::string::npos) << smt;
+  Proc ex = run("check --engine explicit " + quote(f));
+  EXPECT_EQ(ex.code, 1) << ex;
+  EXPECT_NE(ex.out.find("no-stale (unsafe) at step 9"), std::string::npos) << ex;
+}
+
 TEST_F(Cli, ExplicitEngineUnknownOn48Bit)
 {
   std::string f = write("wide.json", small_scenario(false, true));

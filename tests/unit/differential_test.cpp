@@ -4,6 +4,7 @@
 // replayed on the interpreter (check_scenario throws if it does not replay).
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <chrono>
 #include <random>
 #include <sstream>
@@ -273,6 +274,10 @@ void differential(std::size_t kScenarios, u64 seed, bool stages, bool nested = f
     if (smt.cex && smt.cex->entry.pgtt == kPgttPassThrough) ++by_property["(pass-through entry)"];
     if (smt.cex && smt.cex->entry.gpa) ++by_property["(nested second-stage walk entry)"];
     if (smt.cex && smt.cex->entry.pasid == kNoPasid) ++by_property["(second-stage entry, no PASID tag)"];
+    if (smt.cex && std::any_of(smt.cex->events.begin(), smt.cex->events.end(), [](const HwEvent & e) {
+          return e.source.find("second stage from the cached") != std::string::npos;
+        }))
+      ++by_property["(nested fill through a cached second-stage pointer)"];
     if (smt.cex && smt.cex->entry.kind == CacheKind::ContextCache)
       ++by_property[smt.cex->entry.negative ? "(negative context-cache entry)" : "(context-cache entry)"];
     if (smt.cex && sc.config.context_cache && !smt.cex->from_memory &&
@@ -298,6 +303,8 @@ void differential(std::size_t kScenarios, u64 seed, bool stages, bool nested = f
   if (nested) {
     EXPECT_GT(by_property["(nested entry)"], 0);
     EXPECT_GT(by_property["(nested second-stage walk entry)"], 0);
+    // Fills through a cached second-stage pointer are rarely minimal here; the directed
+    // scenario buggy/nested-cached-second-stage-pointer-bug.json checks both engines on one.
   } else if (stages) {
     EXPECT_GT(by_property["(nested entry)"], 0);
     EXPECT_GT(by_property["(pass-through entry)"], 0);
