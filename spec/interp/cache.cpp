@@ -567,6 +567,21 @@ std::vector<Violation> evaluate(const Config & cfg, const Memory & mem,
   for (const Entry & e : cache)
     if (e.kind == CacheKind::PasidCache && !e.negative && e.dev == d && e.pasid == pasid)
       lookup_dids.insert({e.did, e.pgtt});
+  // A context entry cleared in memory but still cached lets lookups read the PASID table as
+  // it is in memory: its entry's domain id, and the translation it gives (raw_t).
+  Translation raw_t;
+  Entry cc;
+  cc.kind = CacheKind::ContextCache;
+  cc.dev = d;
+  int raw = mem.attached(d, pasid);
+  if (dom < 0 && raw >= 0 && cache.count(cc)) {
+    const DomainState & rs = mem.domains().at(static_cast<std::size_t>(raw));
+    unsigned rp = mem.attached_pgtt(d, pasid);
+    if (rs.did) lookup_dids.insert({*rs.did, rp});
+    raw_t = rp == kPgttPassThrough ? pass_through(g, addr)
+                                   : translate_memory_from(cfg, mem, mem.attached_root(d, pasid), g.levels, addr);
+    if (rp == kPgttNested) raw_t = nest(cfg, mem, mem.attached_parent_root(d, pasid), raw_t, addr);
+  }
 
   // Entries a lookup by the witness hits (judged from every device that hits them).
   const std::optional<u64> gpa_T = nested_gpa(cfg, mem, d, pasid, addr);
@@ -604,7 +619,8 @@ std::vector<Violation> evaluate(const Config & cfg, const Memory & mem,
   };
   if (reaches_free(mt) && !granted(mt)) v.push_back(Violation{"no-dma-after-free", "", true, Entry{}});
   for (const Entry & e : hits) {
-    Translation b = built(cfg, mem, e, addr, s2_root, s1);
+    Translation b = e.kind == CacheKind::ContextCache ? (e.negative ? Translation{} : raw_t)
+                                                      : built(cfg, mem, e, addr, s2_root, s1);
     if (reaches_free(b) && !granted(b)) v.push_back(Violation{"no-dma-after-free", "", false, e});
   }
 

@@ -819,6 +819,21 @@ struct Encoding::Impl {
     return {a.ok && a.pgtt == bv(kPgttNested, kPgttW) && ok, gpa};
   }
 
+  /// The witness's PASID-table entry in memory whether or not its context entry is present.
+  std::optional<Attach> raw_T_;
+  Attach raw_T()
+  {
+    if (!raw_T_) raw_T_.emplace(attach_at(*check_mem.mem, wd));
+    return *raw_T_;
+  }
+  /// What that entry translates (a lookup through a cached context entry uses it).
+  Tr raw_tr()
+  {
+    Attach r = raw_T();
+    Res t = nest_at_check(r.pgtt, r.s2, walk_sym(check_mem, r.root, geo.levels, 1));
+    return from_res(ite(r.ok, ite(is_pt(r.pgtt), pass_res(), t), none(geo.levels)));
+  }
+
   Tr memory_tr()
   {
     Attach a = attach_T();
@@ -864,6 +879,13 @@ struct Encoding::Impl {
     z3::expr any = c.bool_val(I.kind == CacheKind::Iotlb);
     z3::expr tags = (a.ok && I.did == a.did && (any || I.pgtt == a.pgtt)) ||
                     (present(P) && !P.neg && P.w == wd && I.did == P.did && (any || I.pgtt == P.pgtt));
+    if (cct) {
+      // Through a context entry cleared in memory but still cached: the PASID table as in
+      // memory (mirrors evaluate in cache.cpp).
+      Attach r = raw_T();
+      tags = tags || (!a.ok && present(*cct) && !cct->neg && cct->w == wd && r.ok && I.did == r.did &&
+                      (any || I.pgtt == r.pgtt));
+    }
     // Second-stage entries of nested walks: looked up by the witness's guest-physical address.
     if (!I.gpa) return tags;
     auto [ok, gpa] = gpa_T();
@@ -907,7 +929,12 @@ struct Encoding::Impl {
       };
       v.push_back({nullptr, reaches_free(mt) && !granted(mt)});
       for (Instance * I : all()) {
-        if (I->kind == CacheKind::ContextCache) continue;  // translates nothing by itself
+        if (I->kind == CacheKind::ContextCache) {
+          // Cleared in memory, still cached: the PASID table as in memory.
+          Tr b = raw_tr();
+          v.push_back({I, present(*I) && hit(*I) && !I->neg && !attach_T().ok && reaches_free(b) && !granted(b)});
+          continue;
+        }
         Tr b = built(*I);
         v.push_back({I, present(*I) && hit(*I) && reaches_free(b) && !granted(b)});
       }

@@ -845,6 +845,14 @@ TEST(Evaluate, ClearedContextEntryGatesWalksUnlessCached)
   ASSERT_EQ(v.size(), 1u);
   EXPECT_EQ(v.front().severity, "unsafe");
   EXPECT_EQ(v.front().entry.kind, CacheKind::ContextCache);
+  // Through it, lookups reach the PASID table in memory: a freed page it maps is reached.
+  m.apply_step(c, free_frame(0x80000, k4K));
+  CheckPoint cp = check_at(4);
+  cp.op = Op::FreeFrame;
+  v = evaluate(c, m, {*cc}, cp, 1, 0, k2M);
+  ASSERT_FALSE(v.empty());
+  EXPECT_EQ(v.front().property, "no-dma-after-free");
+  EXPECT_EQ(v.front().entry.kind, CacheKind::ContextCache);
 }
 
 // Nested walks cache the second-stage pointers they read, by guest-physical address.
