@@ -1,6 +1,8 @@
 #include "spec/model/format.h"
 #include "spec/interp/cache.h"
 
+#include <algorithm>
+
 #include <cstdio>
 
 namespace nostale {
@@ -560,15 +562,19 @@ std::vector<Violation> evaluate(const Config & cfg, const Memory & mem,
     if (pgtt == kPgttNested) mt = nest(cfg, mem, s2_root, mt, addr);
   }
 
-  // The (domain id, type) keys a lookup by the witness uses: memory's PASID-table entry's, and
-  // any cached PASID entry's.
-  std::set<std::pair<u64, unsigned>> lookup_dids;
-  if (lookup_did) lookup_dids.insert({*lookup_did, pgtt});
+  // The routes a lookup by the witness may take to a PASID-table entry: memory's, any cached
+  // PASID entry's, and, for a context entry cleared in memory but still cached, the PASID
+  // table as it is in memory (raw_t is what that entry translates).
+  struct Route {
+    u64 did;
+    unsigned pgtt;
+    u64 root, s2;
+  };
+  std::vector<Route> routes;
+  if (dom >= 0 && lookup_did) routes.push_back({*lookup_did, pgtt, *root, s2_root});
   for (const Entry & e : cache)
     if (e.kind == CacheKind::PasidCache && !e.negative && e.dev == d && e.pasid == pasid)
-      lookup_dids.insert({e.did, e.pgtt});
-  // A context entry cleared in memory but still cached lets lookups read the PASID table as
-  // it is in memory: its entry's domain id, and the translation it gives (raw_t).
+      routes.push_back({e.did, e.pgtt, e.root, e.parent});
   Translation raw_t;
   Entry cc;
   cc.kind = CacheKind::ContextCache;
@@ -577,33 +583,49 @@ std::vector<Violation> evaluate(const Config & cfg, const Memory & mem,
   if (dom < 0 && raw >= 0 && cache.count(cc)) {
     const DomainState & rs = mem.domains().at(static_cast<std::size_t>(raw));
     unsigned rp = mem.attached_pgtt(d, pasid);
-    if (rs.did) lookup_dids.insert({*rs.did, rp});
-    raw_t = rp == kPgttPassThrough ? pass_through(g, addr)
-                                   : translate_memory_from(cfg, mem, mem.attached_root(d, pasid), g.levels, addr);
-    if (rp == kPgttNested) raw_t = nest(cfg, mem, mem.attached_parent_root(d, pasid), raw_t, addr);
+    u64 rroot = mem.attached_root(d, pasid), rs2 = mem.attached_parent_root(d, pasid);
+    if (rs.did) routes.push_back({*rs.did, rp, rroot, rs2});
+    raw_t = rp == kPgttPassThrough ? pass_through(g, addr) : translate_memory_from(cfg, mem, rroot, g.levels, addr);
+    if (rp == kPgttNested) raw_t = nest(cfg, mem, rs2, raw_t, addr);
   }
+  // The guest-physical address a nested route's first stage gives the witness.
+  auto route_gpa = [&](const Route & r) -> std::optional<u64> {
+    if (r.pgtt != kPgttNested) return std::nullopt;
+    return guest_physical(g, translate_memory_from(cfg, mem, r.root, g.levels, addr), addr);
+  };
+  // What a lookup that hits `e` through route `r` can use (route-independent kinds: r unused).
+  auto judge = [&](const Entry & e, const Route & r) {
+    if (e.kind == CacheKind::ContextCache) return e.negative ? Translation{} : raw_t;
+    if (e.kind != CacheKind::Psc || e.wild) return built(cfg, mem, e, addr, r.s2, s1);
+    if (e.gpa) return nest_from(cfg, mem, e.ptr, e.level - 1, translate_memory_from(cfg, mem, r.root, g.levels, addr), addr);
+    Translation t = translate_memory_from(cfg, mem, e.ptr, e.level - 1, addr);
+    return e.pgtt == kPgttNested ? nest(cfg, mem, r.s2, t, addr) : t;
+  };
 
-  // Entries a lookup by the witness hits (judged from every device that hits them).
-  const std::optional<u64> gpa_T = nested_gpa(cfg, mem, d, pasid, addr);
-  std::vector<Entry> hits;
+  // Entries a lookup by the witness hits (judged from every device that hits them), each with
+  // what it translates through every route that reaches it.
+  std::vector<std::pair<Entry, std::vector<Translation>>> hits;
   for (const Entry & e : cache) {
-    if (e.kind == CacheKind::ContextCache) {
-      if (e.dev == d) hits.push_back(e);
-      continue;
+    std::vector<Translation> ts;
+    bool by_dev = e.kind == CacheKind::PasidCache || e.kind == CacheKind::DevTlb || e.kind == CacheKind::ContextCache;
+    if (by_dev) {
+      bool ok = e.dev == d && (e.kind == CacheKind::ContextCache || e.pasid == pasid);
+      if (e.kind == CacheKind::DevTlb) ok = ok && e.vpn == (addr >> g.shift(e.level));
+      if (ok) ts.push_back(judge(e, Route{0, kPgttNone, 0, 0}));
+    } else if (pasid_hits(e.pasid, pasid)) {
+      for (const Route & r : routes) {
+        // The IOTLB is one structure tagged by domain id and PASID: a lookup may hit an entry
+        // of another translation type (the PGTT an entry remembers serves invalidation,
+        // VTD-CACHE-3; VTD-ID-2 keeps first-stage and second-stage domain ids apart for this
+        // reason). The paging-structure caches are per stage; second-stage entries of nested
+        // walks are looked up by the route's guest-physical address.
+        if (r.did != e.did || (e.kind == CacheKind::Psc && r.pgtt != e.pgtt)) continue;
+        std::optional<u64> key = e.gpa ? route_gpa(r) : std::optional<u64>(addr);
+        if (!key || e.vpn != (*key >> g.shift(e.level))) continue;
+        ts.push_back(judge(e, r));
+      }
     }
-    // Second-stage entries of nested walks are looked up by the guest-physical address.
-    std::optional<u64> key = e.gpa ? gpa_T : std::optional<u64>(addr);
-    bool vpn_ok = e.kind == CacheKind::PasidCache || (key && e.vpn == (*key >> g.shift(e.level)));
-    if (!pasid_hits(e.pasid, pasid) || !vpn_ok) continue;
-    bool by_dev = e.kind == CacheKind::PasidCache || e.kind == CacheKind::DevTlb;
-    // The IOTLB is one structure tagged by domain id and PASID: a lookup may hit an entry of
-    // another translation type (the PGTT an entry remembers serves invalidation, VTD-CACHE-3;
-    // VTD-ID-2 keeps first-stage and second-stage domain ids apart for this reason). The
-    // paging-structure caches are per stage.
-    bool any_type = false;
-    if (e.kind == CacheKind::Iotlb)
-      for (const auto & [did, t] : lookup_dids) any_type |= did == e.did;
-    if (by_dev ? e.dev == d : (any_type || lookup_dids.count({e.did, e.pgtt}) > 0)) hits.push_back(e);
+    if (!ts.empty()) hits.push_back({e, ts});
   }
 
   auto reaches_free = [&](const Translation & t) {
@@ -618,16 +640,14 @@ std::vector<Violation> evaluate(const Config & cfg, const Memory & mem,
            (t.kind == Translation::None || (t.kind == Translation::Leaf && t.out == mt.out));
   };
   if (reaches_free(mt) && !granted(mt)) v.push_back(Violation{"no-dma-after-free", "", true, Entry{}});
-  for (const Entry & e : hits) {
-    Translation b = e.kind == CacheKind::ContextCache ? (e.negative ? Translation{} : raw_t)
-                                                      : built(cfg, mem, e, addr, s2_root, s1);
-    if (reaches_free(b) && !granted(b)) v.push_back(Violation{"no-dma-after-free", "", false, e});
-  }
+  for (const auto & [e, ts] : hits)
+    if (std::any_of(ts.begin(), ts.end(), [&](const Translation & b) { return reaches_free(b) && !granted(b); }))
+      v.push_back(Violation{"no-dma-after-free", "", false, e});
 
   for (const Violation & r : evaluate_reuse(cache, cp, prq)) v.push_back(r);
 
   std::vector<Violation> restrictive;
-  for (const Entry & e : hits) {
+  for (const auto & [e, ts] : hits) {
     if (e.kind == CacheKind::ContextCache) {
       // A cached context entry of a device whose entry memory has cleared; or a cached
       // not-present one where memory now translates (the device faults, VTD-SEQ-1).
@@ -643,14 +663,17 @@ std::vector<Violation> evaluate(const Config & cfg, const Memory & mem,
       continue;
     }
     if (mt.kind == Translation::Wild) continue;  // memory itself is broken: no-dma-after-free
-    Translation b = built(cfg, mem, e, addr, s2_root, s1);
-    bool unsafe = b.kind == Translation::Wild ||
-                  (b.kind == Translation::Leaf && (b.perm & M) != 0 &&
-                   (mt.kind != Translation::Leaf || b.out != mt.out || (b.perm & M & ~mt.perm) != 0));
-    bool restr = !unsafe && mt.kind == Translation::Leaf && (mt.perm & M) != 0 &&
-                 (b.kind != Translation::Leaf || (mt.perm & M & ~b.perm) != 0);
+    bool unsafe = false, restr = false;
+    for (const Translation & b : ts) {
+      bool u = b.kind == Translation::Wild ||
+               (b.kind == Translation::Leaf && (b.perm & M) != 0 &&
+                (mt.kind != Translation::Leaf || b.out != mt.out || (b.perm & M & ~mt.perm) != 0));
+      unsafe |= u;
+      restr |= !u && mt.kind == Translation::Leaf && (mt.perm & M) != 0 &&
+               (b.kind != Translation::Leaf || (mt.perm & M & ~b.perm) != 0);
+    }
     if (unsafe) v.push_back(Violation{"no-stale", "unsafe", false, e});
-    if (restr) restrictive.push_back(Violation{"no-stale", "restrictive", false, e});
+    else if (restr) restrictive.push_back(Violation{"no-stale", "restrictive", false, e});
   }
   for (const Violation & r : restrictive) v.push_back(r);
 
@@ -658,7 +681,7 @@ std::vector<Violation> evaluate(const Config & cfg, const Memory & mem,
   // it was off sets no dirty bit, and a migration misses the page (VTD-SEQ-6).
   bool tracked = dom >= 0 && mem.attached_ssade(d, pasid) && (pgtt == kPgttSecond || pgtt == kPgttNested);
   if (tracked && (M & kPermWrite))
-    for (const Entry & e : hits) {
+    for (const auto & [e, ts] : hits) {
       if (e.ssade || e.negative || e.kind == CacheKind::Psc || e.kind == CacheKind::ContextCache) continue;
       bool writes = e.kind == CacheKind::PasidCache || e.wild || (e.perm & kPermWrite);
       if (writes) v.push_back(Violation{"no-missed-dirty", "", false, e});

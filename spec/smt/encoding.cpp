@@ -77,7 +77,7 @@ struct Instance {
   z3::expr torn;             // its PASID-table entry was read torn (VTD-COH-3)
   z3::expr ctx_use;          // the PASID table was reached through a cached context entry ...
   Time ctx_t;                // ... filled at ctx_t (Config::context_cache)
-  bool gpa = false;          // PSC: a second-stage entry of a nested walk, for the witness's GPA
+  bool gpa = false;          // PSC: a second-stage entry of a nested walk, for the GPA gq
   std::optional<z3::expr> s2start = std::nullopt;  // nested fills: 0 root, l: cached npsc level l
   std::optional<z3::expr> walk_pasid = std::nullopt;  // the PASID of the walk, when not the witness's (below)
 };
@@ -803,20 +803,44 @@ struct Encoding::Impl {
     return *attach_T_;
   }
 
-  /// Memory's first-stage result for the witness at the check point (its own table walk).
+  /// The route a lookup by the witness takes to a PASID-table entry (mirrors Route in
+  /// evaluate): 0 memory's, 1 the cached PASID entry (pct), 2 memory's PASID table through a
+  /// context entry cleared in memory but still cached. One route per query: a violation needs
+  /// one stale target, reached one way.
+  struct RouteSel {
+    z3::expr valid, did, pgtt, root, s2;
+  };
+  std::optional<RouteSel> route_;
+  RouteSel route()
+  {
+    if (route_) return *route_;
+    z3::expr rt = var("route", 2);
+    Attach a = attach_T();
+    Instance & P = *pct;
+    z3::expr v0 = a.ok, v1 = present(P) && !P.neg && P.w == wd, v2 = c.bool_val(false);
+    Attach r = raw_T();
+    if (cct) v2 = !a.ok && present(*cct) && !cct->neg && cct->w == wd && r.ok;
+    auto pick = [&](const z3::expr & x0, const z3::expr & x1, const z3::expr & x2) {
+      return z3::ite(rt == bv(0, 2), x0, z3::ite(rt == bv(1, 2), x1, x2));
+    };
+    route_.emplace(RouteSel{(rt == bv(0, 2) && v0) || (rt == bv(1, 2) && v1) || (rt == bv(2, 2) && v2),
+                            pick(a.did, P.did, r.did), pick(a.pgtt, P.pgtt, r.pgtt), pick(a.root, P.root, r.root),
+                            pick(a.s2, P.s2, r.s2)});
+    return *route_;
+  }
+  /// The route's first-stage result for the witness (its own table walk).
   std::optional<Res> s1_T_;
   Res s1_T()
   {
-    if (!s1_T_) s1_T_.emplace(walk_sym(check_mem, attach_T().root, geo.levels, 1));
+    if (!s1_T_) s1_T_.emplace(walk_sym(check_mem, route().root, geo.levels, 1));
     return *s1_T_;
   }
-  /// The witness's guest-physical address at the check point: where the second-stage entries
-  /// of nested walks are looked up (mirrors nostale::nested_gpa).
+  /// The guest-physical address the route's nested entry gives the witness: where the
+  /// second-stage entries of nested walks are looked up.
   std::pair<z3::expr, z3::expr> gpa_T()
   {
-    Attach a = attach_T();
     auto [ok, gpa] = guest_physical(s1_T());
-    return {a.ok && a.pgtt == bv(kPgttNested, kPgttW) && ok, gpa};
+    return {route().pgtt == bv(kPgttNested, kPgttW) && ok, gpa};
   }
 
   /// The witness's PASID-table entry in memory whether or not its context entry is present.
@@ -854,9 +878,8 @@ struct Encoding::Impl {
           Res r = nest(s1_T(), [&](const z3::expr & gpa) { return walk_sym(check_mem, I.ptr, I.level - 1, 1, gpa); });
           return from_res(ite(I.wild, wild(I.level - 1), r));
         }
-        // A nested paging-structure entry goes on through the second stage the lookup uses.
-        Attach a = attach_T();
-        Res r = nest_at_check(I.pgtt, a.s2, walk_sym(check_mem, I.ptr, I.level - 1, 1));
+        // A nested paging-structure entry goes on through the second stage the route uses.
+        Res r = nest_at_check(I.pgtt, route().s2, walk_sym(check_mem, I.ptr, I.level - 1, 1));
         return from_res(ite(I.wild, wild(I.level - 1), r));
       }
       default:
@@ -871,22 +894,12 @@ struct Encoding::Impl {
   {
     if (I.kind == CacheKind::PasidCache || I.kind == CacheKind::DevTlb || I.kind == CacheKind::ContextCache)
       return I.w == wd;
-    // The lookup's domain id: memory's, or that of a cached PASID entry of the witness.
-    Attach a = attach_T();
-    Instance & P = *pct;
-    // IOTLB lookups match any translation type; paging-structure caches are per stage (see
-    // evaluate in cache.cpp).
+    // The lookup's domain id: that of the route's PASID-table entry. IOTLB lookups match any
+    // translation type; paging-structure caches are per stage (see evaluate in cache.cpp).
+    RouteSel r = route();
     z3::expr any = c.bool_val(I.kind == CacheKind::Iotlb);
-    z3::expr tags = (a.ok && I.did == a.did && (any || I.pgtt == a.pgtt)) ||
-                    (present(P) && !P.neg && P.w == wd && I.did == P.did && (any || I.pgtt == P.pgtt));
-    if (cct) {
-      // Through a context entry cleared in memory but still cached: the PASID table as in
-      // memory (mirrors evaluate in cache.cpp).
-      Attach r = raw_T();
-      tags = tags || (!a.ok && present(*cct) && !cct->neg && cct->w == wd && r.ok && I.did == r.did &&
-                      (any || I.pgtt == r.pgtt));
-    }
-    // Second-stage entries of nested walks: looked up by the witness's guest-physical address.
+    z3::expr tags = r.valid && I.did == r.did && (any || I.pgtt == r.pgtt);
+    // Second-stage entries of nested walks: looked up by the route's guest-physical address.
     if (!I.gpa) return tags;
     auto [ok, gpa] = gpa_T();
     return tags && ok && gq == gpa;

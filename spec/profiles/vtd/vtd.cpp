@@ -163,6 +163,10 @@ class Vtd final : public Profile {
       covered |= matches(sc.config.geo, inv.pat, cex.entry);
       pc_named |= inv.pat.pasid_cache && (!inv.pat.pasid || *inv.pat.pasid == cex.entry.pasid);
     }
+    // A second-stage pointer of nested walks: only an iotlb_inv of the nested DID with IH=0
+    // removes it (no PASID or address names it).
+    if (!cex.from_memory && !covered && cex.entry.gpa)
+      return cex.property == "no-reuse-while-cached" ? "VTD-ID-6" : "VTD-SEQ-13";
     if (!cex.from_memory && !covered && cex.entry.pgtt == kPgttNested) {
       // A combined entry nobody flushed with the nested DID: after a change of the nesting
       // parent (the first stage still maps the address) or of the guest's first stage.
