@@ -382,7 +382,8 @@ struct Encoding::Impl {
   z3::expr tlb_filters(const InvPattern & p, const Instance & I)
   {
     z3::expr r = filters(p, I.did, I.walk_pasid ? *I.walk_pasid : wp);
-    return p.pasid ? r && !untagged(I) : r;
+    z3::expr u = untagged(I);
+    return p.pasid && !u.is_false() ? r && !u : r;  // keep constant-false tests foldable
   }
   /// The entry's type is in `mask`.
   z3::expr pgtt_in(const z3::expr & pgtt, unsigned mask)
@@ -814,12 +815,20 @@ struct Encoding::Impl {
   RouteSel route()
   {
     if (route_) return *route_;
-    z3::expr rt = var("route", 2);
     Attach a = attach_T();
     Instance & P = *pct;
-    z3::expr v0 = a.ok, v1 = present(P) && !P.neg && P.w == wd, v2 = c.bool_val(false);
+    z3::expr v0 = a.ok, v1 = present(P) && !P.neg && P.w == wd;
+    if (!cct) {
+      // Memory's entry or the cached one: one Boolean choice.
+      z3::expr rt = flag("route");
+      auto pick = [&](const z3::expr & x0, const z3::expr & x1) { return z3::ite(rt, x1, x0); };
+      route_.emplace(RouteSel{z3::ite(rt, v1, v0), pick(a.did, P.did), pick(a.pgtt, P.pgtt), pick(a.root, P.root),
+                              pick(a.s2, P.s2)});
+      return *route_;
+    }
+    z3::expr rt = var("route", 2);
     Attach r = raw_T();
-    if (cct) v2 = !a.ok && present(*cct) && !cct->neg && cct->w == wd && r.ok;
+    z3::expr v2 = !a.ok && present(*cct) && !cct->neg && cct->w == wd && r.ok;
     auto pick = [&](const z3::expr & x0, const z3::expr & x1, const z3::expr & x2) {
       return z3::ite(rt == bv(0, 2), x0, z3::ite(rt == bv(1, 2), x1, x2));
     };
@@ -894,11 +903,26 @@ struct Encoding::Impl {
   {
     if (I.kind == CacheKind::PasidCache || I.kind == CacheKind::DevTlb || I.kind == CacheKind::ContextCache)
       return I.w == wd;
-    // The lookup's domain id: that of the route's PASID-table entry. IOTLB lookups match any
+    // The lookup's domain id: that of a route's PASID-table entry. IOTLB lookups match any
     // translation type; paging-structure caches are per stage (see evaluate in cache.cpp).
-    RouteSel r = route();
     z3::expr any = c.bool_val(I.kind == CacheKind::Iotlb);
-    z3::expr tags = r.valid && I.did == r.did && (any || I.pgtt == r.pgtt);
+    z3::expr tags = c.bool_val(false);
+    if (nested_on && I.kind == CacheKind::Psc) {
+      // Judged through the route's second stage or guest-physical address (built): choose it.
+      RouteSel r = route();
+      tags = r.valid && I.did == r.did && I.pgtt == r.pgtt;
+    } else {
+      // Any route: what the entry translates does not depend on it.
+      Attach a = attach_T();
+      Instance & P = *pct;
+      tags = (a.ok && I.did == a.did && (any || I.pgtt == a.pgtt)) ||
+             (present(P) && !P.neg && P.w == wd && I.did == P.did && (any || I.pgtt == P.pgtt));
+      if (cct) {
+        Attach r = raw_T();
+        tags = tags || (!a.ok && present(*cct) && !cct->neg && cct->w == wd && r.ok && I.did == r.did &&
+                        (any || I.pgtt == r.pgtt));
+      }
+    }
     // Second-stage entries of nested walks: looked up by the route's guest-physical address.
     if (!I.gpa) return tags;
     auto [ok, gpa] = gpa_T();
