@@ -286,10 +286,10 @@ struct Walker {
         return;
       }
       if (r.kind == WalkResult::Leaf) {
+        if (pgtt == kPgttNested) return nested_leaf(level, r, leaves);
         Entry e = tagged(CacheKind::Iotlb, level);
         e.frame = r.frame;
         e.perm = r.perm;
-        if (pgtt == kPgttNested) return nested_leaf(level, r, leaves);
         out.insert(e);
         leaves.push_back(e);
         return;
@@ -476,6 +476,18 @@ std::optional<u64> nested_gpa(const Config & cfg, const Memory & mem, int d, u64
   return guest_physical(cfg.geo, s1, addr);
 }
 
+/// What a PASID-table entry (type, table pointer, nesting parent's root) translates `addr` to
+/// in memory: identity for pass-through, the table walk, then the parent's second stage when
+/// nested. Memory's own entry, a cached copy and a route through a cached context entry all
+/// read it this way.
+static Translation through_entry(const Config & cfg, const Memory & mem, unsigned pgtt, u64 root, u64 s2,
+                                 u64 addr)
+{
+  if (pgtt == kPgttPassThrough) return pass_through(cfg.geo, addr);
+  Translation t = translate_memory_from(cfg, mem, root, cfg.geo.levels, addr);
+  return pgtt == kPgttNested ? nest(cfg, mem, s2, t, addr) : t;
+}
+
 /// What a lookup that hits `e` for `addr` can use: the entry itself, or the walk it starts.
 /// `s2_root`: for nested paging-structure entries, the second stage the lookup uses; `s1`: the
 /// first-stage result memory gives the witness (a second-stage entry of a nested walk goes on
@@ -487,9 +499,7 @@ static Translation built(const Config & cfg, const Memory & mem, const Entry & e
   switch (e.kind) {
     case CacheKind::PasidCache:
       if (e.negative) return t;
-      if (e.pgtt == kPgttPassThrough) return pass_through(cfg.geo, addr);
-      t = translate_memory_from(cfg, mem, e.root, cfg.geo.levels, addr);
-      return e.pgtt == kPgttNested ? nest(cfg, mem, e.parent, t, addr) : t;
+      return through_entry(cfg, mem, e.pgtt, e.root, e.parent, addr);
     case CacheKind::Psc:
       if (e.wild) { t.kind = Translation::Wild; return t; }
       if (e.gpa) return nest_from(cfg, mem, e.ptr, e.level - 1, s1, addr);
@@ -546,7 +556,7 @@ std::vector<Violation> evaluate(const Config & cfg, const Memory & mem,
   std::vector<Violation> v;
 
   // What memory grants the witness (the PASID-table entry, then the page table).
-  Translation mt, s1;
+  Translation mt;
   std::optional<u64> lookup_did;
   std::optional<u64> root;
   // Without its context entry the device translates nothing (scalable mode).
@@ -557,9 +567,7 @@ std::vector<Violation> evaluate(const Config & cfg, const Memory & mem,
     const DomainState & ds = mem.domains().at(static_cast<std::size_t>(dom));
     lookup_did = ds.did;
     root = mem.attached_root(d, pasid);
-    mt = pgtt == kPgttPassThrough ? pass_through(g, addr) : translate_memory_from(cfg, mem, *root, g.levels, addr);
-    s1 = mt;
-    if (pgtt == kPgttNested) mt = nest(cfg, mem, s2_root, mt, addr);
+    mt = through_entry(cfg, mem, pgtt, *root, s2_root, addr);
   }
 
   // The routes a lookup by the witness may take to a PASID-table entry: memory's, any cached
@@ -568,13 +576,19 @@ std::vector<Violation> evaluate(const Config & cfg, const Memory & mem,
   struct Route {
     u64 did;
     unsigned pgtt;
-    u64 root, s2;
+    u64 s2;
+    Translation s1;  ///< nested: the first-stage result, computed once per route
   };
   std::vector<Route> routes;
-  if (dom >= 0 && lookup_did) routes.push_back({*lookup_did, pgtt, *root, s2_root});
+  auto add_route = [&](u64 did, unsigned type, u64 table, u64 s2) {
+    Translation first;
+    if (type == kPgttNested) first = translate_memory_from(cfg, mem, table, g.levels, addr);
+    routes.push_back({did, type, s2, first});
+  };
+  if (dom >= 0 && lookup_did) add_route(*lookup_did, pgtt, *root, s2_root);
   for (const Entry & e : cache)
     if (e.kind == CacheKind::PasidCache && !e.negative && e.dev == d && e.pasid == pasid)
-      routes.push_back({e.did, e.pgtt, e.root, e.parent});
+      add_route(e.did, e.pgtt, e.root, e.parent);
   Translation raw_t;
   Entry cc;
   cc.kind = CacheKind::ContextCache;
@@ -584,22 +598,18 @@ std::vector<Violation> evaluate(const Config & cfg, const Memory & mem,
     const DomainState & rs = mem.domains().at(static_cast<std::size_t>(raw));
     unsigned rp = mem.attached_pgtt(d, pasid);
     u64 rroot = mem.attached_root(d, pasid), rs2 = mem.attached_parent_root(d, pasid);
-    if (rs.did) routes.push_back({*rs.did, rp, rroot, rs2});
-    raw_t = rp == kPgttPassThrough ? pass_through(g, addr) : translate_memory_from(cfg, mem, rroot, g.levels, addr);
-    if (rp == kPgttNested) raw_t = nest(cfg, mem, rs2, raw_t, addr);
+    if (rs.did) add_route(*rs.did, rp, rroot, rs2);
+    raw_t = through_entry(cfg, mem, rp, rroot, rs2, addr);
   }
   // The guest-physical address a nested route's first stage gives the witness.
   auto route_gpa = [&](const Route & r) -> std::optional<u64> {
     if (r.pgtt != kPgttNested) return std::nullopt;
-    return guest_physical(g, translate_memory_from(cfg, mem, r.root, g.levels, addr), addr);
+    return guest_physical(g, r.s1, addr);
   };
   // What a lookup that hits `e` through route `r` can use (route-independent kinds: r unused).
   auto judge = [&](const Entry & e, const Route & r) {
     if (e.kind == CacheKind::ContextCache) return e.negative ? Translation{} : raw_t;
-    if (e.kind != CacheKind::Psc || e.wild) return built(cfg, mem, e, addr, r.s2, s1);
-    if (e.gpa) return nest_from(cfg, mem, e.ptr, e.level - 1, translate_memory_from(cfg, mem, r.root, g.levels, addr), addr);
-    Translation t = translate_memory_from(cfg, mem, e.ptr, e.level - 1, addr);
-    return e.pgtt == kPgttNested ? nest(cfg, mem, r.s2, t, addr) : t;
+    return built(cfg, mem, e, addr, r.s2, r.s1);
   };
 
   // Entries a lookup by the witness hits (judged from every device that hits them), each with
@@ -611,7 +621,7 @@ std::vector<Violation> evaluate(const Config & cfg, const Memory & mem,
     if (by_dev) {
       bool ok = e.dev == d && (e.kind == CacheKind::ContextCache || e.pasid == pasid);
       if (e.kind == CacheKind::DevTlb) ok = ok && e.vpn == (addr >> g.shift(e.level));
-      if (ok) ts.push_back(judge(e, Route{0, kPgttNone, 0, 0}));
+      if (ok) ts.push_back(judge(e, Route{0, kPgttNone, 0, Translation{}}));
     } else if (pasid_hits(e.pasid, pasid)) {
       for (const Route & r : routes) {
         // The IOTLB is one structure tagged by domain id and PASID: a lookup may hit an entry

@@ -811,30 +811,38 @@ struct Encoding::Impl {
   struct RouteSel {
     z3::expr valid, did, pgtt, root, s2;
   };
+  /// The routes themselves, each with the condition that it exists: memory's entry, the cached
+  /// one (pct), and (with context entries) memory's table through a cached cleared context
+  /// entry.
+  std::vector<RouteSel> routes_;
+  const std::vector<RouteSel> & routes()
+  {
+    if (!routes_.empty()) return routes_;
+    Attach a = attach_T();
+    Instance & P = *pct;
+    routes_.push_back({a.ok, a.did, a.pgtt, a.root, a.s2});
+    routes_.push_back({present(P) && !P.neg && P.w == wd, P.did, P.pgtt, P.root, P.s2});
+    if (cct) {
+      Attach r = raw_T();
+      routes_.push_back({!a.ok && present(*cct) && !cct->neg && cct->w == wd && r.ok, r.did, r.pgtt, r.root, r.s2});
+    }
+    return routes_;
+  }
+  /// One route chosen per query, where the judgement depends on it.
   std::optional<RouteSel> route_;
   RouteSel route()
   {
     if (route_) return *route_;
-    Attach a = attach_T();
-    Instance & P = *pct;
-    z3::expr v0 = a.ok, v1 = present(P) && !P.neg && P.w == wd;
-    if (!cct) {
-      // Memory's entry or the cached one: one Boolean choice.
-      z3::expr rt = flag("route");
-      auto pick = [&](const z3::expr & x0, const z3::expr & x1) { return z3::ite(rt, x1, x0); };
-      route_.emplace(RouteSel{z3::ite(rt, v1, v0), pick(a.did, P.did), pick(a.pgtt, P.pgtt), pick(a.root, P.root),
-                              pick(a.s2, P.s2)});
-      return *route_;
-    }
+    const std::vector<RouteSel> & rs = routes();
     z3::expr rt = var("route", 2);
-    Attach r = raw_T();
-    z3::expr v2 = !a.ok && present(*cct) && !cct->neg && cct->w == wd && r.ok;
-    auto pick = [&](const z3::expr & x0, const z3::expr & x1, const z3::expr & x2) {
-      return z3::ite(rt == bv(0, 2), x0, z3::ite(rt == bv(1, 2), x1, x2));
-    };
-    route_.emplace(RouteSel{(rt == bv(0, 2) && v0) || (rt == bv(1, 2) && v1) || (rt == bv(2, 2) && v2),
-                            pick(a.did, P.did, r.did), pick(a.pgtt, P.pgtt, r.pgtt), pick(a.root, P.root, r.root),
-                            pick(a.s2, P.s2, r.s2)});
+    RouteSel sel = rs.back();
+    sel.valid = rt == bv(rs.size() - 1, 2) && sel.valid;
+    for (std::size_t i = rs.size() - 1; i-- > 0;) {
+      z3::expr is = rt == bv(i, 2);
+      sel = RouteSel{(is && rs[i].valid) || sel.valid, z3::ite(is, rs[i].did, sel.did),
+                     z3::ite(is, rs[i].pgtt, sel.pgtt), z3::ite(is, rs[i].root, sel.root), z3::ite(is, rs[i].s2, sel.s2)};
+    }
+    route_.emplace(sel);
     return *route_;
   }
   /// The route's first-stage result for the witness (its own table walk).
@@ -913,15 +921,7 @@ struct Encoding::Impl {
       tags = r.valid && I.did == r.did && I.pgtt == r.pgtt;
     } else {
       // Any route: what the entry translates does not depend on it.
-      Attach a = attach_T();
-      Instance & P = *pct;
-      tags = (a.ok && I.did == a.did && (any || I.pgtt == a.pgtt)) ||
-             (present(P) && !P.neg && P.w == wd && I.did == P.did && (any || I.pgtt == P.pgtt));
-      if (cct) {
-        Attach r = raw_T();
-        tags = tags || (!a.ok && present(*cct) && !cct->neg && cct->w == wd && r.ok && I.did == r.did &&
-                        (any || I.pgtt == r.pgtt));
-      }
+      for (const RouteSel & r : routes()) tags = tags || (r.valid && I.did == r.did && (any || I.pgtt == r.pgtt));
     }
     // Second-stage entries of nested walks: looked up by the route's guest-physical address.
     if (!I.gpa) return tags;
