@@ -799,7 +799,7 @@ struct Encoding::Impl {
     if (!attach_T_) {
       // Without its context entry the device translates nothing (mirrors evaluate).
       Attach none{c.bool_val(false), bv(0, IW), bv(0, FW), bv(0, kPgttW), bv(0, FW), c.bool_val(false)};
-      attach_T_.emplace(ite(ctx_at(*check_mem.mem, wd), attach_at(*check_mem.mem, wd), none));
+      attach_T_.emplace(ite(ctx_at(*check_mem.mem, wd), raw_T(), none));
     }
     return *attach_T_;
   }
