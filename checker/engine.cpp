@@ -3,10 +3,10 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
-#include <fstream>
 #include <stdexcept>
 #include <z3++.h>
 
+#include "checker/safe_write.h"
 #include "spec/interp/explorer.h"
 #include "spec/model/errors.h"
 #include "spec/profiles/profile.h"
@@ -65,11 +65,43 @@ CheckResult check_explicit(const Scenario & sc, const Timeline & tl, const Check
   return r;
 }
 
+const char * completion_name(Completion c) { return c == Completion::InOrder ? "in-order" : "any-order"; }
+
 }  // namespace
 
-CheckResult check_scenario(const Scenario & input, const CheckOptions & opt)
+std::string smt2_query_name(const Scenario & sc, std::size_t step, const std::string & property,
+                            const std::string & severity)
 {
-  auto t0 = Clock::now();
+  // The scenario's path, with '%' and '/' (and bytes a file name should not hold) percent-
+  // encoded: two scenarios never share a name, whatever folders they come from.
+  std::string enc;
+  for (unsigned char ch : sc.file) {
+    if (ch == '%' || ch == '/' || ch < 0x20 || ch == 0x7f) {
+      char b[4];
+      std::snprintf(b, sizeof b, "%%%02X", ch);
+      enc += b;
+    } else {
+      enc += static_cast<char>(ch);
+    }
+  }
+  if (enc.size() > 160) {  // file names are at most 255 bytes: keep the tail, made unique by a hash
+    u64 h = 1469598103934665603ull;
+    for (unsigned char ch : sc.file) h = (h ^ ch) * 1099511628211ull;
+    char b[20];
+    std::snprintf(b, sizeof b, "%016llx", static_cast<unsigned long long>(h));
+    enc = std::string(b) + "-" + enc.substr(enc.size() - 140);
+  }
+  return enc + "." + completion_name(sc.config.completion) + ".step" + std::to_string(step) + "." + property +
+         (severity.empty() ? "" : "." + severity) + ".smt2";
+}
+
+namespace {
+
+/// check_scenario with the Z3 context given, so that the in-order verdict's any-order
+/// re-check shares it (and its time budget), and the result is handed to on_result while
+/// every solver object is still alive.
+CheckResult check_in(z3::context & ctx, const Scenario & input, const CheckOptions & opt, Clock::time_point t0)
+{
   Scenario sc = input;
   if (opt.completion) sc.config.completion = *opt.completion;
   Timeline tl = build_timeline(sc);
@@ -77,6 +109,7 @@ CheckResult check_scenario(const Scenario & input, const CheckOptions & opt)
   r.stats.check_points = tl.checks.size();
   auto finish = [&](CheckResult res) {
     res.stats.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
+    if (opt.on_result) opt.on_result(res);  // may not return (a child process leaving early)
     return res;
   };
   if (opt.engine == "explicit") {
@@ -85,7 +118,6 @@ CheckResult check_scenario(const Scenario & input, const CheckOptions & opt)
     return finish(e);
   }
 
-  z3::context ctx;
   for (std::size_t ci = 0; ci < tl.checks.size(); ++ci) {
     auto tb = Clock::now();
     smt::Encoding enc(ctx, sc, tl, ci);
@@ -112,14 +144,11 @@ CheckResult check_scenario(const Scenario & input, const CheckOptions & opt)
       s.add(base);
       s.add(*bad);
       if (!opt.smt2_dir.empty()) {
-        std::string path = opt.smt2_dir + "/" + sc.file.substr(sc.file.find_last_of('/') + 1) + ".step" +
-                           std::to_string(tl.checks[ci].step) + "." + q.property +
-                           (*q.severity ? std::string(".") + q.severity : "") + ".smt2";
-        std::ofstream f(path);
-        f << "; nostale query: " << sc.name << ", check point at step " << tl.checks[ci].step << ", "
-          << q.property << " " << q.severity << " (sat = violation)\n"
-          << s.to_smt2();
-        if (!f) throw std::runtime_error(path + ": cannot write");
+        std::string path = opt.smt2_dir + "/" + smt2_query_name(sc, tl.checks[ci].step, q.property, q.severity);
+        write_regular_file(path, "; nostale query: " + sc.name + ", check point at step " +
+                                     std::to_string(tl.checks[ci].step) + ", " + q.property + " " + q.severity +
+                                     ", " + completion_name(sc.config.completion) +
+                                     " completion (sat = violation)\n" + s.to_smt2());
       }
       auto tq = Clock::now();
       z3::check_result res = s.check();
@@ -140,9 +169,20 @@ CheckResult check_scenario(const Scenario & input, const CheckOptions & opt)
       z3::model m = s.get_model();
       z3::expr_vector acts = enc.actions();
       for (unsigned k = count_true(m, acts); k > 0;) {
+        if (opt.timeout_s > 0) {
+          double left = opt.timeout_s - std::chrono::duration<double>(Clock::now() - t0).count();
+          if (left <= 0) {
+            r.note = "this trace may not be the shortest: the time limit stopped shrinking it";
+            break;
+          }
+          s.set("timeout", static_cast<unsigned>(left * 1000) + 1u);
+        }
         s.add(z3::atmost(acts, k - 1));
         ++r.stats.solver_calls;
-        if (s.check() != z3::sat) break;
+        z3::check_result shrunk = s.check();
+        if (shrunk == z3::unknown && opt.timeout_s > 0)
+          r.note = "this trace may not be the shortest: the time limit stopped shrinking it";
+        if (shrunk != z3::sat) break;
         m = s.get_model();
         k = count_true(m, acts);
       }
@@ -169,13 +209,16 @@ CheckResult check_scenario(const Scenario & input, const CheckOptions & opt)
       r.cex = cex;
       return finish(r);
     }
+    if (opt.on_proved) opt.on_proved(tl.checks[ci].step);  // every query here was unsat
   }
   r.verdict = Verdict::Safe;
   // A verdict that holds only because descriptors execute in order must say so (OPEN-1).
   if (sc.config.completion == Completion::InOrder && !opt.completion) {
     CheckOptions any = opt;
     any.completion = Completion::AnyOrder;
-    CheckResult a = check_scenario(input, any);
+    any.on_proved = nullptr;  // progress is about the verdict being reported
+    any.on_result = nullptr;
+    CheckResult a = check_in(ctx, input, any, t0);  // same deadline: it counts from t0
     r.stats.solver_calls += a.stats.solver_calls;
     if (a.verdict == Verdict::Violation)
       r.note = "safe only under in-order completion: with any-order completion, " + a.property +
@@ -187,6 +230,14 @@ CheckResult check_scenario(const Scenario & input, const CheckOptions & opt)
       r.note = "also safe under any-order completion";
   }
   return finish(r);
+}
+
+}  // namespace
+
+CheckResult check_scenario(const Scenario & sc, const CheckOptions & opt)
+{
+  z3::context ctx;
+  return check_in(ctx, sc, opt, Clock::now());
 }
 
 }  // namespace nostale

@@ -5,6 +5,7 @@
 // is handled: unknown stops with Verdict::Unknown and never counts as unsat.
 #pragma once
 
+#include <functional>
 #include <optional>
 #include <string>
 
@@ -15,12 +16,20 @@ namespace nostale {
 enum class Verdict { Safe, Violation, Unknown };
 const char * verdict_name(Verdict v);
 
+struct CheckResult;
+
 struct CheckOptions {
   double timeout_s = 0;              ///< 0: none; otherwise for the whole scenario
   bool unsafe_only = false;          ///< skip restrictive no-stale findings
   std::optional<Completion> completion;  ///< overrides the scenario's completion order
   std::string engine = "smt";        ///< smt | explicit
   std::string smt2_dir;              ///< if set, every query is written there as SMT-LIB2
+  /// Called with the step of each check point once every property is proved there.
+  std::function<void(std::size_t)> on_proved;
+  /// Called with the final result before the solver state is torn down. A caller that only
+  /// needs the result may end the process there (checker/cli/isolate.h): tearing down a
+  /// large Z3 context can take longer than the check itself.
+  std::function<void(const CheckResult &)> on_result;
 };
 
 struct Stats {
@@ -42,8 +51,14 @@ struct CheckResult {
   Stats stats;
 };
 
+/// The file name of one --smt2 query: the scenario's path (percent-encoded), the completion
+/// order, the check point's step, the property and severity.
+std::string smt2_query_name(const Scenario & sc, std::size_t step, const std::string & property,
+                            const std::string & severity);
+
 /// Checks one scenario (already loaded). Throws InternalError if a counterexample does not
-/// replay on the interpreter.
+/// replay on the interpreter, OutputError
+/// if a --smt2 query cannot be written.
 CheckResult check_scenario(const Scenario & sc, const CheckOptions & opt);
 
 }  // namespace nostale

@@ -1,5 +1,6 @@
 #include "spec/model/format.h"
 #include "checker/report.h"
+#include "checker/printable.h"
 
 #include <cstdio>
 #include <sstream>
@@ -47,57 +48,60 @@ std::string check_label(const Scenario & sc, std::size_t step)
 
 std::string render_text(const Scenario & sc, const CheckResult & r)
 {
-  std::ostringstream o;
+  // Every line is escaped as a whole (checker/printable.h) before its newline is added: names
+  // and notes from the scenario file can neither start a line nor move the cursor.
+  std::string o;
+  auto line = [&](const std::string & l) { o += printable(l) + "\n"; };
   std::string stats = seconds(r.stats.seconds) + ", " + std::to_string(r.stats.solver_calls) + " solver calls";
   switch (r.verdict) {
     case Verdict::Safe:
-      o << sc.file << ": SAFE  " << sc.name << "  (" << r.stats.check_points
-        << " check points, every device, PASID and address; " << stats << ")\n";
-      if (!r.note.empty()) o << "  note: " << r.note << "\n";
-      return o.str();
+      line(sc.file + ": SAFE  " + sc.name + "  (" + std::to_string(r.stats.check_points) +
+           " check points, every device, PASID and address; " + stats + ")");
+      if (!r.note.empty()) line("  note: " + r.note);
+      return o;
     case Verdict::Unknown:
-      o << sc.file << ": UNKNOWN  " << sc.name << "  (" << r.reason << "; " << stats << ")\n";
-      return o.str();
+      line(sc.file + ": UNKNOWN  " + sc.name + "  (" + r.reason + "; " + stats + ")");
+      return o;
     case Verdict::Violation:
       break;
   }
-  o << sc.file << ": VIOLATION " << r.property << (r.severity.empty() ? "" : " (" + r.severity + ")");
+  std::string head = sc.file + ": VIOLATION " + r.property + (r.severity.empty() ? "" : " (" + r.severity + ")");
   if (!r.cex) {
-    o << " at " << check_label(sc, *r.step) << "  " << sc.name << "  (explicit engine; " << stats << ")\n";
-    return o.str();
+    line(head + " at " + check_label(sc, *r.step) + "  " + sc.name + "  (explicit engine; " + stats + ")");
+    return o;
   }
   const Counterexample & c = *r.cex;
   Timeline tl = build_timeline(sc);
   const CheckPoint & cp = tl.checks[c.check];
-  o << " at " << check_label(sc, cp.step) << "  [rule " << c.rule << "]  (" << stats << ")\n";
-  o << "  scenario:    " << sc.name << "\n";
-  o << "  rule " << c.rule << ": " << rule_text(c.rule) << "\n";
-  if (!c.page_request) o << "  witness:     " << witness_text(sc, c) << "\n";
+  line(head + " at " + check_label(sc, cp.step) + "  [rule " + c.rule + "]  (" + stats + ")");
+  line("  scenario:    " + sc.name);
+  if (!r.note.empty()) line("  note:        " + r.note);
+  line("  rule " + c.rule + ": " + rule_text(c.rule));
+  if (!c.page_request) line("  witness:     " + witness_text(sc, c));
   if (c.page_request)
-    o << "  outstanding: a page request of " << sc.config.devices.at(static_cast<std::size_t>(c.entry.dev)).name
-      << " for PASID " << c.entry.pasid << ", never drained\n";
+    line("  outstanding: a page request of " + sc.config.devices.at(static_cast<std::size_t>(c.entry.dev)).name +
+         " for PASID " + std::to_string(c.entry.pasid) + ", never drained");
   else if (c.from_memory)
-    o << "  stale:       (no cache entry) memory itself still reaches a freed frame\n";
+    line("  stale:       (no cache entry) memory itself still reaches a freed frame");
   else
-    o << "  stale entry: " << describe(sc.config, c.entry) << "\n";
+    line("  stale entry: " + describe(sc.config, c.entry));
   if (!c.page_request)
-    o << "  memory says: " << describe_memory(sc.config, tl.mem_at_check(cp), c.device, c.pasid, c.addr) << "\n";
-  o << "  trace ('hw' lines are hardware actions between driver steps):\n";
+    line("  memory says: " + describe_memory(sc.config, tl.mem_at_check(cp), c.device, c.pasid, c.addr));
+  line("  trace ('hw' lines are hardware actions between driver steps):");
   std::size_t ev = 0;
   for (std::size_t g = 0; g <= cp.step; ++g) {
-    for (; ev < c.events.size() && c.events[ev].gap == g; ++ev)
-      o << "     hw  " << event_text(sc, tl, c.events[ev]) << "\n";
+    for (; ev < c.events.size() && c.events[ev].gap == g; ++ev) line("     hw  " + event_text(sc, tl, c.events[ev]));
     if (g == sc.steps.size()) {
-      o << "    end  <== check point: " << r.property << " violated\n";
+      line("    end  <== check point: " + r.property + " violated");
       break;
     }
     const Step & s = sc.steps[g];
-    o << "  " << (g < 10 ? "   " : g < 100 ? "  " : " ") << g << "  " << s.text;
-    if (!s.note.empty()) o << "  # " << s.note;
-    if (g == cp.step) o << "  <== check point: " << r.property << " violated";
-    o << "\n";
+    std::string l = std::string("  ") + (g < 10 ? "   " : g < 100 ? "  " : " ") + std::to_string(g) + "  " + s.text;
+    if (!s.note.empty()) l += "  # " + s.note;
+    if (g == cp.step) l += "  <== check point: " + r.property + " violated";
+    line(l);
   }
-  return o.str();
+  return o;
 }
 
 nlohmann::json render_json(const Scenario & sc, const CheckResult & r)

@@ -1,5 +1,6 @@
 #include "spec/model/format.h"
 #include "checker/scenario_loader.h"
+#include "checker/strict_json.h"
 
 #include <cstdio>
 #include <fstream>
@@ -17,40 +18,6 @@ namespace {
 
 using json = nlohmann::json;
 using namespace json_fields;
-
-std::pair<std::size_t, std::size_t> line_col(const std::string & text, std::size_t offset)
-{
-  std::size_t line = 1, col = 1;
-  for (std::size_t i = 0; i < offset && i < text.size(); ++i) {
-    if (text[i] == '\n') { ++line; col = 1; }
-    else ++col;
-  }
-  return {line, col};
-}
-
-/// Rejects nesting deeper than any scenario needs, before the parser sees it.
-void check_depth(const std::string & text, const std::string & file)
-{
-  int depth = 0;
-  bool in_str = false, esc = false;
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    char ch = text[i];
-    if (in_str) {
-      if (esc) esc = false;
-      else if (ch == '\\') esc = true;
-      else if (ch == '"') in_str = false;
-      continue;
-    }
-    if (ch == '"') in_str = true;
-    else if (ch == '{' || ch == '[') {
-      if (++depth > 32) {
-        auto [l, c] = line_col(text, i);
-        throw LoadError(file + ":" + std::to_string(l) + ":" + std::to_string(c) +
-                        ": error: JSON nested deeper than 32 levels");
-      }
-    } else if (ch == '}' || ch == ']') --depth;
-  }
-}
 
 class Loader {
  public:
@@ -433,18 +400,7 @@ Scenario parse_scenario(const std::string & text, const std::string & file)
     throw LoadError(file + ": error: file is larger than " + std::to_string(kMaxScenarioBytes >> 20) + " MiB");
   if (text.find_first_not_of(" \t\r\n") == std::string::npos)
     throw LoadError(file + ":1:1: error: empty file (expected a JSON object)");
-  check_depth(text, file);
-  json j;
-  try {
-    j = json::parse(text);
-  } catch (const json::parse_error & e) {
-    std::size_t off = e.byte > 0 ? e.byte - 1 : 0;
-    auto [l, c] = line_col(text, off);
-    std::string msg = e.what();
-    auto pos = msg.find("parse error");
-    if (pos != std::string::npos) msg = msg.substr(pos);
-    throw LoadError(file + ":" + std::to_string(l) + ":" + std::to_string(c) + ": error: invalid JSON: " + msg);
-  }
+  json j = parse_strict_json(text, file);
   Scenario sc;
   sc.file = file;
   try {
@@ -460,18 +416,7 @@ Scenario parse_scenario(const std::string & text, const std::string & file)
 
 Scenario load_scenario(const std::string & file)
 {
-  std::ifstream in(file, std::ios::binary);
-  if (!in) throw LoadError(file + ": error: cannot read the file");
-  in.seekg(0, std::ios::end);
-  std::streamoff size = in.tellg();
-  if (size < 0) throw LoadError(file + ": error: cannot read the file");
-  if (static_cast<std::size_t>(size) > kMaxScenarioBytes)
-    throw LoadError(file + ": error: file is larger than " + std::to_string(kMaxScenarioBytes >> 20) + " MiB");
-  in.seekg(0);
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  if (!in && !in.eof()) throw LoadError(file + ": error: cannot read the file");
-  return parse_scenario(ss.str(), file);
+  return parse_scenario(read_regular_file(file, kMaxScenarioBytes), file);
 }
 
 }  // namespace nostale

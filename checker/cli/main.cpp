@@ -2,21 +2,27 @@
 // engine per scenario, renders, and maps outcomes to exit codes (checker/exit_codes.h).
 #include <CLI/CLI.hpp>
 #include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <map>
 #include <sstream>
 #include <z3++.h>
 
 #include "checker/engine.h"
+#include "checker/cli/isolate.h"
 #include "checker/exit_codes.h"
+#include "checker/printable.h"
 #include "checker/report.h"
+#include "checker/safe_write.h"
 #include "checker/scenario_loader.h"
 #include "spec/model/errors.h"
 
 namespace fs = std::filesystem;
 using namespace nostale;
+using namespace nostale::cli;
 
 namespace {
 
@@ -69,28 +75,17 @@ CheckOptions engine_options(const Options & o)
   return c;
 }
 
-/// Writes `text` to `path` atomically (temp file + rename), or to stdout.
+/// Writes the report to `path` (atomically, checker/safe_write.h) or to stdout.
 bool emit(const std::string & path, const std::string & text)
 {
   if (path.empty()) {
     std::cout << text << std::flush;
     return true;
   }
-  std::string tmp = path + ".nostale-tmp";
-  {
-    std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
-    if (!f || !(f << text) || !f.flush()) {
-      std::error_code ec;
-      fs::remove(tmp, ec);
-      std::cerr << path << ": error: cannot write the output file\n";
-      return false;
-    }
-  }
-  std::error_code ec;
-  fs::rename(tmp, path, ec);
-  if (ec) {
-    fs::remove(tmp, ec);
-    std::cerr << path << ": error: cannot write the output file\n";
+  try {
+    write_atomically(path, text);
+  } catch (const OutputError & e) {
+    std::cerr << printable(e.what()) << "\n";
     return false;
   }
   return true;
@@ -121,74 +116,219 @@ int exit_for(Verdict v)
   return kExitInternal;
 }
 
+/// What one scenario came to, as the child process (or the parent, for a limit) reports it.
+struct Outcome {
+  int code = kExitSafe;
+  std::string text;       ///< text report, or the test-mode line
+  nlohmann::json json;    ///< JSON report object
+  bool pass = false;      ///< test mode: matched the expectation
+  std::string error;      ///< printed on stderr (internal or output errors)
+  std::string verdict;    ///< safe | violation | unknown | internal-error | output-error
+};
+
+Outcome render(const Scenario & sc, const CheckResult & r, bool test_mode)
+{
+  Outcome out;
+  out.verdict = verdict_name(r.verdict);
+  out.code = exit_for(r.verdict);
+  out.json = render_json(sc, r);
+  if (test_mode) {
+    std::string why;
+    out.pass = matches_expectation(sc, r, why);
+    char secs[32];
+    std::snprintf(secs, sizeof secs, "%.3f s", r.stats.seconds);
+    out.text = printable(std::string(out.pass ? "PASS  " : "FAIL  ") + sc.file + "  (" +
+                         why.substr(why.find("got ") + 4) + "; " + secs + ")" + (out.pass ? "" : "  " + why)) +
+               "\n";
+    out.json["pass"] = out.pass;
+  } else {
+    out.text = render_text(sc, r);
+  }
+  return out;
+}
+
+nlohmann::json to_json(const Outcome & o)
+{
+  return {{"code", o.code}, {"text", o.text}, {"json", o.json}, {"pass", o.pass}, {"error", o.error},
+          {"verdict", o.verdict}};
+}
+
+Outcome from_json(const nlohmann::json & j)
+{
+  Outcome o;
+  o.code = j.at("code").get<int>();
+  o.text = j.at("text").get<std::string>();
+  o.json = j.at("json");
+  o.pass = j.at("pass").get<bool>();
+  o.error = j.at("error").get<std::string>();
+  o.verdict = j.at("verdict").get<std::string>();
+  return o;
+}
+
+/// Checks one loaded scenario in a child process (checker/cli/isolate.h).
+Outcome check_one(const Scenario & sc, const CheckOptions & copt, bool test_mode)
+{
+  ChildOutcome c = run_isolated(
+      [&](const ChildChannel & ch) {
+        Outcome o;
+        CheckOptions opt = copt;
+        opt.on_proved = [&](std::size_t step) { ch.progress(step); };
+        // The result leaves before the solver state is torn down (seconds on large queries).
+        opt.on_result = [&](const CheckResult & r) { ch.finish(to_json(render(sc, r, test_mode))); };
+        try {
+          o = render(sc, check_scenario(sc, opt), test_mode);
+        } catch (const OutputError & e) {
+          o.code = kExitBadInput;
+          o.verdict = "output-error";
+          o.error = e.what();
+        } catch (const InternalError & e) {
+          o.code = kExitInternal;
+          o.verdict = "internal-error";
+          o.error = sc.file + ": internal error: " + e.what();
+        } catch (const z3::exception & e) {
+          o.code = kExitInternal;
+          o.verdict = "internal-error";
+          o.error = sc.file + ": internal error: Z3: " + e.msg();
+        }
+        return to_json(o);
+      },
+      // The child's solver stops itself at the limit; the parent's deadline, a little later,
+      // covers what Z3's timeout does not (building the encoding, a stuck teardown).
+      copt.timeout_s > 0 ? copt.timeout_s + 0.25 : 0);
+  if (c.kind == ChildOutcome::Done) {
+    if (c.result.contains("internal_error")) {
+      Outcome o;
+      o.code = kExitInternal;
+      o.verdict = "internal-error";
+      o.error = sc.file + ": internal error: " + c.result["internal_error"].get<std::string>();
+      return o;
+    }
+    return from_json(c.result);
+  }
+  if (c.kind == ChildOutcome::Crashed) {
+    Outcome o;
+    o.code = kExitInternal;
+    o.verdict = "internal-error";
+    o.error = sc.file + ": internal error: " + c.detail;
+    return o;
+  }
+  // A limit: unknown, with the check points proved before it.
+  CheckResult r;
+  r.verdict = Verdict::Unknown;
+  r.stats.seconds = c.seconds;
+  r.stats.check_points = build_timeline(sc).checks.size();
+  std::string proved;
+  for (std::size_t st : c.proved) proved += (proved.empty() ? "" : ", ") + std::to_string(st);
+  char secs[32];
+  std::snprintf(secs, sizeof secs, "%.1f s", c.seconds);
+  r.reason = std::string(c.kind == ChildOutcome::Timeout ? "timeout" : "interrupted (Ctrl-C)") + " after " + secs +
+             "; " +
+             (proved.empty() ? std::string("no check point proved yet")
+                             : "proved: the check point" + std::string(c.proved.size() > 1 ? "s at steps " : " at step ") +
+                                   proved + " (of " + std::to_string(r.stats.check_points) + ")");
+  return render(sc, r, test_mode);
+}
+
 int run(const Options & o, bool test_mode)
 {
   std::vector<std::string> errors;
   std::vector<std::string> files = expand(o.paths, errors);
   int code = errors.empty() ? kExitSafe : kExitBadInput;
-  for (const std::string & e : errors) std::cerr << e << "\n";
+  for (const std::string & e : errors) std::cerr << printable(e) << "\n";
+  if (!o.out.empty()) {
+    std::string why = refuse_out_target(o.out, files);
+    if (!why.empty()) {
+      std::cerr << printable(why) << "\n";
+      return kExitBadInput;
+    }
+  }
+  install_interrupt_handler();
   CheckOptions copt = engine_options(o);
-  std::ostringstream text;
+  std::string text;
   nlohmann::json arr = nlohmann::json::array();
+  std::map<std::string, unsigned> count;  // by verdict, for the closing line
   unsigned passed = 0, failed = 0;
+  std::size_t done = 0;
   for (const std::string & f : files) {
+    if (interrupted()) break;
+    ++done;
+    auto t_load = std::chrono::steady_clock::now();
     Scenario sc;
     try {
       sc = load_scenario(f);
     } catch (const LoadError & e) {
-      std::cerr << e.what() << "\n";
+      std::cerr << printable(e.what()) << "\n";
       code = combine(code, kExitBadInput);
+      ++count["bad input"];
       if (test_mode) {
         ++failed;
-        text << "FAIL  " << f << ": bad input\n";
+        text += printable("FAIL  " + f + ": bad input") + "\n";
+      }
+      continue;
+    } catch (const std::exception & e) {  // a loader bug must not hide the other files' results
+      std::cerr << printable(f + ": internal error while loading: " + e.what()) << "\n";
+      code = combine(code, kExitInternal);
+      ++count["internal error"];
+      continue;
+    }
+    // --timeout counts the scenario's wall time from before it was read.
+    CheckOptions sopt = copt;
+    if (sopt.timeout_s > 0)
+      sopt.timeout_s = std::max(0.001, sopt.timeout_s - std::chrono::duration<double>(
+                                                             std::chrono::steady_clock::now() - t_load).count());
+    Outcome r = check_one(sc, sopt, test_mode);
+    if (!r.error.empty()) std::cerr << printable(r.error) << "\n";
+    if (!test_mode || !r.error.empty()) code = combine(code, r.code);  // test: only the expectation counts
+    ++count[r.verdict == "output-error" ? "output error" : r.verdict == "internal-error" ? "internal error" : r.verdict];
+    if (!r.error.empty() && r.text.empty()) {
+      if (test_mode) {
+        ++failed;
+        text += printable("FAIL  " + f + ": " + r.verdict) + "\n";
       }
       continue;
     }
-    CheckResult r;
-    try {
-      r = check_scenario(sc, copt);
-    } catch (const InternalError & e) {
-      std::cerr << f << ": internal error: " << e.what() << "\n";
-      return kExitInternal;  // nothing half-written: the report is emitted only at the end
-    } catch (const z3::exception & e) {
-      std::cerr << f << ": internal error: Z3: " << e.msg() << "\n";
-      return kExitInternal;
-    }
-    if (test_mode) {
-      std::string why;
-      bool ok = matches_expectation(sc, r, why);
-      ok ? ++passed : ++failed;
-      char secs[32];
-      std::snprintf(secs, sizeof secs, "%.3f s", r.stats.seconds);
-      text << (ok ? "PASS  " : "FAIL  ") << f << "  (" << why.substr(why.find("got ") + 4) << "; "
-           << secs << ")" << (ok ? "" : "  " + why) << "\n";
-      nlohmann::json j = render_json(sc, r);
-      j["pass"] = ok;
-      arr.push_back(j);
-    } else {
-      code = combine(code, exit_for(r.verdict));
-      if (o.format == "json") arr.push_back(render_json(sc, r));
-      else text << render_text(sc, r);
-    }
+    if (test_mode) r.pass ? ++passed : ++failed;
+    if (o.format == "json") arr.push_back(r.json);
+    text += r.text;
+  }
+  std::size_t skipped = files.size() - done;
+  if (interrupted()) {
+    code = combine(code, kExitUnknown);
+    std::cerr << "nostale: interrupted: " << skipped << " of " << files.size() << " scenario"
+              << (files.size() == 1 ? "" : "s") << " not started\n";
   }
   if (!o.out.empty() && code == kExitBadInput) {
     // A report that silently lacks the bad files would read as complete: write none.
-    std::cerr << o.out << ": not written, because some input was bad\n";
+    std::cerr << printable(o.out) << ": not written, because some input was bad\n";
     return code;
   }
   if (test_mode) {
-    text << passed << " passed, " << failed << " failed\n";
+    text += std::to_string(passed) + " passed, " + std::to_string(failed) + " failed" +
+            (skipped ? ", " + std::to_string(skipped) + " not run (interrupted)" : "") + "\n";
     if (failed) code = combine(code, kExitViolation);
     if (o.format == "json") {
       nlohmann::json j = {{"results", arr}, {"passed", passed}, {"failed", failed}};
+      if (skipped) j["not_run"] = skipped;
       if (!emit(o.out, j.dump(2) + "\n")) return kExitBadInput;
       return code;
     }
   } else if (o.format == "json") {
     if (!emit(o.out, arr.dump(2) + "\n")) return kExitBadInput;
     return code;
+  } else {
+    // The closing count: how many scenarios came to what.
+    std::string line = std::to_string(files.size()) + " scenario" + (files.size() == 1 ? "" : "s") + ":";
+    bool first = true;
+    for (const char * k : {"safe", "violation", "unknown", "bad input", "output error", "internal error"})
+      if (count[k] || std::string(k) == "safe" || std::string(k) == "violation") {
+        line += std::string(first ? " " : ", ") + std::to_string(count[k]) + " " + k +
+                (std::string(k) == "violation" && count[k] != 1 ? "s" : "");
+        first = false;
+      }
+    if (skipped) line += ", " + std::to_string(skipped) + " not run (interrupted)";
+    text += line + "\n";
   }
-  if (!emit(o.out, text.str())) return kExitBadInput;
+  if (!emit(o.out, text)) return kExitBadInput;
   return code;
 }
 

@@ -1,0 +1,48 @@
+// Each scenario is checked in a child process, so that limits hold for the whole process:
+// --timeout bounds wall time including Z3's teardown (the child leaves with _exit, and is
+// killed at the deadline), Ctrl-C stops the whole run at once, and a crash inside one check
+// is reported for that scenario while the batch goes on.
+#pragma once
+
+#include <functional>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+namespace nostale::cli {
+
+struct ChildOutcome {
+  enum Kind { Done, Timeout, Interrupted, Crashed } kind = Crashed;
+  nlohmann::json result;            ///< Done: the object the child sent
+  std::vector<std::size_t> proved;  ///< steps of the check points the child proved, in order
+  std::string detail;               ///< Crashed: how the child ended
+  double seconds = 0;               ///< wall time, the child's teardown included
+};
+
+/// The child's side of the pipe.
+class ChildChannel {
+ public:
+  explicit ChildChannel(int fd) : fd_(fd) {}
+  /// Reports the check point at `step` proved.
+  void progress(std::size_t step) const;
+  /// Sends the result and ends the child at once: no destructors, no Z3 teardown.
+  [[noreturn]] void finish(const nlohmann::json & result) const;
+
+ private:
+  int fd_;
+};
+
+/// What runs in the child: it reports through `ch` and either calls ch.finish() or returns
+/// the result to send back.
+using ChildWork = std::function<nlohmann::json(const ChildChannel & ch)>;
+
+/// Runs `work` in a child process. `deadline_s` > 0 kills it that many seconds after it
+/// started; a Ctrl-C (see install_interrupt_handler) kills it at once.
+ChildOutcome run_isolated(const ChildWork & work, double deadline_s);
+
+/// The first SIGINT (or SIGTERM) sets interrupted() and ends the running child; the next one
+/// has the default effect.
+void install_interrupt_handler();
+bool interrupted();
+
+}  // namespace nostale::cli
