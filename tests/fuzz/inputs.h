@@ -18,4 +18,8 @@ std::string check_loader_input(std::string_view input);
 /// rejected with LoadError. Returns "" or the finding.
 std::string check_descriptor_input(std::string_view input);
 
+/// NOSTALE_FUZZ_KNOWN="text1|text2": a finding whose message contains one of these is a known
+/// bug awaiting its fix; the fuzz targets skip it so that a long run can look past it.
+bool known(const std::string & finding);
+
 }  // namespace nostale::fuzz
