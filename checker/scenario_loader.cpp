@@ -1,5 +1,6 @@
 #include "spec/model/format.h"
 #include "checker/scenario_loader.h"
+#include "checker/printable.h"
 #include "checker/strict_json.h"
 
 #include <cstdio>
@@ -394,7 +395,10 @@ class Loader {
 
 }  // namespace
 
-Scenario parse_scenario(const std::string & text, const std::string & file)
+namespace {
+
+/// The loader's body; its messages may quote names and tokens from the file.
+Scenario parse_raw(const std::string & text, const std::string & file)
 {
   if (text.size() > kMaxScenarioBytes)
     throw LoadError(file + ": error: file is larger than " + std::to_string(kMaxScenarioBytes >> 20) + " MiB");
@@ -414,9 +418,27 @@ Scenario parse_scenario(const std::string & text, const std::string & file)
   return sc;
 }
 
+}  // namespace
+
+Scenario parse_scenario(const std::string & text, const std::string & file)
+{
+  try {
+    return parse_raw(text, file);
+  } catch (const LoadError & e) {
+    // One line, whatever the file quoted into it (a name with a newline, a DEL in a token).
+    throw LoadError(printable(e.what()));
+  }
+}
+
 Scenario load_scenario(const std::string & file)
 {
-  return parse_scenario(read_regular_file(file, kMaxScenarioBytes), file);
+  std::string text;
+  try {
+    text = read_regular_file(file, kMaxScenarioBytes);
+  } catch (const LoadError & e) {
+    throw LoadError(printable(e.what()));
+  }
+  return parse_scenario(text, file);
 }
 
 }  // namespace nostale

@@ -770,7 +770,9 @@ struct Encoding::Impl {
       if (npsc.empty()) return r;
       I.s2start = var(I.name + "_s2start", kLvlW);
       z3::expr ok = *I.s2start == bv(0, kLvlW);
-      for (auto & [l, U] : npsc) {
+      for (auto & entry : npsc) {
+        unsigned l = entry.first;  // not a structured binding: clang 14 cannot capture one in a lambda
+        auto & U = entry.second;
         z3::expr is = *I.s2start == bv(l, kLvlW);
         ok = ok || is;
         Res from = at_gap(I.t.g, [&](MemTerms & m) { return walk_sym(m, U.ptr, l - 1, 1, gpa); });
@@ -1115,6 +1117,9 @@ std::optional<z3::expr> Encoding::violation(const std::string & property, const 
     return std::nullopt;
   z3::expr_vector v(impl_->c);
   for (auto & [I, cond] : impl_->targets(property, severity)) v.push_back(cond);
+  // No entry that could violate it: nothing to ask (and Z3 prints an empty disjunction as a
+  // bare "or", which other solvers reject).
+  if (v.empty()) return std::nullopt;
   return z3::mk_or(v);
 }
 

@@ -52,7 +52,8 @@ class Encoding {
   /// Well-formedness: witness ranges, completion windows, fill derivations.
   z3::expr constraints();
   /// The violation of `property` (with `severity` for no-stale) at this check point; a null
-  /// optional when the property cannot apply here (no-reuse-while-cached away from a free).
+  /// optional when the property cannot apply here (no-reuse-while-cached away from a free, or
+  /// no tracked entry that could violate it).
   std::optional<z3::expr> violation(const std::string & property, const std::string & severity);
   /// Boolean terms, one per hardware action a model uses; minimising their sum gives the
   /// shortest trace.
