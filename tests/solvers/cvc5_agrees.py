@@ -24,7 +24,7 @@ SKIP = 77  # ctest SKIP_RETURN_CODE
 # What a query is (check point, property, severity), from its file's first line and from the
 # NOSTALE_DEBUG line nostale prints after deciding it. A scenario may be checked in more than one
 # pass (e.g. an any-order pass after an in-order one), so one key can have several answers.
-QUERY_LINE = re.compile(r"check point at step (\d+), (\S+) ?(\S*)\s*\(sat = violation\)")
+QUERY_LINE = re.compile(r"check point at step (\d+), (\S+) ?([^\s,]*)\s*,?(?: (?:any|in)-order completion)?\s*\(sat = violation\)")
 DEBUG_LINE = re.compile(r"^\[nostale\] step (\d+) (\S+) ?(\S*): (sat|unsat|unknown)", re.M)
 
 
