@@ -73,6 +73,7 @@ void differential(const Run & run)
 {
   const std::size_t want = scaled(run.scenarios);
   Gen g(run.seed);
+  const auto start = Clock::now();
   std::size_t done = 0, violating = 0, tried = 0, checked = 0, mismatches = 0;
   double explicit_s = 0, matrix_s = 0, check_s = 0, neutral_s = 0;
   unsigned solver_calls = 0;
@@ -102,7 +103,8 @@ void differential(const Run & run)
     ASSERT_EQ(smt.unknown, "") << summary(sc);
     if (smt.cells != ex.violable) {
       ++mismatches;
-      ADD_FAILURE() << differing_cells(smt.cells, ex.violable) << " cells differ\nSMT:\n"
+      ADD_FAILURE() << "scenario " << done << " of seed " << run.seed << " (after " << since(start)
+                    << " s): " << differing_cells(smt.cells, ex.violable) << " cells differ\nSMT:\n"
                     << show(tl, smt.cells) << "explorer:\n" << show(tl, ex.violable) << summary(sc);
       ASSERT_LT(mismatches, 3u) << "stopping after 3 mismatching scenarios";
       continue;
@@ -129,7 +131,8 @@ void differential(const Run & run)
       try {
         r = check_scenario(sc, CheckOptions{});
       } catch (const std::exception & e) {
-        FAIL() << e.what() << "\n" << summary(sc);
+        FAIL() << "scenario " << done << " of seed " << run.seed << " (after " << since(start)
+               << " s): " << e.what() << "\n" << summary(sc);
       }
       check_s += since(t2);
       ASSERT_NE(r.verdict, Verdict::Unknown) << summary(sc);
