@@ -254,7 +254,7 @@ TEST(Differential, SmtAgreesWithExhaustiveEnumerationOnNestedWalks)
 // leaf-only flushes and completion order; each of these must decide some verdicts.
 TEST(Differential, SmtAgreesWithExhaustiveEnumerationOnDecidingFeatures)
 {
-  differential({Corpus::Focused, 300, 20261128, 2, 2});
+  differential({Corpus::Focused, 300, 20261128, 2, 1});
 }
 
 }  // namespace
