@@ -11,13 +11,7 @@ namespace {
 
 constexpr std::size_t kNever = std::numeric_limits<std::size_t>::max();
 
-int rank(const Violation & v)
-{
-  if (v.property == "no-dma-after-free") return 0;
-  if (v.property == "no-reuse-while-cached") return 1;
-  if (v.property == "no-missed-dirty") return 4;
-  return v.severity == "unsafe" ? 2 : 3;
-}
+int rank(const Violation & v) { return static_cast<int>(query_bit(v.property, v.severity)); }
 
 struct Explorer {
   const Scenario & sc;
@@ -26,6 +20,7 @@ struct Explorer {
   std::vector<u64> pasids;
   u64 pages = 0;
   std::vector<int> best;  // per check point: best rank found, 99 = none
+  std::vector<unsigned> violable;  // per check point: mask of ranks found
 
   void saturate(const Memory & mem, std::set<Entry> & cache, const std::vector<Entry> * torn = nullptr)
   {
@@ -62,7 +57,7 @@ struct Explorer {
         int r = rank(v);
         if (unsafe_only && r == 3) continue;
         best[ci] = std::min(best[ci], r);
-        break;
+        violable[ci] |= 1u << r;
       }
     };
     if (cp.dma) return look(cp.device, cp.pasid, cp.addr);
@@ -99,6 +94,14 @@ struct Explorer {
 
 }  // namespace
 
+unsigned query_bit(const std::string & property, const std::string & severity)
+{
+  if (property == "no-dma-after-free") return 0;
+  if (property == "no-reuse-while-cached") return 1;
+  if (property == "no-missed-dirty") return 4;
+  return severity == "unsafe" ? 2 : 3;
+}
+
 ExplicitResult explore(const Scenario & sc, const Timeline & tl, bool unsafe_only,
                        std::size_t max_schedules, double timeout_s)
 {
@@ -111,7 +114,14 @@ ExplicitResult explore(const Scenario & sc, const Timeline & tl, bool unsafe_onl
     res.limit = "the explicit engine only enumerates geometries of at most 2^12 pages";
     return res;
   }
-  Explorer ex{sc, tl, unsafe_only, {}, u64{1} << page_bits, std::vector<int>(tl.checks.size(), 99), {}};
+  Explorer ex{sc,
+              tl,
+              unsafe_only,
+              {},
+              u64{1} << page_bits,
+              std::vector<int>(tl.checks.size(), 99),
+              std::vector<unsigned>(tl.checks.size(), 0),
+              {}};
 
   // PASIDs: all of them when few; otherwise those the scenario names plus one it does not
   // (every unnamed PASID behaves alike).
@@ -189,6 +199,7 @@ ExplicitResult explore(const Scenario & sc, const Timeline & tl, bool unsafe_onl
     res.complete = false;
     return res;
   }
+  res.violable = ex.violable;
   for (std::size_t ci = 0; ci < tl.checks.size(); ++ci) {
     if (ex.best[ci] == 99) continue;
     res.check = ci;
