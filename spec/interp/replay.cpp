@@ -34,6 +34,10 @@ std::string replay(const Scenario & sc, const Timeline & tl, const Counterexampl
   const Config & cfg = sc.config;
   if (cex.check >= tl.checks.size()) return "check point out of range";
   const CheckPoint & cp = tl.checks[cex.check];
+  // A dma check point judges the dma's own access, nothing else (the encoding fixes the witness
+  // to it too).
+  if (cp.dma && (cex.device != cp.device || cex.pasid != cp.pasid || cex.addr != cp.addr))
+    return "the witness is not the access of the dma at step " + std::to_string(cp.step);
   std::set<Entry> cache;
   PageRequests prq;
   std::vector<bool> completed(tl.invs.size(), false);

@@ -329,6 +329,20 @@ TEST(Replay, RejectsAnotherWitness)
   expect_rejected(c, bad, "", "another witness PASID");
 }
 
+// At a dma check point only the dma's own access is judged: a witness one page away is
+// rejected even where the same stale entry covers it (pasid-rebind: a PASID-cache entry).
+TEST(Replay, RejectsAWitnessOtherThanTheDmasAccess)
+{
+  const Case & c = get("scenarios/generic/pasid-rebind-bug.json");
+  ASSERT_TRUE(c.tl.checks[c.cex.check].dma);
+  Counterexample bad = c.cex;
+  bad.addr = c.cex.addr + 0x1000;
+  expect_rejected(c, bad, "not the access of the dma", "another address at a dma check point");
+  bad = c.cex;
+  bad.pasid = c.cex.pasid + 1;
+  expect_rejected(c, bad, "not the access of the dma", "another PASID at a dma check point");
+}
+
 // Every other (property, severity) claimed for the same trace: the first violation listed for
 // the witness is the genuine one, so any other claim is absent or not first.
 TEST(Replay, RejectsAnotherProperty)
