@@ -244,7 +244,14 @@ int run(const Options & o, bool test_mode)
   }
   install_interrupt_handler();
   CheckOptions copt = engine_options(o);
+  // A text report to the terminal is streamed, scenario by scenario; a report to --out or in
+  // JSON is written whole at the end.
+  const bool stream = o.out.empty() && o.format != "json";
   std::string text;
+  auto add_text = [&](const std::string & t) {
+    if (stream) std::cout << t << std::flush;
+    else text += t;
+  };
   nlohmann::json arr = nlohmann::json::array();
   std::map<std::string, unsigned> count;  // by verdict, for the closing line
   unsigned passed = 0, failed = 0;
@@ -262,7 +269,7 @@ int run(const Options & o, bool test_mode)
       ++count["bad input"];
       if (test_mode) {
         ++failed;
-        text += printable("FAIL  " + f + ": bad input") + "\n";
+        add_text(printable("FAIL  " + f + ": bad input") + "\n");
       }
       continue;
     } catch (const std::exception & e) {  // a loader bug must not hide the other files' results
@@ -283,13 +290,13 @@ int run(const Options & o, bool test_mode)
     if (!r.error.empty() && r.text.empty()) {
       if (test_mode) {
         ++failed;
-        text += printable("FAIL  " + f + ": " + r.verdict) + "\n";
+        add_text(printable("FAIL  " + f + ": " + r.verdict) + "\n");
       }
       continue;
     }
     if (test_mode) r.pass ? ++passed : ++failed;
     if (o.format == "json") arr.push_back(r.json);
-    text += r.text;
+    add_text(r.text);
   }
   std::size_t skipped = files.size() - done;
   if (interrupted()) {
