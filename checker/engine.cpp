@@ -8,6 +8,7 @@
 
 #include "checker/safe_write.h"
 #include "spec/interp/explorer.h"
+#include "spec/model/properties.h"
 #include "spec/model/errors.h"
 #include "spec/profiles/profile.h"
 #include "spec/smt/encoding.h"
@@ -27,16 +28,6 @@ const char * verdict_name(Verdict v)
 namespace {
 
 using Clock = std::chrono::steady_clock;
-
-struct Query {
-  const char * property;
-  const char * severity;
-};
-constexpr Query kQueries[] = {{"no-dma-after-free", ""},
-                              {"no-reuse-while-cached", ""},
-                              {"no-stale", "unsafe"},
-                              {"no-stale", "restrictive"},
-                              {"no-missed-dirty", ""}};
 
 unsigned count_true(const z3::model & m, const z3::expr_vector & v)
 {
@@ -118,6 +109,15 @@ CheckResult check_in(z3::context & ctx, const Scenario & input, const CheckOptio
     return finish(e);
   }
 
+  // Gives `s` what is left of the scenario's time budget; false when nothing is left.
+  auto arm = [&](z3::solver & s) {
+    if (opt.timeout_s <= 0) return true;
+    double left = opt.timeout_s - std::chrono::duration<double>(Clock::now() - t0).count();
+    if (left <= 0) return false;
+    s.set("timeout", static_cast<unsigned>(left * 1000) + 1u);
+    return true;
+  };
+  const char * not_shortest = "this trace may not be the shortest: the time limit stopped shrinking it";
   for (std::size_t ci = 0; ci < tl.checks.size(); ++ci) {
     auto tb = Clock::now();
     smt::Encoding enc(ctx, sc, tl, ci);
@@ -132,14 +132,10 @@ CheckResult check_in(z3::context & ctx, const Scenario & input, const CheckOptio
       // A fresh QF_BV solver per query keeps Z3 in its one-shot bit-blasting mode (measured
       // against the default, the incremental core and the qfbv tactic: fastest or equal).
       z3::solver s(ctx, "QF_BV");
-      if (opt.timeout_s > 0) {
-        double left = opt.timeout_s - std::chrono::duration<double>(Clock::now() - t0).count();
-        if (left <= 0) {
-          r.verdict = Verdict::Unknown;
-          r.reason = "timeout before check point at step " + std::to_string(tl.checks[ci].step);
-          return finish(r);
-        }
-        s.set("timeout", static_cast<unsigned>(left * 1000) + 1u);
+      if (!arm(s)) {
+        r.verdict = Verdict::Unknown;
+        r.reason = "timeout before check point at step " + std::to_string(tl.checks[ci].step);
+        return finish(r);
       }
       s.add(base);
       s.add(*bad);
@@ -169,19 +165,14 @@ CheckResult check_in(z3::context & ctx, const Scenario & input, const CheckOptio
       z3::model m = s.get_model();
       z3::expr_vector acts = enc.actions();
       for (unsigned k = count_true(m, acts); k > 0;) {
-        if (opt.timeout_s > 0) {
-          double left = opt.timeout_s - std::chrono::duration<double>(Clock::now() - t0).count();
-          if (left <= 0) {
-            r.note = "this trace may not be the shortest: the time limit stopped shrinking it";
-            break;
-          }
-          s.set("timeout", static_cast<unsigned>(left * 1000) + 1u);
+        if (!arm(s)) {
+          r.note = not_shortest;
+          break;
         }
         s.add(z3::atmost(acts, k - 1));
         ++r.stats.solver_calls;
         z3::check_result shrunk = s.check();
-        if (shrunk == z3::unknown && opt.timeout_s > 0)
-          r.note = "this trace may not be the shortest: the time limit stopped shrinking it";
+        if (shrunk == z3::unknown && opt.timeout_s > 0) r.note = not_shortest;
         if (shrunk != z3::sat) break;
         m = s.get_model();
         k = count_true(m, acts);

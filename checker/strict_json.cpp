@@ -18,14 +18,14 @@ namespace {
 
 using json = nlohmann::json;
 
-/// Builds the DOM from SAX events, refusing duplicate keys and deep nesting. The parser
-/// reports overflowing numbers and trailing content to parse_error() with their offset.
+/// Builds the DOM from SAX events, refusing duplicate keys. The parser reports overflowing
+/// numbers and trailing content to parse_error() with their offset.
 class StrictSax {
  public:
   explicit StrictSax(json & root) : root_(root) {}
 
   std::string error;           ///< set when parsing stopped
-  std::size_t error_pos = 0;   ///< byte offset, if `error_at_pointer` is empty
+  std::size_t error_pos = 0;   ///< byte offset, if `error_pointer` is empty
   std::string error_pointer;   ///< JSON pointer, for errors that have no offset
 
   bool null() { return add(json(nullptr)); }
@@ -69,7 +69,6 @@ class StrictSax {
   };
   json & root_;
   std::vector<Frame> frames_;
-  bool done_ = false;
 
   /// RFC 6901: '~' is "~0" and '/' is "~1" inside a pointer token.
   static std::string escape_token(const std::string & k)
@@ -100,7 +99,6 @@ class StrictSax {
   {
     if (frames_.empty()) {
       root_ = std::move(v);
-      done_ = true;
       return &root_;
     }
     Frame & f = frames_.back();
@@ -118,8 +116,6 @@ class StrictSax {
 
   bool open(json v)
   {
-    if (frames_.size() >= static_cast<std::size_t>(kMaxJsonDepth))
-      return fail_at_pointer("JSON nested deeper than " + std::to_string(kMaxJsonDepth) + " levels");
     json * node = place(std::move(v));
     frames_.push_back({node, {}, {}, 0});
     return true;
@@ -154,8 +150,7 @@ json parse_strict_json(const std::string & text, const std::string & file)
   std::size_t nul = text.find('\0');
   if (nul != std::string::npos)
     throw LoadError(file + ":" + line_col(text, nul) + ": error: NUL byte in the file (not JSON text)");
-  // Depth is bounded before the parser sees it: the SAX handler bounds it too, but a
-  // pathological input should not reach the parser's own recursion.
+  // Depth is bounded before the parser sees it, with the line and column of the bracket.
   int depth = 0;
   bool in_str = false, esc = false;
   for (std::size_t i = 0; i < text.size(); ++i) {

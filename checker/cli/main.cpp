@@ -165,53 +165,42 @@ Outcome from_json(const nlohmann::json & j)
   return o;
 }
 
-/// Checks one loaded scenario in a child process (checker/cli/isolate.h).
+Outcome internal_error(const Scenario & sc, const std::string & detail)
+{
+  Outcome o;
+  o.code = kExitInternal;
+  o.verdict = "internal-error";
+  o.error = sc.file + ": internal error: " + detail;
+  return o;
+}
+
+/// Checks one loaded scenario in a child process (checker/cli/isolate.h). Any exception but
+/// OutputError (a replay failure, a Z3 error) reaches the parent as an internal error.
 Outcome check_one(const Scenario & sc, const CheckOptions & copt, bool test_mode)
 {
   ChildOutcome c = run_isolated(
       [&](const ChildChannel & ch) {
-        Outcome o;
         CheckOptions opt = copt;
         opt.on_proved = [&](std::size_t step) { ch.progress(step); };
         // The result leaves before the solver state is torn down (seconds on large queries).
         opt.on_result = [&](const CheckResult & r) { ch.finish(to_json(render(sc, r, test_mode))); };
         try {
-          o = render(sc, check_scenario(sc, opt), test_mode);
+          return to_json(render(sc, check_scenario(sc, opt), test_mode));
         } catch (const OutputError & e) {
+          Outcome o;
           o.code = kExitBadInput;
           o.verdict = "output-error";
           o.error = e.what();
-        } catch (const InternalError & e) {
-          o.code = kExitInternal;
-          o.verdict = "internal-error";
-          o.error = sc.file + ": internal error: " + e.what();
-        } catch (const z3::exception & e) {
-          o.code = kExitInternal;
-          o.verdict = "internal-error";
-          o.error = sc.file + ": internal error: Z3: " + e.msg();
+          return to_json(o);
         }
-        return to_json(o);
       },
       // The child's solver stops itself at the limit; the parent's deadline, a little later,
       // covers what Z3's timeout does not (building the encoding, a stuck teardown).
       copt.timeout_s > 0 ? copt.timeout_s + 0.25 : 0);
-  if (c.kind == ChildOutcome::Done) {
-    if (c.result.contains("internal_error")) {
-      Outcome o;
-      o.code = kExitInternal;
-      o.verdict = "internal-error";
-      o.error = sc.file + ": internal error: " + c.result["internal_error"].get<std::string>();
-      return o;
-    }
-    return from_json(c.result);
-  }
-  if (c.kind == ChildOutcome::Crashed) {
-    Outcome o;
-    o.code = kExitInternal;
-    o.verdict = "internal-error";
-    o.error = sc.file + ": internal error: " + c.detail;
-    return o;
-  }
+  if (c.kind == ChildOutcome::Done)
+    return c.result.contains("internal_error") ? internal_error(sc, c.result["internal_error"].get<std::string>())
+                                               : from_json(c.result);
+  if (c.kind == ChildOutcome::Crashed) return internal_error(sc, c.detail);
   // A limit: unknown, with the check points proved before it.
   CheckResult r;
   r.verdict = Verdict::Unknown;

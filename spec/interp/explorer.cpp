@@ -94,14 +94,6 @@ struct Explorer {
 
 }  // namespace
 
-unsigned query_bit(const std::string & property, const std::string & severity)
-{
-  if (property == "no-dma-after-free") return 0;
-  if (property == "no-reuse-while-cached") return 1;
-  if (property == "no-missed-dirty") return 4;
-  return severity == "unsafe" ? 2 : 3;
-}
-
 ExplicitResult explore(const Scenario & sc, const Timeline & tl, bool unsafe_only,
                        std::size_t max_schedules, double timeout_s)
 {
@@ -203,10 +195,8 @@ ExplicitResult explore(const Scenario & sc, const Timeline & tl, bool unsafe_onl
   for (std::size_t ci = 0; ci < tl.checks.size(); ++ci) {
     if (ex.best[ci] == 99) continue;
     res.check = ci;
-    static const char * props[] = {"no-dma-after-free", "no-reuse-while-cached", "no-stale", "no-stale",
-                                   "no-missed-dirty"};
-    res.property = props[ex.best[ci]];
-    res.severity = ex.best[ci] == 2 ? "unsafe" : ex.best[ci] == 3 ? "restrictive" : "";
+    res.property = kQueries[ex.best[ci]].property;
+    res.severity = kQueries[ex.best[ci]].severity;
     break;
   }
   return res;

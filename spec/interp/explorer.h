@@ -10,6 +10,7 @@
 #include <optional>
 
 #include "spec/interp/cache.h"
+#include "spec/model/properties.h"
 
 namespace nostale {
 
@@ -21,17 +22,10 @@ struct ExplicitResult {
   std::string severity;
   std::size_t schedules = 0;
   /// The whole verdict: per check point, bit q is set when some schedule and some witness
-  /// make evaluate() list a violation of query q (kQueryBits order), whether or not it is the
+  /// make evaluate() list a violation of query q (kQueries order, spec/model/properties.h), whether or not it is the
   /// first one listed, and whatever earlier check points showed. Filled only on complete runs.
   std::vector<unsigned> violable;
 };
-
-/// Query order of ExplicitResult::violable (also the property order of a check point):
-/// bit 0 no-dma-after-free, 1 no-reuse-while-cached, 2 no-stale unsafe, 3 no-stale restrictive,
-/// 4 no-missed-dirty.
-constexpr unsigned kQueryCount = 5;
-/// The bit of (property, severity) in ExplicitResult::violable.
-unsigned query_bit(const std::string & property, const std::string & severity);
 
 /// Enumerates every witness address (2^(levels*level_bits) pages), every PASID below
 /// 2^pasid_bits (at most 2^pasid_limit_bits of them: the rest behave like the first unused one)

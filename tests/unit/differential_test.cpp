@@ -112,7 +112,7 @@ void differential(const Run & run)
     for (std::size_t ci = 0; ci < tl.checks.size(); ++ci)
       for (unsigned q = 0; q < kQueryCount; ++q)
         if (ex.violable[ci] >> q & 1)
-          ++cells[std::string(kMatrixQueries[q].property) + " " + kMatrixQueries[q].severity];
+          ++cells[std::string(kQueries[q].property) + " " + kQueries[q].severity];
     std::optional<std::pair<std::size_t, unsigned>> first = first_cell(ex.violable);
     // The explorer's first violation is the first true cell of its own matrix.
     ASSERT_EQ(first.has_value(), ex.check.has_value()) << summary(sc);

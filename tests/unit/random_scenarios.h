@@ -18,21 +18,31 @@ struct Gen {
   bool coin(unsigned percent = 50) { return pick(100) < percent; }
 };
 
+/// What both generators start from (in this order of draws, which the seeds depend on): a
+/// 3-level geometry of 1 or 2 index bits, 1 or 2 PASID bits, 2-bit domain ids, and in-order
+/// completion with probability `inorder_percent`.
+inline Scenario small_config(Gen & g, const char * name, unsigned inorder_percent)
+{
+  Scenario sc;
+  sc.file = "random";
+  sc.name = name;
+  sc.profile = "generic";
+  Config & c = sc.config;
+  c.geo = Geometry{12, static_cast<unsigned>(1 + g.pick(2)), 3};
+  c.pasid_bits = static_cast<unsigned>(1 + g.pick(2));
+  c.did_bits = 2;
+  c.completion = g.coin(inorder_percent) ? Completion::InOrder : Completion::AnyOrder;
+  return sc;
+}
+
 /// `stages`: also draw the hardware-profile features (translation types and stage-selective
 /// patterns, fences, a non-coherent walker with clflush, negative caching). `nested`: mostly
 /// nested entries, leaf-only flushes and freed table pages, where the second-stage entries of
 /// nested walks are what stays stale.
 inline Scenario random_scenario(Gen & g, std::size_t nsteps, bool stages = false, bool nested = false)
 {
-  Scenario sc;
-  sc.file = "random";
-  sc.name = "random";
-  sc.profile = "generic";
+  Scenario sc = small_config(g, "random", 30);
   Config & c = sc.config;
-  c.geo = Geometry{12, static_cast<unsigned>(1 + g.pick(2)), 3};
-  c.pasid_bits = static_cast<unsigned>(1 + g.pick(2));
-  c.did_bits = 2;
-  c.completion = g.coin(30) ? Completion::InOrder : Completion::AnyOrder;
   std::size_t ndev = 1 + g.pick(2), ndom = nested ? 2 : 1 + g.pick(2);
   for (std::size_t i = 0; i < ndev; ++i) {
     bool ats = g.coin(60);
@@ -207,15 +217,8 @@ inline Scenario random_scenario(Gen & g, std::size_t nsteps, bool stages = false
 /// changes the verdict instead of hiding behind another violation.
 inline Scenario focused_scenario(Gen & g)
 {
-  Scenario sc;
-  sc.file = "random";
-  sc.name = "random-focused";
-  sc.profile = "generic";
+  Scenario sc = small_config(g, "random-focused", 40);
   Config & c = sc.config;
-  c.geo = Geometry{12, static_cast<unsigned>(1 + g.pick(2)), 3};
-  c.pasid_bits = static_cast<unsigned>(1 + g.pick(2));
-  c.did_bits = 2;
-  c.completion = g.coin(40) ? Completion::InOrder : Completion::AnyOrder;
   c.pt_pool = 0x100000;
   const Geometry & geo = c.geo;
   const u64 pg = geo.size(1), large = geo.size(2), top = geo.size(geo.levels + 1);

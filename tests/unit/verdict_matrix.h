@@ -26,18 +26,6 @@
 
 namespace nostale::difftest {
 
-/// The queries of checker/engine.cpp (kQueries), in its order, which is bit order of
-/// ExplicitResult::violable.
-struct Query {
-  const char * property;
-  const char * severity;
-};
-constexpr Query kMatrixQueries[kQueryCount] = {{"no-dma-after-free", ""},
-                                               {"no-reuse-while-cached", ""},
-                                               {"no-stale", "unsafe"},
-                                               {"no-stale", "restrictive"},
-                                               {"no-missed-dirty", ""}};
-
 using Matrix = std::vector<unsigned>;  ///< per check point, bit q: query q can be violated
 
 struct SmtMatrix {
@@ -55,7 +43,7 @@ inline SmtMatrix smt_matrix(const Scenario & sc, const Timeline & tl)
     smt::Encoding enc(ctx, sc, tl, ci);
     z3::expr base = enc.constraints();
     for (unsigned q = 0; q < kQueryCount; ++q) {
-      std::optional<z3::expr> bad = enc.violation(kMatrixQueries[q].property, kMatrixQueries[q].severity);
+      std::optional<z3::expr> bad = enc.violation(kQueries[q].property, kQueries[q].severity);
       if (!bad) continue;  // cannot apply here (no-reuse-while-cached away from a free)
       z3::solver s(ctx, "QF_BV");
       s.add(base);
