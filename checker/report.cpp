@@ -169,9 +169,13 @@ bool matches_expectation(const Scenario & sc, const CheckResult & r, std::string
     want += " " + e.property + (e.severity.empty() ? "" : " " + e.severity) +
             (e.step ? " at step " + std::to_string(*e.step) : "");
   bool ok = got.rfind(e.verdict, 0) == 0;
+  // The rule is known only with a counterexample (not from the explicit engine).
+  std::string rule = r.cex ? r.cex->rule : "";
+  if (r.verdict == Verdict::Violation && !e.rule.empty() && r.cex) got += " [rule " + rule + "]";
+  if (!e.rule.empty()) want += " [rule " + e.rule + "]";
   if (ok && e.verdict == "violation") {
     ok = r.property == e.property && (e.severity.empty() || r.severity == e.severity) &&
-         (!e.step || r.step == e.step);
+         (!e.step || r.step == e.step) && (e.rule.empty() || !r.cex || rule == e.rule);
   }
   why = "expected " + want + ", got " + got;
   return ok;

@@ -8,6 +8,7 @@
 #include <map>
 #include <sstream>
 
+#include "spec/interp/counterexample.h"
 #include "spec/model/errors.h"
 #include "spec/model/timeline.h"
 #include "spec/profiles/json_fields.h"
@@ -369,13 +370,13 @@ class Loader {
 
   void expect(const json & j, const std::string & path)
   {
-    only_keys(j, path, {"verdict", "property", "severity", "step"});
+    only_keys(j, path, {"verdict", "property", "severity", "step", "rule"});
     Expectation & e = sc_.expect;
     e.verdict = get_string(need(j, path, "verdict"), path + "/verdict");
     if (e.verdict != "safe" && e.verdict != "violation" && e.verdict != "unknown")
       throw ScenarioError(path + "/verdict", "verdict must be safe, violation or unknown");
     if (e.verdict != "violation") {
-      for (const char * k : {"property", "severity", "step"})
+      for (const char * k : {"property", "severity", "step", "rule"})
         if (j.contains(k)) throw ScenarioError(path + "/" + k, std::string("'") + k + "' only goes with verdict violation");
       return;
     }
@@ -390,6 +391,11 @@ class Loader {
         throw ScenarioError(path + "/severity", "severity must be unsafe or restrictive");
     }
     if (j.contains("step")) e.step = bounded(j["step"], path + "/step", 0, sc_.steps.size());
+    if (j.contains("rule")) {
+      e.rule = get_string(j["rule"], path + "/rule");
+      if (rule_text(e.rule) == e.rule)  // rule_text knows every id a counterexample can name
+        throw ScenarioError(path + "/rule", "unknown rule id '" + e.rule + "' (spec/docs/rules.md lists them)");
+    }
   }
 };
 

@@ -162,6 +162,7 @@ struct Expectation {
   std::string property;  ///< for violations
   std::string severity;  ///< for no-stale violations
   std::optional<std::size_t> step;
+  std::string rule;      ///< for violations: the rule id the counterexample must name
 };
 
 struct Scenario {

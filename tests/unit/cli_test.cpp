@@ -280,6 +280,30 @@ TEST_F(Cli, TestSubcommandPassesGenericScenarios)
   EXPECT_EQ(r.out.find("FAIL"), std::string::npos);
 }
 
+// The rule a violation names is part of the expectation: the right property at the right step
+// under another rule fails; an id nostale does not know is bad input.
+TEST_F(Cli, TestSubcommandChecksTheExpectedRule)
+{
+  json sc = json::parse(slurp(kGeneric + "/unmap-free-order-bug.json"));
+  ASSERT_EQ(sc["expect"]["rule"], "CORE-1");
+  write("right.json", sc.dump(2));
+  sc["expect"]["rule"] = "ATS-7";
+  write("wrong.json", sc.dump(2));
+  Proc r = run("test " + quote((dir / "right.json").string()));
+  EXPECT_EQ(r.code, 0) << r;
+  r = run("test " + quote((dir / "wrong.json").string()));
+  EXPECT_EQ(r.code, 1) << r;
+  EXPECT_NE(r.out.find("expected violation no-dma-after-free at step 4 [rule ATS-7], got violation "
+                       "no-dma-after-free at step 4 [rule CORE-1]"),
+            std::string::npos)
+      << r;
+  sc["expect"]["rule"] = "CORE-99";
+  write("unknown.json", sc.dump(2));
+  r = run("test " + quote((dir / "unknown.json").string()));
+  EXPECT_EQ(r.code, 2) << r;
+  EXPECT_NE(r.err.find("error at /expect/rule: unknown rule id 'CORE-99'"), std::string::npos) << r;
+}
+
 TEST_F(Cli, TestSubcommandFailsOnWrongExpectation)
 {
   json sc = json::parse(slurp(kGeneric + "/unmap-free-order-bug.json"));
