@@ -10,6 +10,7 @@
 
 #include "spec/interp/counterexample.h"
 #include "spec/model/errors.h"
+#include "spec/model/properties.h"
 #include "spec/model/timeline.h"
 #include "spec/profiles/json_fields.h"
 #include "spec/profiles/profile.h"
@@ -381,14 +382,17 @@ class Loader {
       return;
     }
     e.property = get_string(need(j, path, "property"), path + "/property");
-    if (e.property != "no-stale" && e.property != "no-dma-after-free" && e.property != "no-reuse-while-cached" &&
-        e.property != "no-missed-dirty")
-      throw ScenarioError(path + "/property", "unknown property '" + e.property + "'");
+    const PropertyInfo * prop = find_property(e.property);
+    if (!prop) throw ScenarioError(path + "/property", "unknown property '" + e.property + "'");
     if (j.contains("severity")) {
-      if (e.property != "no-stale") throw ScenarioError(path + "/severity", "severity only goes with no-stale");
+      if (prop->severity_count < 2)
+        throw ScenarioError(path + "/severity", "property " + e.property + " has no severity");
       e.severity = get_string(j["severity"], path + "/severity");
-      if (e.severity != "unsafe" && e.severity != "restrictive")
-        throw ScenarioError(path + "/severity", "severity must be unsafe or restrictive");
+      if (query_bit(e.property, e.severity) == kQueryCount) {
+        std::string known;
+        for (unsigned s = 0; s < prop->severity_count; ++s) known += std::string(s ? " or " : "") + prop->severities[s];
+        throw ScenarioError(path + "/severity", "severity must be " + known);
+      }
     }
     if (j.contains("step")) e.step = bounded(j["step"], path + "/step", 0, sc_.steps.size());
     if (j.contains("rule")) {

@@ -441,13 +441,6 @@ std::set<Entry> fillable_for(const Config & cfg, const Memory & mem, const std::
   return out;
 }
 
-const std::vector<std::string> & property_order()
-{
-  static const std::vector<std::string> order = {"no-dma-after-free", "no-reuse-while-cached",
-                                                 "no-stale", "no-missed-dirty"};
-  return order;
-}
-
 static Translation translate_memory_from(const Config & cfg, const Memory & mem, u64 table,
                                          unsigned level, u64 addr)
 {

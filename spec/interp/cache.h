@@ -109,9 +109,6 @@ struct Violation {
 /// Page requests issued and not yet drained, by (device, PASID).
 using PageRequests = std::set<std::pair<int, u64>>;
 
-/// Property order at one check point: the first violated one is reported.
-const std::vector<std::string> & property_order();
-
 /// All violations at check point `cp` for witness (d, pasid, addr), in property order.
 std::vector<Violation> evaluate(const Config & cfg, const Memory & mem,
                                 const std::set<Entry> & cache, const CheckPoint & cp, int d,

@@ -8,6 +8,7 @@
 
 #include "checker/scenario_loader.h"
 #include "spec/interp/cache.h"
+#include "spec/model/properties.h"
 #include "spec/interp/explorer.h"
 #include "spec/model/errors.h"
 #include "spec/model/memory.h"
@@ -894,7 +895,16 @@ TEST(Fillable, NestedWalkCachesSecondStagePointersByGuestPhysicalAddress)
 
 TEST(Evaluate, PropertyOrder)
 {
-  EXPECT_EQ(property_order(), (std::vector<std::string>{"no-dma-after-free", "no-reuse-while-cached", "no-stale", "no-missed-dirty"}));
+  // The report order DESIGN.md gives: a freed frame reached first, then reuse, then staleness.
+  std::vector<std::string> ids;
+  for (const PropertyInfo & p : kProperties) ids.push_back(p.id);
+  EXPECT_EQ(ids, (std::vector<std::string>{"no-dma-after-free", "no-reuse-while-cached", "no-stale", "no-missed-dirty"}));
+  EXPECT_EQ(kQueryCount, 5u);
+  EXPECT_STREQ(kQueries[2].property, "no-stale");
+  EXPECT_STREQ(kQueries[2].severity, "unsafe");
+  EXPECT_STREQ(kQueries[3].severity, "restrictive");
+  EXPECT_EQ(query_bit("no-stale", "restrictive"), 3u);
+  EXPECT_EQ(query_bit("no-stale", ""), kQueryCount);
 }
 
 // ---------------------------------------------------------------------------------------------
