@@ -10,7 +10,7 @@
 #include "spec/interp/explorer.h"
 #include "spec/model/properties.h"
 #include "spec/model/errors.h"
-#include "spec/profiles/profile.h"
+#include "spec/profiles/api/profile.h"
 #include "spec/smt/encoding.h"
 
 namespace nostale {

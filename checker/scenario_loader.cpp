@@ -12,8 +12,8 @@
 #include "spec/model/errors.h"
 #include "spec/model/properties.h"
 #include "spec/model/timeline.h"
-#include "spec/profiles/json_fields.h"
-#include "spec/profiles/profile.h"
+#include "spec/profiles/api/json_fields.h"
+#include "spec/profiles/api/profile.h"
 
 namespace nostale {
 

@@ -1,28 +1,31 @@
-#include "spec/model/errors.h"
-#include "spec/profiles/profile.h"
+// The registry of profiles: every folder of spec/profiles/ (listed by spec/CMakeLists.txt in
+// the generated profile_list.inc) defines `const Profile & <folder>_profile()`. Adding a profile
+// adds a folder; nothing here changes.
+#include <memory>
+
+#include "spec/profiles/api/profile.h"
 
 namespace nostale {
 
-void Profile::decode_caps(const nlohmann::json & j, const std::string & path, Config &) const
-{
-  if (j.empty()) return;
-  throw ScenarioError(path, "profile " + std::string(id()) + " has no hardware capabilities to set");
-}
+#define NOSTALE_PROFILE(p) const Profile & p##_profile();
+#include "profile_list.inc"
+#undef NOSTALE_PROFILE
 
-unsigned Profile::decode_pgtt(const nlohmann::json * j, const std::string & path, const Config &, u64) const
+static std::vector<const Profile *> & profiles()
 {
-  if (j) throw ScenarioError(path, "profile " + std::string(id()) + " has one untyped stage: pgtt is not a field here");
-  return kPgttNone;
-}
-
-// One line per profile folder.
-const Profile & generic_profile();
-const Profile & vtd_profile();
-
-static const std::vector<const Profile *> & profiles()
-{
-  static const std::vector<const Profile *> all = {&generic_profile(), &vtd_profile()};
+#define NOSTALE_PROFILE(p) &p##_profile(),
+  static std::vector<const Profile *> all = {
+#include "profile_list.inc"
+  };
+#undef NOSTALE_PROFILE
   return all;
+}
+
+void register_profile(const Profile & p)
+{
+  for (const Profile * q : profiles())
+    if (q->id() == p.id()) return;
+  profiles().push_back(&p);
 }
 
 const Profile * find_profile(std::string_view id)

@@ -4,8 +4,8 @@
 
 #include "spec/model/format.h"
 #include "spec/model/errors.h"
-#include "spec/profiles/json_fields.h"
-#include "spec/profiles/profile.h"
+#include "spec/profiles/api/json_fields.h"
+#include "spec/profiles/api/profile.h"
 
 namespace nostale {
 

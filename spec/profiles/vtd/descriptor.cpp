@@ -8,7 +8,7 @@
 #include <type_traits>
 
 #include "spec/model/errors.h"
-#include "spec/profiles/json_fields.h"
+#include "spec/profiles/api/json_fields.h"
 
 namespace nostale::vtd {
 

@@ -9,8 +9,8 @@
 #include "spec/model/format.h"
 #include "spec/model/errors.h"
 #include "spec/model/memory.h"
-#include "spec/profiles/json_fields.h"
-#include "spec/profiles/profile.h"
+#include "spec/profiles/api/json_fields.h"
+#include "spec/profiles/api/profile.h"
 #include "spec/profiles/vtd/descriptor.h"
 
 namespace nostale {

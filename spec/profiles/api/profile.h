@@ -1,7 +1,7 @@
 // A hardware profile: which commands a scenario may use and what they mean, as semantic
 // invalidation patterns (InvPattern) over the shared caches. The common driver steps (map,
 // unmap, attach, frees, sync, dma, check) are the loader's; a profile decodes its own command
-// steps. Adding a profile = one folder under spec/profiles/ plus its registration below.
+// steps. Adding a profile = one folder under spec/profiles/ (spec/docs/adding-a-profile.md).
 #pragma once
 
 #include <functional>
@@ -50,6 +50,9 @@ class Profile {
   }
 };
 
+/// Adds a profile that lives outside spec/profiles/ (a test-only profile); the folders of
+/// spec/profiles/ are registered at build time.
+void register_profile(const Profile & p);
 /// The profile named `id`, or nullptr.
 const Profile * find_profile(std::string_view id);
 std::vector<std::string> profile_ids();

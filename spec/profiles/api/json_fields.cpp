@@ -1,4 +1,4 @@
-#include "spec/profiles/json_fields.h"
+#include "spec/profiles/api/json_fields.h"
 
 #include <cctype>
 #include <vector>

@@ -1,0 +1,67 @@
+# Fails when a source file includes what its layer may not see (issue 8: layering enforced at
+# build time). Run: cmake -DROOT=<source dir> -P cmake/check_layers.cmake
+#
+#   layer                 may include (quoted)                              may not include (<>)
+#   spec/model            spec/model                                        z3, nlohmann, CLI
+#   spec/interp           spec/model, spec/interp                           z3, nlohmann, CLI
+#   spec/smt              spec/model, spec/interp, spec/smt                 nlohmann, CLI
+#   spec/profiles/api     spec/model, spec/interp, spec/profiles/api        z3, CLI
+#   spec/profiles/<p>     spec/model, spec/interp, spec/profiles/api, its own folder   z3, CLI
+#   spec/profiles/*.cpp   spec/model, spec/profiles/api, the generated list z3, CLI
+#   checker               spec, checker                                     (anything)
+if(NOT ROOT)
+  message(FATAL_ERROR "check_layers: -DROOT=<source dir> is required")
+endif()
+
+set(errors "")
+file(GLOB_RECURSE files RELATIVE ${ROOT} ${ROOT}/spec/*.h ${ROOT}/spec/*.cpp ${ROOT}/checker/*.h ${ROOT}/checker/*.cpp)
+foreach(f ${files})
+  set(allowed "")
+  set(denied "")
+  if(f MATCHES "^spec/model/")
+    set(allowed "spec/model/")
+    set(denied "z3|nlohmann|CLI")
+  elseif(f MATCHES "^spec/interp/")
+    set(allowed "spec/model/;spec/interp/")
+    set(denied "z3|nlohmann|CLI")
+  elseif(f MATCHES "^spec/smt/")
+    set(allowed "spec/model/;spec/interp/;spec/smt/")
+    set(denied "nlohmann|CLI")
+  elseif(f MATCHES "^spec/profiles/api/")
+    set(allowed "spec/model/;spec/interp/;spec/profiles/api/")
+    set(denied "z3|CLI")
+  elseif(f MATCHES "^spec/profiles/([^/]+)/")
+    set(allowed "spec/model/;spec/interp/;spec/profiles/api/;spec/profiles/${CMAKE_MATCH_1}/")
+    set(denied "z3|CLI")
+  elseif(f MATCHES "^spec/profiles/")
+    set(allowed "spec/model/;spec/profiles/api/;profile_list.inc")
+    set(denied "z3|CLI")
+  elseif(f MATCHES "^checker/")
+    set(allowed "spec/;checker/")
+  else()
+    continue()
+  endif()
+  file(STRINGS ${ROOT}/${f} lines REGEX "^[ \t]*#[ \t]*include")
+  foreach(line ${lines})
+    if(line MATCHES "#[ \t]*include[ \t]*\"([^\"]+)\"")
+      set(inc ${CMAKE_MATCH_1})
+      set(ok FALSE)
+      foreach(prefix ${allowed})
+        string(FIND "${inc}" "${prefix}" at)
+        if(at EQUAL 0)
+          set(ok TRUE)
+        endif()
+      endforeach()
+      if(NOT ok)
+        string(APPEND errors "${f}: includes \"${inc}\", which its layer may not see\n")
+      endif()
+    elseif(denied AND line MATCHES "#[ \t]*include[ \t]*<(${denied})")
+      string(APPEND errors "${f}: includes <${CMAKE_MATCH_1}...>, which its layer may not use\n")
+    endif()
+  endforeach()
+endforeach()
+
+if(errors)
+  message(NOTICE "${errors}")  # unwrapped, one line per violation
+  message(FATAL_ERROR "layering violations above (the layers: spec/CMakeLists.txt)")
+endif()

@@ -1,0 +1,19 @@
+// The defaults of the profile interface.
+#include "spec/model/errors.h"
+#include "spec/profiles/api/profile.h"
+
+namespace nostale {
+
+void Profile::decode_caps(const nlohmann::json & j, const std::string & path, Config &) const
+{
+  if (j.empty()) return;
+  throw ScenarioError(path, "profile " + std::string(id()) + " has no hardware capabilities to set");
+}
+
+unsigned Profile::decode_pgtt(const nlohmann::json * j, const std::string & path, const Config &, u64) const
+{
+  if (j) throw ScenarioError(path, "profile " + std::string(id()) + " has one untyped stage: pgtt is not a field here");
+  return kPgttNone;
+}
+
+}  // namespace nostale
