@@ -144,6 +144,7 @@ class Loader {
                             "context entries above the PASID tables need a profile that has them (vtd in "
                             "scalable mode)");
     profile_->check_config(c, path);
+    c.hw = profile_->hardware(c);
   }
 
   int lookup(const json & j, const std::string & path, bool device)

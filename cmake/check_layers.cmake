@@ -2,9 +2,11 @@
 # build time). Run: cmake -DROOT=<source dir> -P cmake/check_layers.cmake
 #
 #   layer                 may include (quoted)                              may not include (<>)
-#   spec/model            spec/model                                        z3, nlohmann, CLI
-#   spec/interp           spec/model, spec/interp                           z3, nlohmann, CLI
-#   spec/smt              spec/model, spec/interp, spec/smt                 nlohmann, CLI
+#   spec/hw               spec/hw (hardware descriptions: plain data)       z3, nlohmann, CLI
+#   spec/semantics        spec/semantics, spec/hw (templates over a domain) z3, nlohmann, CLI
+#   spec/model            spec/model, spec/semantics                        z3, nlohmann, CLI
+#   spec/interp           spec/model, spec/semantics, spec/interp           z3, nlohmann, CLI
+#   spec/smt              spec/model, spec/semantics, spec/interp, spec/smt nlohmann, CLI
 #   spec/profiles/api     spec/model, spec/interp, spec/profiles/api        z3, CLI
 #   spec/profiles/<p>     spec/model, spec/interp, spec/profiles/api, its own folder   z3, CLI
 #   spec/profiles/*.cpp   spec/model, spec/profiles/api, the generated list z3, CLI
@@ -18,20 +20,26 @@ file(GLOB_RECURSE files RELATIVE ${ROOT} ${ROOT}/spec/*.h ${ROOT}/spec/*.cpp ${R
 foreach(f ${files})
   set(allowed "")
   set(denied "")
-  if(f MATCHES "^spec/model/")
-    set(allowed "spec/model/")
+  if(f MATCHES "^spec/hw/")
+    set(allowed "spec/hw/")
+    set(denied "z3|nlohmann|CLI")
+  elseif(f MATCHES "^spec/semantics/")
+    set(allowed "spec/semantics/;spec/hw/")
+    set(denied "z3|nlohmann|CLI")
+  elseif(f MATCHES "^spec/model/")
+    set(allowed "spec/model/;spec/hw/;spec/semantics/")
     set(denied "z3|nlohmann|CLI")
   elseif(f MATCHES "^spec/interp/")
-    set(allowed "spec/model/;spec/interp/")
+    set(allowed "spec/model/;spec/hw/;spec/semantics/;spec/interp/")
     set(denied "z3|nlohmann|CLI")
   elseif(f MATCHES "^spec/smt/")
-    set(allowed "spec/model/;spec/interp/;spec/smt/")
+    set(allowed "spec/model/;spec/hw/;spec/semantics/;spec/interp/;spec/smt/")
     set(denied "nlohmann|CLI")
   elseif(f MATCHES "^spec/profiles/api/")
-    set(allowed "spec/model/;spec/interp/;spec/profiles/api/")
+    set(allowed "spec/model/;spec/hw/;spec/interp/;spec/profiles/api/")
     set(denied "z3|CLI")
   elseif(f MATCHES "^spec/profiles/([^/]+)/")
-    set(allowed "spec/model/;spec/interp/;spec/profiles/api/;spec/profiles/${CMAKE_MATCH_1}/")
+    set(allowed "spec/model/;spec/hw/;spec/interp/;spec/profiles/api/;spec/profiles/${CMAKE_MATCH_1}/")
     set(denied "z3|CLI")
   elseif(f MATCHES "^spec/profiles/")
     set(allowed "spec/model/;spec/profiles/api/;profile_list.inc")

@@ -1,5 +1,7 @@
 #include "spec/model/format.h"
 #include "spec/interp/cache.h"
+#include "spec/semantics/judge.h"
+#include "spec/semantics/record.h"
 
 #include <algorithm>
 
@@ -305,50 +307,39 @@ struct Walker {
 
 }  // namespace
 
-std::vector<Entry> torn_reads(const Memory & before, const Memory & after, int dev, u64 pasid)
+std::vector<Entry> torn_reads(const Config & cfg, const Memory & before, const Memory & after, int dev, u64 pasid)
 {
-  struct Fields {
-    bool present = false;
-    u64 did = 0, root = 0;
-    unsigned pgtt = kPgttNone;
-    u64 s2 = 0;  // nested: the parent's second-stage root
-    bool ssade = false;
-  };
+  // The record each memory holds, as hardware stores it (spec/semantics/record.h), so that the
+  // structure's word layout decides which fields a torn read takes old or new together.
+  sem::Concrete V;
   auto read = [&](const Memory & m) {
-    Fields f;
+    sem::Entry<sem::Concrete> e{false, 0, 0, kPgttNone, 0, false};
     int d = m.attached(dev, pasid);
-    if (d < 0) return f;
-    const DomainState & ds = m.domains().at(static_cast<std::size_t>(d));
-    f = Fields{true, ds.did.value_or(0), m.attached_root(dev, pasid), m.attached_pgtt(dev, pasid), m.attached_parent_root(dev, pasid),
-               m.attached_ssade(dev, pasid)};
-    return f;
+    if (d >= 0)
+      e = {true, m.domains().at(static_cast<std::size_t>(d)).did.value_or(0), m.attached_root(dev, pasid),
+           m.attached_pgtt(dev, pasid), m.attached_parent_root(dev, pasid), m.attached_ssade(dev, pasid)};
+    return sem::store(V, e, 64);
   };
-  const Fields v[2] = {read(before), read(after)};
+  const sem::Record<sem::Concrete> v[2] = {read(before), read(after)};
+  const hw::Structure * s = cfg.hw.leaf_structure();
+  const std::size_t words = s ? s->words.size() : 0;
   std::set<Entry> out;
-  for (int c0 = 0; c0 < 2; ++c0)
-    for (int c1 = 0; c1 < 2; ++c1)
-      for (int c2 = 0; c2 < 2; ++c2) {
-        if (!v[c0].present) continue;
-        Entry e;
-        e.kind = CacheKind::PasidCache;
-        e.dev = dev;
-        e.pasid = pasid;
-        e.pgtt = v[c0].pgtt;
-        e.did = v[c1].did;
-        // qw0 holds the second-stage pointer (the parent's, when nested), qw2 the first-stage
-        // one; an entry of another type has 0 in the field it does not use.
-        auto ssptr = [](const Fields & f) {
-          return f.pgtt == kPgttNested ? f.s2 : (f.pgtt == kPgttFirst ? 0 : f.root);
-        };
-        auto fsptr = [](const Fields & f) {
-          return f.pgtt == kPgttFirst || f.pgtt == kPgttNested ? f.root : 0;
-        };
-        bool fs = e.pgtt == kPgttFirst || e.pgtt == kPgttNested;
-        e.root = fs ? fsptr(v[c2]) : ssptr(v[c0]);
-        if (e.pgtt == kPgttNested) e.parent = ssptr(v[c0]);
-        e.ssade = v[c0].ssade;  // SSADE sits in qw0
-        out.insert(e);
-      }
+  for (u64 choice = 0; choice < (u64{1} << words); ++choice) {
+    std::vector<bool> take_new(words);
+    for (std::size_t w = 0; w < words; ++w) take_new[w] = (choice >> w) & 1;
+    sem::Entry<sem::Concrete> m = sem::load(V, sem::torn_mix(V, *s, v[0], v[1], take_new), 64);
+    if (!m.ok) continue;  // a walker that reads P=0 stops there
+    Entry e;
+    e.kind = CacheKind::PasidCache;
+    e.dev = dev;
+    e.pasid = pasid;
+    e.pgtt = static_cast<unsigned>(m.type);
+    e.did = m.did;
+    e.root = m.root;
+    if (e.pgtt == kPgttNested) e.parent = m.s2;
+    e.ssade = m.dirty;
+    out.insert(e);
+  }
   return {out.begin(), out.end()};
 }
 
@@ -511,6 +502,13 @@ static Translation built(const Config & cfg, const Memory & mem, const Entry & e
   return t;
 }
 
+/// A translation in the kernel's terms (spec/semantics/judge.h).
+static sem::Tr<sem::Concrete> as_tr(const Translation & t)
+{
+  u64 kind = t.kind == Translation::Leaf ? sem::kTrLeaf : t.kind == Translation::Wild ? sem::kTrWild : sem::kTrNone;
+  return {kind, t.out, t.perm};
+}
+
 PageRequests may_request(const Config & cfg, const Memory & walk)
 {
   PageRequests r;
@@ -631,16 +629,17 @@ std::vector<Violation> evaluate(const Config & cfg, const Memory & mem,
     if (!ts.empty()) hits.push_back({e, ts});
   }
 
+  // The judgement itself is the kernel's (spec/semantics/judge.h), shared with the encoding.
+  sem::Concrete V;
+  const sem::Tr<sem::Concrete> mtr = as_tr(mt);
   auto reaches_free = [&](const Translation & t) {
-    if (t.kind == Translation::Wild) return mem.any_free();
-    return t.kind == Translation::Leaf && (t.perm & M) != 0 && mem.is_free(t.out);
+    return sem::reaches_free(V, as_tr(t), M, t.kind == Translation::Leaf && mem.is_free(t.out), mem.any_free());
   };
   // A pass-through device is trusted with all memory by design (VTD-ID-2: identity domains):
   // reaching a free frame through its current identity mapping, or through an entry that
   // agrees with it, is no stale translation. An entry that disagrees is judged as usual.
   auto granted = [&](const Translation & t) {
-    return pgtt == kPgttPassThrough && dom >= 0 &&
-           (t.kind == Translation::None || (t.kind == Translation::Leaf && t.out == mt.out));
+    return sem::trusted(V, pgtt == kPgttPassThrough && dom >= 0, as_tr(t), mtr);
   };
   if (reaches_free(mt) && !granted(mt)) v.push_back(Violation{"no-dma-after-free", "", true, Entry{}});
   for (const auto & [e, ts] : hits)
@@ -655,7 +654,7 @@ std::vector<Violation> evaluate(const Config & cfg, const Memory & mem,
       // A cached context entry of a device whose entry memory has cleared; or a cached
       // not-present one where memory now translates (the device faults, VTD-SEQ-1).
       if (!e.negative && !mem.context_present(d)) v.push_back(Violation{"no-stale", "unsafe", false, e});
-      bool grants = mt.kind == Translation::Leaf && (mt.perm & M) != 0;
+      bool grants = sem::is_kind(V, mtr.kind, sem::kTrLeaf) && sem::allows(V, mtr.perm, M);
       if (e.negative && mem.context_present(d) && grants)
         restrictive.push_back(Violation{"no-stale", "restrictive", false, e});
       continue;
@@ -668,12 +667,8 @@ std::vector<Violation> evaluate(const Config & cfg, const Memory & mem,
     if (mt.kind == Translation::Wild) continue;  // memory itself is broken: no-dma-after-free
     bool unsafe = false, restr = false;
     for (const Translation & b : ts) {
-      bool u = b.kind == Translation::Wild ||
-               (b.kind == Translation::Leaf && (b.perm & M) != 0 &&
-                (mt.kind != Translation::Leaf || b.out != mt.out || (b.perm & M & ~mt.perm) != 0));
-      unsafe |= u;
-      restr |= !u && mt.kind == Translation::Leaf && (mt.perm & M) != 0 &&
-               (b.kind != Translation::Leaf || (mt.perm & M & ~b.perm) != 0);
+      unsafe |= sem::unsafe(V, as_tr(b), mtr, M);
+      restr |= sem::restrictive(V, as_tr(b), mtr, M);
     }
     if (unsafe) v.push_back(Violation{"no-stale", "unsafe", false, e});
     else if (restr) restrictive.push_back(Violation{"no-stale", "restrictive", false, e});

@@ -91,10 +91,10 @@ std::set<Entry> fillable_for(const Config & cfg, const Memory & mem, const std::
                              int w, u64 pasid, u64 addr, const std::vector<Entry> * torn = nullptr);
 
 /// What a walker may read of the PASID-table entry of (dev, pasid) while a step rewrites it
-/// non-atomically (VTD-COH-3): per 64-bit chunk the old or the new content, present ones only.
-/// Chunks as in the VT-d scalable-mode entry: qw0 {present, PGTT, second-stage root}, qw1
-/// {domain id}, qw2 {first-stage root}.
-std::vector<Entry> torn_reads(const Memory & before, const Memory & after, int dev, u64 pasid);
+/// non-atomically (VTD-COH-3): per word of the structure's layout (Config::hw, e.g. the 64-bit
+/// chunks of the VT-d scalable-mode entry: qw0 {present, PGTT, second-stage root}, qw1 {domain
+/// id}, qw2 {first-stage root}) the old or the new content; present ones only.
+std::vector<Entry> torn_reads(const Config & cfg, const Memory & before, const Memory & after, int dev, u64 pasid);
 
 /// A violated property at a check point.
 struct Violation {

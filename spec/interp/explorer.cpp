@@ -78,7 +78,7 @@ struct Explorer {
         // The instant of a non-atomic entry write: walks may read it torn (before any
         // completion of this gap).
         const Step & s = sc.steps[g - 1];
-        std::vector<Entry> torn = torn_reads(tl.walk[g - 1], tl.walk[g], s.device, s.pasid);
+        std::vector<Entry> torn = torn_reads(sc.config, tl.walk[g - 1], tl.walk[g], s.device, s.pasid);
         saturate(tl.walk[g], cache, &torn);
       }
       saturate(tl.walk[g], cache);

@@ -72,7 +72,7 @@ std::string replay(const Scenario & sc, const Timeline & tl, const Counterexampl
       // At the first instant of a gap after a non-atomic entry write, walks may read it torn.
       std::vector<Entry> torn;
       if (g > 0 && sc.steps[g - 1].torn && e.pos == 0)
-        torn = torn_reads(tl.walk[g - 1], tl.walk[g], sc.steps[g - 1].device, sc.steps[g - 1].pasid);
+        torn = torn_reads(cfg, tl.walk[g - 1], tl.walk[g], sc.steps[g - 1].device, sc.steps[g - 1].pasid);
       std::set<Entry> ok = fillable_for(cfg, tl.walk[g], cache, e.walker, e.walker_pasid, at, &torn);
       if (!ok.count(e.entry))
         return "event " + std::to_string(ev) + ": " + describe(cfg, e.entry) +

@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include "spec/hw/description.h"
+
 namespace nostale {
 
 using u64 = std::uint64_t;
@@ -151,6 +153,8 @@ struct Config {
   bool negative_context = false;
   /// Further hardware capabilities a profile checks its commands against (e.g. VT-d "psi").
   std::map<std::string, u64> caps;
+  /// What the hardware is (its profile's declaration, spec/hw/description.h).
+  hw::Description hw;
   /// What traces call the configuration entry and its cache (VT-d legacy mode: the context
   /// entry and the context cache).
   std::string entry_name = "PASID-table entry";

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "spec/model/scenario.h"
+#include "spec/profiles/api/profile.h"
 
 namespace nostale::difftest {
 
@@ -27,6 +28,7 @@ inline Scenario small_config(Gen & g, const char * name, unsigned inorder_percen
   sc.file = "random";
   sc.name = name;
   sc.profile = "generic";
+  sc.config.hw = find_profile("generic")->hardware(sc.config);
   Config & c = sc.config;
   c.geo = Geometry{12, static_cast<unsigned>(1 + g.pick(2)), 3};
   c.pasid_bits = static_cast<unsigned>(1 + g.pick(2));

@@ -11,6 +11,7 @@
 #include <string_view>
 #include <vector>
 
+#include "spec/hw/description.h"
 #include "spec/interp/counterexample.h"
 #include "spec/model/scenario.h"
 
@@ -37,6 +38,9 @@ class Profile {
                       Step & out) const = 0;
   /// Decodes config/caps (hardware capabilities) into `cfg`; the default has none.
   virtual void decode_caps(const nlohmann::json & j, const std::string & path, Config & cfg) const;
+  /// What the hardware is, as configured (spec/hw/description.h); the loader stores it in
+  /// Config::hw once the configuration is read.
+  virtual hw::Description hardware(const Config & cfg) const = 0;
   /// Checks the whole configuration once it is read (e.g. reserved domain ids).
   virtual void check_config(const Config &, const std::string &) const {}
   /// The translation type of an attach step's `pgtt` field (nullptr: absent); the default

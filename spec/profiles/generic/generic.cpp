@@ -23,6 +23,29 @@ class Generic final : public Profile {
   std::string_view id() const override { return "generic"; }
   std::vector<std::string> ops() const override { return {"invalidate"}; }
 
+  /// The caches of the uapi (GAPI-1: IOTLB, DEV_IOTLB, PASID) and the paging-structure caches
+  /// its LEAF flag spares (MOD-3). The PASID-table entry it binds is the guest's VT-d one (the
+  /// 2017 uapi passed guest PASID tables through, ../shared/seed/), with the same chunks.
+  hw::Description hardware(const Config & cfg) const override
+  {
+    using hw::Holds;
+    using hw::RecordField;
+    hw::Description d;
+    d.profile = "generic";
+    d.tags = {{"device", 8}, {"archid", cfg.did_bits}, {"pasid", cfg.pasid_bits}};
+    d.chain = {{"PASID-table entry", {"device", "pasid"},
+                {{RecordField::Present, RecordField::Type, RecordField::SecondStagePtr, RecordField::Dirty},
+                 {RecordField::Domain},
+                 {RecordField::FirstStagePtr}}}};
+    d.caches = {{"PASID-cache", Holds::Record, 0, {"device", "pasid", "archid"}, false, cfg.negative_config},
+                {"paging-structure-cache", Holds::Pointer, -1, {"archid", "pasid"}, true, false},
+                {"IOTLB", Holds::Leaf, -1, {"archid", "pasid"}, false, cfg.negative_caching},
+                {"device-TLB", Holds::Device, -1, {"device", "pasid"}, false, false}};
+    d.format = {cfg.geo.page_shift, cfg.geo.level_bits, cfg.geo.levels, 0b1110, false, false};
+    d.features = {!cfg.coherent, false, false};
+    return d;
+  }
+
   void decode(const json & j, const std::string & path, const DecodeContext & ctx,
               Step & out) const override
   {

@@ -12,6 +12,7 @@
 #include "spec/profiles/api/json_fields.h"
 #include "spec/profiles/api/profile.h"
 #include "spec/profiles/vtd/descriptor.h"
+#include "spec/profiles/vtd/hardware.h"
 
 namespace nostale {
 
@@ -84,6 +85,12 @@ class Vtd final : public Profile {
     u64 m = get_u64(j, path, "mamv", 9);
     if (m > 63 - 12) throw ScenarioError(path + "/mamv", "MAMV is at most 51");
     cfg.caps[kMamv] = m;
+  }
+
+  hw::Description hardware(const Config & cfg) const override
+  {
+    auto it = cfg.caps.find(kLegacy);
+    return vtd::hardware(cfg, it != cfg.caps.end() && it->second);
   }
 
   void check_config(const Config & cfg, const std::string & path) const override

@@ -1,0 +1,100 @@
+// A hardware description: what a profile declares about its IOMMU, with no Z3 and no JSON
+// (issue 8, DESIGN.md §4). The engines read it instead of knowing a profile: which tag fields
+// cache entries carry, which caches exist and what they hold, the chain of configuration
+// structures a walk reads (with the word layout in which hardware may read a record torn), the
+// page-table format, and the optional features that bring properties of their own.
+//
+// Status: the interpreter and the encoding read the configuration-record layout (torn reads)
+// and the names from here; the caches and tag fields are declared and checked against the
+// engines' built-in set (tests/unit/hw_description_test.cpp), and become what the engines
+// iterate over as the core is reshaped (spec/docs/adding-a-profile.md says what remains).
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace nostale::hw {
+
+/// A field that cache entries may be tagged with and invalidations may filter on (VT-d DID and
+/// PASID, SMMUv3 ASID and VMID, AMD DomainID, the requester id).
+struct TagField {
+  std::string name;
+  unsigned width = 0;
+};
+
+/// What one cache holds (DESIGN.md §1).
+enum class Holds {
+  Record,   ///< copies of one configuration structure's records (context cache, PASID cache, STE/CD cache)
+  Pointer,  ///< non-leaf page-table entries, per level (paging-structure / walk caches)
+  Leaf,     ///< leaf translations (IOTLB)
+  Device,   ///< leaf translations held by the device (ATS device TLB / ATC)
+};
+
+struct Cache {
+  std::string name;              ///< as the hardware spec names it, for traces
+  Holds holds = Holds::Leaf;
+  int structure = -1;            ///< Holds::Record: index into Description::chain
+  std::vector<std::string> tags; ///< TagField names the entries carry (lookup and invalidation)
+  bool per_level = false;        ///< one cache per page-table level (pointer caches)
+  bool negative = false;         ///< may hold not-present entries (VT-d caching mode)
+};
+
+/// Which field of a configuration record a word holds; torn reads mix words, not bits.
+enum class RecordField { Present, Type, SecondStagePtr, FirstStagePtr, Domain, Dirty };
+
+/// One configuration structure of the chain a walk reads before the page table (VT-d root /
+/// context entry then PASID-table entry; SMMUv3 STE then CD; AMD DTE then GCR3).
+struct Structure {
+  std::string name;               ///< "PASID-table entry", "context entry", "STE"
+  std::vector<std::string> key;   ///< what selects a record: "device", or "device" and "pasid"
+  /// The words hardware reads one at a time (VT-d: 64-bit chunks of a 512-bit PASID entry),
+  /// each listing the fields it holds. A non-atomic rewrite may be read with each word old or
+  /// new (VTD-COH-3).
+  std::vector<std::vector<RecordField>> words;
+  /// The word that holds `f` (words.size() if none).
+  unsigned word_of(RecordField f) const
+  {
+    for (unsigned w = 0; w < words.size(); ++w)
+      for (RecordField g : words[w])
+        if (g == f) return w;
+    return static_cast<unsigned>(words.size());
+  }
+};
+
+/// A page-table format: granule and levels (DESIGN.md §1). Leaf levels are a bit mask (bit l:
+/// a leaf may sit at level l).
+struct PageTableFormat {
+  unsigned granule_shift = 12;
+  unsigned level_bits = 9;
+  unsigned levels = 4;
+  unsigned leaf_levels = 0b1110;  ///< 4K, 2M, 1G
+  bool level_skipping = false;    ///< AMD-Vi next-level field may skip levels
+  bool contiguous_hint = false;   ///< Arm contiguous bit
+};
+
+/// Optional features and what they bring.
+struct Features {
+  bool non_coherent_walker = false;  ///< table writes visible only after a cache flush (VTD-COH-1)
+  bool page_requests = false;        ///< PRI: no-reuse-while-cached waits for drained requests
+  bool dirty_tracking = false;       ///< brings no-missed-dirty
+};
+
+struct Description {
+  std::string profile;
+  std::vector<TagField> tags;
+  std::vector<Cache> caches;
+  std::vector<Structure> chain;  ///< outermost first
+  PageTableFormat format;
+  Features features;
+
+  const Cache * cache(const std::string & name) const
+  {
+    for (const Cache & c : caches)
+      if (c.name == name) return &c;
+    return nullptr;
+  }
+  /// The innermost structure: the record a walk translates through (VT-d PASID-table entry).
+  const Structure * leaf_structure() const { return chain.empty() ? nullptr : &chain.back(); }
+};
+
+}  // namespace nostale::hw

@@ -1,0 +1,40 @@
+// What VT-d is, as the engines read it (spec/hw/description.h): its tag fields, caches, the
+// context / PASID-table chain with the word layout of a PASID-table entry, the second-stage page
+// table format, and its optional features. Sources: VT-d spec 3.x §6.5 (caches), §9.4 / §9.6
+// (context and PASID-table entries), rules VTD-CACHE-1..4, VTD-COH-1, VTD-COH-3.
+#include "spec/profiles/vtd/hardware.h"
+
+namespace nostale::vtd {
+
+hw::Description hardware(const Config & cfg, bool legacy)
+{
+  using hw::Holds;
+  using hw::RecordField;
+  hw::Description d;
+  d.profile = "vtd";
+  d.tags = {{"sid", 16}, {"did", cfg.did_bits}, {"pasid", cfg.pasid_bits}};
+  if (legacy) {
+    // Legacy mode: the context entry (per requester id) is the record a walk translates through.
+    d.chain = {{"context entry", {"device"}, {{RecordField::Present, RecordField::Type, RecordField::SecondStagePtr},
+                                              {RecordField::Domain}}}};
+    d.caches.push_back({"context-cache", Holds::Record, 0, {"sid", "did"}, false, cfg.negative_config});
+  } else {
+    // Scalable mode: context entry -> PASID-table entry. The PASID-table entry is 512 bits read
+    // in 64-bit chunks: qw0 {P, PGTT, SLPTPTR, SSADE}, qw1 {DID}, qw2 {FLPTPTR} (§9.6, VTD-COH-3).
+    d.chain = {{"context entry", {"device"}, {{RecordField::Present}}},
+               {"PASID-table entry", {"device", "pasid"},
+                {{RecordField::Present, RecordField::Type, RecordField::SecondStagePtr, RecordField::Dirty},
+                 {RecordField::Domain},
+                 {RecordField::FirstStagePtr}}}};
+    d.caches.push_back({"context-cache", Holds::Record, 0, {"sid"}, false, cfg.negative_context});
+    d.caches.push_back({"PASID-cache", Holds::Record, 1, {"sid", "pasid", "did"}, false, cfg.negative_config});
+  }
+  d.caches.push_back({"paging-structure-cache", Holds::Pointer, -1, {"did", "pasid"}, true, false});
+  d.caches.push_back({"IOTLB", Holds::Leaf, -1, {"did", "pasid"}, false, cfg.negative_caching});
+  d.caches.push_back({"device-TLB", Holds::Device, -1, {"sid", "pasid"}, false, false});
+  d.format = {cfg.geo.page_shift, cfg.geo.level_bits, cfg.geo.levels, 0b1110, false, false};
+  d.features = {!cfg.coherent, true, true};
+  return d;
+}
+
+}  // namespace nostale::vtd
