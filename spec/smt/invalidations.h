@@ -1,0 +1,67 @@
+// Invalidations and time: each invalidation submitted before the check point completes (or not)
+// at a symbolic moment, in order and within its sync; which tracked entries its pattern matches;
+// and whether an entry is kept (no matching invalidation completes between its fill and its use).
+#pragma once
+
+#include <vector>
+
+#include "spec/smt/terms.h"
+
+namespace nostale::smt {
+
+class Invalidations {
+ public:
+  struct Inv {
+    std::size_t index;
+    const InvPattern * pat;
+    bool forced;  // a sync before the check point forces its completion
+    z3::expr comp;
+    Time c;
+  };
+
+  explicit Invalidations(Terms & terms);
+
+  /// The invalidations submitted before the check point, in submission order.
+  std::vector<Inv> invs;
+
+  z3::expr filters(const InvPattern & p, const z3::expr & did) { return filters(p, did, t.wp); }
+  /// `tag`: the entry's PASID tag (the witness's, or that of the walk that filled it).
+  z3::expr filters(const InvPattern & p, const z3::expr & did, const z3::expr & tag);
+  z3::expr match_pc(const InvPattern & p, const z3::expr & did, const z3::expr & w, const z3::expr & pasid);
+  z3::expr match_cc(const InvPattern & p, const z3::expr & w);
+  /// Second-stage IOTLB and paging-structure entries carry no PASID tag (VTD-CACHE-3,
+  /// nostale::kNoPasid): a PASID filter never names them.
+  z3::expr untagged(const Instance & I);
+  z3::expr match(const InvPattern & p, const Instance & I);
+
+  /// No invalidation matching (per `m`) completes in (from, to].
+  template <class M>
+  z3::expr kept(M m, const Time & from, const Time & to)
+  {
+    z3::expr r = t.c.bool_val(true);
+    for (Inv & j : invs) {
+      z3::expr hit = m(*j.pat);
+      if (hit.is_false()) continue;  // this kind of command never removes such an entry
+      r = r && !(j.comp && lt(from, j.c) && le(j.c, to) && hit);
+    }
+    return r;
+  }
+  z3::expr kept(const Instance & I, const Time & from, const Time & to)
+  {
+    return kept([&](const InvPattern & p) { return match(p, I); }, from, to);
+  }
+
+ private:
+  void build_invs();
+  /// The entry of level `lvl` translating the witness overlaps the invalidated range.
+  z3::expr overlap(const InvPattern & p, const z3::expr & lvl);
+  z3::expr tlb_filters(const InvPattern & p, const Instance & I);
+  /// The entry's type is in `mask`.
+  z3::expr pgtt_in(const z3::expr & pgtt, unsigned mask);
+  /// Where a stage-tagged entry is matched: its type regardless of address, or in range.
+  z3::expr where(const InvPattern & p, const Instance & I, const z3::expr & lvl);
+
+  Terms & t;
+};
+
+}  // namespace nostale::smt

@@ -1,0 +1,146 @@
+// Memory as terms over a symbolic address (see memory_terms.h).
+#include "spec/smt/memory_terms.h"
+
+#include "spec/model/errors.h"
+
+namespace nostale::smt {
+
+MemoryTerms::MemoryTerms(Terms & terms) : check_mem{&terms.tl.mem_at_check(terms.cp), {}}, t(terms)
+{
+  build_epochs();
+}
+
+z3::expr MemoryTerms::index(unsigned l, const z3::expr & addr)
+{
+  unsigned lo = t.geo.shift(l);
+  return addr.extract(lo + t.geo.level_bits - 1, lo);
+}
+
+Res MemoryTerms::walk_concrete(MemTerms & m, u64 tbl, unsigned l, unsigned stop, const z3::expr & addr)
+{
+  auto key = std::make_tuple(tbl, l, stop, addr.id());
+  auto hit = m.memo.find(key);
+  if (hit != m.memo.end()) return hit->second;
+  const Geometry & geo = t.geo;
+  const unsigned FW = t.FW;
+  Res acc = t.none(l);
+  auto it = m.mem->tables().find(tbl);
+  if (it == m.mem->tables().end() || it->second.level != l) {
+    acc = t.wild(l);
+  } else {
+    const auto & ents = it->second.entries;
+    for (auto e = ents.begin(); e != ents.end();) {
+      const unsigned idx = e->first;
+      const Pte & pte = e->second;
+      if (pte.kind == Pte::Leaf) {
+        // A run of leaves mapping consecutive frames with one permission is one term
+        // (frame = first + (index - idx)): a 2 MiB buffer of 4 KiB pages stays small.
+        auto last = e;
+        for (auto n = std::next(e); n != ents.end() && n->second.kind == Pte::Leaf &&
+                                    n->first == last->first + 1 && n->second.perm == pte.perm &&
+                                    n->second.frame == last->second.frame + 1;
+             ++n)
+          last = n;
+        z3::expr i = index(l, addr);
+        if (last == e) {
+          acc = ite(i == t.bv(idx, geo.level_bits),
+                    t.mk(kLeaf, t.bv(l, kLvlW), t.bv(pte.frame, FW), t.bv(pte.perm, kPermW), t.bv(0, FW)), acc);
+        } else {
+          z3::expr off = z3::zext(i - t.bv(idx, geo.level_bits), FW - geo.level_bits);
+          z3::expr in = z3::uge(i, t.bv(idx, geo.level_bits)) && z3::ule(i, t.bv(last->first, geo.level_bits));
+          acc = ite(in, t.mk(kLeaf, t.bv(l, kLvlW), t.bv(pte.frame, FW) + off, t.bv(pte.perm, kPermW), t.bv(0, FW)),
+                    acc);
+        }
+        e = std::next(last);
+        continue;
+      }
+      Res r = l == stop ? t.mk(kPtr, t.bv(l, kLvlW), t.bv(0, FW), t.bv(0, kPermW), t.bv(pte.frame, FW))
+                        : walk_concrete(m, pte.frame, l - 1, stop, addr);
+      acc = ite(index(l, addr) == t.bv(idx, geo.level_bits), r, acc);
+      ++e;
+    }
+  }
+  m.memo.emplace(key, acc);
+  return acc;
+}
+
+Res MemoryTerms::walk_sym(MemTerms & m, const z3::expr & X, unsigned l, unsigned stop, const z3::expr & addr)
+{
+  Res acc = t.wild(l);
+  for (const auto & [frame, page] : m.mem->tables())
+    if (page.level == l) acc = ite(X == t.bv(frame, t.FW), walk_concrete(m, frame, l, stop, addr), acc);
+  return acc;
+}
+
+Attach MemoryTerms::attach_at(const Memory & m, const z3::expr & w, const z3::expr & pasid)
+{
+  const unsigned FW = t.FW, IW = t.IW;
+  Attach a{t.c.bool_val(false), t.bv(0, IW), t.bv(0, FW), t.bv(0, kPgttW), t.bv(0, FW), t.c.bool_val(false)};
+  for (const auto & [key, att] : m.attachments()) {
+    const DomainState & ds = m.domains().at(static_cast<std::size_t>(att.domain));
+    NOSTALE_CHECK(ds.did.has_value(), "attached domain without a domain id");
+    z3::expr cond = w == t.bv(static_cast<u64>(key.first), kDevW) && pasid == t.bv(key.second, t.PW);
+    u64 s2 = m.attached_parent_root(key.first, key.second);
+    a = Attach{cond || a.ok, z3::ite(cond, t.bv(*ds.did, IW), a.did),
+               z3::ite(cond, t.bv(m.attached_root(key.first, key.second), FW), a.root),
+               z3::ite(cond, t.bv(att.pgtt, kPgttW), a.pgtt), z3::ite(cond, t.bv(s2, FW), a.s2),
+               z3::ite(cond, t.c.bool_val(att.ssade), a.ssade)};
+  }
+  return a;
+}
+
+z3::expr MemoryTerms::is_free(const Memory & m, const z3::expr & f)
+{
+  z3::expr r = t.c.bool_val(false);
+  for (const auto & [lo, hi] : m.freed()) r = r || (z3::uge(f, t.bv(lo, t.FW)) && z3::ult(f, t.bv(hi, t.FW)));
+  return r;
+}
+
+z3::expr MemoryTerms::ctx_at(const Memory & m, const z3::expr & w)
+{
+  z3::expr r = t.c.bool_val(true);
+  if (!t.ctx_on) return r;
+  for (std::size_t d = 0; d < t.cfg.devices.size(); ++d)
+    if (!m.context_present(static_cast<int>(d))) r = r && w != t.bv(d, kDevW);
+  return r;
+}
+
+void MemoryTerms::build_epochs()
+{
+  for (std::size_t g = 0; g <= t.s; ++g) {
+    if (epochs.empty() || t.tl.walk_version[g] != t.tl.walk_version[g - 1])
+      epochs.push_back(Epoch{g, MemTerms{&t.tl.walk[g], {}}});
+    else
+      epochs.back().last_gap = g;
+  }
+}
+
+z3::expr MemoryTerms::out_frame(const z3::expr & base, const z3::expr & lvl, const z3::expr & addr)
+{
+  const Geometry & geo = t.geo;
+  z3::expr r = base;
+  for (unsigned l = 2; l <= geo.max_leaf_level(); ++l) {
+    unsigned sub = geo.level_bits * (l - 1);
+    z3::expr off = z3::zext(addr.extract(geo.page_shift + sub - 1, geo.page_shift), t.FW - sub);
+    r = z3::ite(lvl == t.bv(l, kLvlW), base + off, r);
+  }
+  return r;
+}
+
+Res MemoryTerms::pass_res()
+{
+  z3::expr f = z3::zext(t.wa.extract(t.AW - 1, t.geo.page_shift), t.FW - (t.AW - t.geo.page_shift));
+  return t.mk(kLeaf, t.bv(1, kLvlW), f, t.bv(kPermRW, kPermW), t.bv(0, t.FW));
+}
+
+std::pair<z3::expr, z3::expr> MemoryTerms::guest_physical(const Res & s1)
+{
+  const Geometry & geo = t.geo;
+  unsigned gbits = t.AW - geo.page_shift;  // guest frames the second stage can map
+  z3::expr gpa_frame = out_frame(s1.frame, s1.level);
+  z3::expr in = z3::ult(gpa_frame, t.bv(u64{1} << gbits, t.FW));
+  z3::expr gpa = z3::concat(gpa_frame.extract(gbits - 1, 0), t.wa.extract(geo.page_shift - 1, 0));
+  return {s1.kind == t.bv(kLeaf, 2) && in, gpa};
+}
+
+}  // namespace nostale::smt

@@ -1,0 +1,95 @@
+// Memory as terms over a symbolic address: walks of the concrete page tables of each memory
+// epoch (what the walker sees at a gap) and of memory at the check point, PASID-table and
+// context entries, freed ranges, and the translations built from walks (nesting, pass-through).
+#pragma once
+
+#include <map>
+#include <tuple>
+#include <utility>
+#include <vector>
+
+#include "spec/smt/terms.h"
+
+namespace nostale::smt {
+
+struct MemTerms {
+  const Memory * mem;
+  std::map<std::tuple<u64, unsigned, unsigned, unsigned>, Res> memo;  // table, level, stop, address
+};
+
+class MemoryTerms {
+ public:
+  explicit MemoryTerms(Terms & terms);
+
+  /// Memory at the check point.
+  MemTerms check_mem;
+
+  /// Walk from the concrete table `t` of level `l` to a leaf, or to the pointer at `stop`, for
+  /// the address `addr` (the witness, or a guest-physical address in a nested second stage).
+  Res walk_concrete(MemTerms & m, u64 t, unsigned l, unsigned stop, const z3::expr & addr);
+  /// Walk from a symbolic table frame X: anything but a level-`l` table reads as arbitrary.
+  Res walk_sym(MemTerms & m, const z3::expr & X, unsigned l, unsigned stop) { return walk_sym(m, X, l, stop, t.wa); }
+  Res walk_sym(MemTerms & m, const z3::expr & X, unsigned l, unsigned stop, const z3::expr & addr);
+
+  /// The PASID-table entry of (device w, the witness PASID) in memory m.
+  Attach attach_at(const Memory & m, const z3::expr & w) { return attach_at(m, w, t.wp); }
+  Attach attach_at(const Memory & m, const z3::expr & w, const z3::expr & pasid);
+  z3::expr is_free(const Memory & m, const z3::expr & f);
+  /// Device w's context entry is present in memory m (always, without context entries).
+  z3::expr ctx_at(const Memory & m, const z3::expr & w);
+
+  /// The term `f` builds from memory, at the symbolic gap g. Epochs whose terms are identical
+  /// (Z3 shares equal terms) are merged, so memory changes elsewhere cost nothing here.
+  template <class F>
+  auto at_gap(const z3::expr & g, F f)
+  {
+    auto acc = f(epochs.back().terms);
+    auto cur = acc;
+    for (std::size_t i = epochs.size() - 1; i-- > 0;) {
+      auto x = f(epochs[i].terms);
+      if (same(x, cur)) continue;
+      acc = ite(z3::ule(g, t.bv(epochs[i].last_gap, t.GW)), x, acc);
+      cur = x;
+    }
+    return acc;
+  }
+
+  // ---- translations built from walks ----------------------------------------------------
+
+  z3::expr out_frame(const z3::expr & base, const z3::expr & lvl) { return out_frame(base, lvl, t.wa); }
+  z3::expr out_frame(const z3::expr & base, const z3::expr & lvl, const z3::expr & addr);
+  /// The pass-through translation of the witness address (mirrors nostale::pass_through).
+  Res pass_res();
+
+  /// Nested translation (mirrors nostale::nest): the first-stage result's output is a
+  /// guest-physical frame, translated by `walk_s2(gpa)`; the combined entry is 4 KiB.
+  /// The guest-physical address of a first-stage result for the witness, and whether the
+  /// second stage can translate it (mirrors nostale::guest_physical).
+  std::pair<z3::expr, z3::expr> guest_physical(const Res & s1);
+  template <class W>
+  Res nest(const Res & s1, W walk_s2)
+  {
+    auto [leaf1, gpa] = guest_physical(s1);
+    Res s2 = walk_s2(gpa);
+    z3::expr perm = s2.perm & s1.perm;
+    z3::expr ok = leaf1 && s2.kind == t.bv(kLeaf, 2) && perm != t.bv(0, kPermW);
+    z3::expr wild_any = s1.kind == t.bv(kWild, 2) || (leaf1 && s2.kind == t.bv(kWild, 2));
+    Res leaf = t.mk(kLeaf, t.bv(1, kLvlW), out_frame(s2.frame, s2.level, gpa), perm, t.bv(0, t.FW));
+    return ite(wild_any, t.wild(1), ite(ok, leaf, t.none(1)));
+  }
+
+ private:
+  struct Epoch {
+    std::size_t last_gap;
+    MemTerms terms;
+  };
+
+  z3::expr index(unsigned l, const z3::expr & addr);
+  /// Fills read what the walker sees (Timeline::walk), grouped where it does not change.
+  void build_epochs();
+
+  Terms & t;
+  std::vector<Epoch> epochs;
+};
+
+}  // namespace nostale::smt

@@ -1,0 +1,171 @@
+// What every part of the encoding (memory_terms, invalidations, fills, judgement, extract) builds
+// with: the term shapes (walk results, moments, PASID-table entries, tracked instances) and the
+// per-check-point context (Z3 context, scenario, bit widths, the witness, the constraint list).
+// Internal to spec/smt: the public interface is encoding.h.
+#pragma once
+
+#include <z3++.h>
+
+#include <algorithm>
+#include <optional>
+#include <string>
+
+#include "spec/interp/counterexample.h"
+
+namespace nostale::smt {
+
+constexpr unsigned kDevW = 8;   // device index
+constexpr unsigned kLvlW = 3;   // page-table level
+constexpr unsigned kPermW = 2;
+enum : unsigned { kNone = 0, kLeaf = 1, kPtr = 2, kWild = 3 };
+constexpr unsigned kPgttW = 3;
+
+/// A walk result: what the walk ended on (kind), at which level, and the entry's payload.
+struct Res {
+  z3::expr kind, level, frame, perm, ptr;
+};
+
+inline Res ite(const z3::expr & c, const Res & a, const Res & b)
+{
+  return Res{z3::ite(c, a.kind, b.kind), z3::ite(c, a.level, b.level),
+             z3::ite(c, a.frame, b.frame), z3::ite(c, a.perm, b.perm), z3::ite(c, a.ptr, b.ptr)};
+}
+
+/// Bits to hold values 0..n-1 (at least 1).
+inline unsigned bits_for(std::size_t n)
+{
+  unsigned b = 1;
+  while ((std::size_t{1} << b) < n) ++b;
+  return b;
+}
+
+struct Time {
+  z3::expr g, pos;
+};
+
+inline z3::expr lt(const Time & a, const Time & b)
+{
+  return z3::ult(a.g, b.g) || (a.g == b.g && z3::ult(a.pos, b.pos));
+}
+inline z3::expr le(const Time & a, const Time & b)
+{
+  return z3::ult(a.g, b.g) || (a.g == b.g && z3::ule(a.pos, b.pos));
+}
+
+/// Resolution of a PASID-table entry.
+struct Attach {
+  z3::expr ok, did, root, pgtt;
+  z3::expr s2;     // nested: the parent's second-stage root
+  z3::expr ssade;  // second-stage dirty tracking on
+};
+
+inline Attach ite(const z3::expr & cnd, const Attach & a, const Attach & b)
+{
+  return Attach{z3::ite(cnd, a.ok, b.ok), z3::ite(cnd, a.did, b.did), z3::ite(cnd, a.root, b.root),
+                z3::ite(cnd, a.pgtt, b.pgtt), z3::ite(cnd, a.s2, b.s2), z3::ite(cnd, a.ssade, b.ssade)};
+}
+
+/// Identical terms (Z3 shares equal terms, so equal ids mean equal terms).
+inline bool same(const Res & a, const Res & b)
+{
+  return a.kind.id() == b.kind.id() && a.level.id() == b.level.id() && a.frame.id() == b.frame.id() &&
+         a.perm.id() == b.perm.id() && a.ptr.id() == b.ptr.id();
+}
+inline bool same(const z3::expr & a, const z3::expr & b) { return a.id() == b.id(); }
+inline bool same(const Attach & a, const Attach & b)
+{
+  return a.ok.id() == b.ok.id() && a.did.id() == b.did.id() && a.root.id() == b.root.id() &&
+         a.pgtt.id() == b.pgtt.id() && a.s2.id() == b.s2.id() && a.ssade.id() == b.ssade.id();
+}
+
+/// One tracked cache entry and the fill that inserted it (see the header comment of encoding.h).
+struct Instance {
+  CacheKind kind;
+  unsigned level;            // PSC level (fixed); 0 otherwise
+  std::string name;
+  z3::expr active;
+  Time t;                    // when it was filled
+  z3::expr w;                // walker device (PASID cache, device TLB: also the tag)
+  z3::expr pc_use;           // the walk used a cached PASID entry ...
+  Time pc_t;                 // ... filled at pc_t
+  z3::expr start;            // 0: from the root; l: from the cached level-l PSC entry
+  z3::expr from_tlb;         // device TLB: filled by ATS from the IOTLB instance
+  z3::expr did, root;        // the walk's PASID-table entry (domain id = the entry's tag)
+  z3::expr pgtt;             // ... and its translation type (stage tag)
+  z3::expr s2;               // ... and, nested, the parent's second-stage root
+  z3::expr ssade;            // ... and whether it tracked dirty bits (leaf entries record it)
+  z3::expr wild, lvl, ptr, frame, perm;  // payload
+  z3::expr neg;              // IOTLB: a cached not-present result (CM=1)
+  z3::expr torn;             // its PASID-table entry was read torn (VTD-COH-3)
+  z3::expr ctx_use;          // the PASID table was reached through a cached context entry ...
+  Time ctx_t;                // ... filled at ctx_t (Config::context_cache)
+  bool gpa = false;          // PSC: a second-stage entry of a nested walk, for the GPA gq
+  std::optional<z3::expr> s2start = std::nullopt;  // nested fills: 0 root, l: cached npsc level l
+  std::optional<z3::expr> walk_pasid = std::nullopt;  // the PASID of the walk, when not the witness's (below)
+};
+
+/// The context of one check point's encoding, shared by its parts. Members are declared in the
+/// order their terms are created (the witness first): the SMT-LIB2 dumps depend on it.
+struct Terms {
+  z3::context & c;
+  const Scenario & sc;
+  const Config & cfg;
+  const Geometry & geo;
+  const Timeline & tl;
+  std::size_t ci;
+  const CheckPoint & cp;
+  std::size_t s;
+  unsigned AW, FW, PW, IW;
+  unsigned GW, PSW;  // widths of gap indexes and of positions inside a gap (just enough)
+  std::string pfx;
+  z3::expr wd, wp, wa;
+  z3::expr gq;  ///< the guest-physical address the second-stage entries of nested walks cover
+  z3::expr_vector cons;
+  Time T;
+  /// What the configuration entry is called in traces (VT-d legacy mode: the context entry).
+  std::string entry_word = cfg.entry_name;
+  /// Second-stage entries (no PASID tag) may come from walks for other PASIDs: only if an
+  /// entry is second stage.
+  bool ss_on = std::any_of(sc.steps.begin(), sc.steps.end(),
+                           [](const Step & st) { return st.op == Op::Attach && st.pgtt == kPgttSecond; });
+  /// Second-stage entries of nested walks exist only if an entry is nested.
+  bool nested_on = std::any_of(sc.steps.begin(), sc.steps.end(),
+                               [](const Step & st) { return st.op == Op::Attach && st.pgtt == kPgttNested; });
+  /// Context entries matter only if a step changes one: otherwise every one is present
+  /// throughout, and gating walks on them (and caching them) changes nothing.
+  bool ctx_on = cfg.context_cache &&
+                (std::any_of(sc.steps.begin(), sc.steps.end(), [](const Step & st) { return st.op == Op::Context; }) ||
+                 std::any_of(cfg.devices.begin(), cfg.devices.end(), [](const Device & d) { return !d.context; }));
+
+  Terms(z3::context & ctx, const Scenario & scen, const Timeline & timeline, std::size_t check)
+      : c(ctx), sc(scen), cfg(scen.config), geo(scen.config.geo), tl(timeline), ci(check),
+        cp(timeline.checks.at(check)), s(cp.step), AW(geo.iova_bits()), FW(64 - geo.page_shift),
+        PW(cfg.pasid_bits), IW(cfg.did_bits), GW(bits_for(tl.n + 2)),
+        PSW(bits_for(2 * (tl.invs.size() + 2 * geo.levels + 8))), pfx("c" + std::to_string(check) + "_"),
+        wd(c.bv_const((pfx + "dev").c_str(), kDevW)), wp(c.bv_const((pfx + "pasid").c_str(), PW)),
+        wa(c.bv_const((pfx + "addr").c_str(), AW)), gq(c.bv_const((pfx + "gpa").c_str(), AW)), cons(c),
+        T{c.bv_val(static_cast<uint64_t>(s), GW), c.bv_val(static_cast<uint64_t>((1u << PSW) - 1), PSW)}
+  {
+  }
+
+  z3::expr bv(u64 v, unsigned w) { return c.bv_val(static_cast<uint64_t>(v), w); }
+  z3::expr var(const std::string & n, unsigned w) { return c.bv_const((pfx + n).c_str(), w); }
+  z3::expr flag(const std::string & n) { return c.bool_const((pfx + n).c_str()); }
+
+  Time new_time(const std::string & n)
+  {
+    Time t{var(n + "_g", GW), var(n + "_pos", PSW)};
+    cons.push_back(z3::ult(t.pos, bv((1u << PSW) - 1, PSW)));
+    return t;
+  }
+
+  Res mk(unsigned kind, z3::expr level, z3::expr frame, z3::expr perm, z3::expr ptr)
+  {
+    return Res{bv(kind, 2), level, frame, perm, ptr};
+  }
+  Res none(unsigned l) { return mk(kNone, bv(l, kLvlW), bv(0, FW), bv(0, kPermW), bv(0, FW)); }
+  Res wild(unsigned l) { return mk(kWild, bv(l, kLvlW), bv(0, FW), bv(0, kPermW), bv(0, FW)); }
+  z3::expr is_pt(const z3::expr & pgtt) { return pgtt == bv(kPgttPassThrough, kPgttW); }
+};
+
+}  // namespace nostale::smt
