@@ -20,9 +20,9 @@ const char * answer_name(z3::check_result r)
   return r == z3::sat ? "sat" : r == z3::unsat ? "unsat" : "unknown";
 }
 
-}  // namespace
-
 const char * completion_name(Completion c) { return c == Completion::InOrder ? "in-order" : "any-order"; }
+
+}  // namespace
 
 unsigned count_true(const z3::model & m, const z3::expr_vector & actions)
 {

@@ -3,7 +3,9 @@
 // question shares: the scenario (its completion order chosen), the timeline, the time budget,
 // the encoding of the check point last asked about, and the --smt2 dump. What to ask and what to
 // do with an answer (stop at the first violation, shrink, replay, the in-order note) are the
-// policies in checker/policies/.
+// policies in checker/policies/. A policy that lists every distinct violation (issue 9) fits
+// on top without changing this: it asks solve() again with `extra` constraints that block the
+// violations already found (terms from encoding(check)), and shrinks each answer by refine().
 #pragma once
 
 #include <z3++.h>
@@ -48,6 +50,7 @@ struct Answer {
   std::shared_ptr<z3::solver> solver;    ///< Sat: holds constraints, violation and extras
 };
 
+/// One scenario run: every query of every check point, with one context and one deadline.
 class ScenarioRun {
  public:
   /// `sc` with its completion order already chosen; `smt2_dir` empty: no dump.
@@ -100,7 +103,5 @@ class ScenarioRun {
 
 /// How many of `actions` a model makes true: the length of its trace in hardware actions.
 unsigned count_true(const z3::model & m, const z3::expr_vector & actions);
-
-const char * completion_name(Completion c);
 
 }  // namespace nostale
