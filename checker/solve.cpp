@@ -5,6 +5,7 @@
 
 #include "checker/engine.h"
 #include "checker/safe_write.h"
+#include "spec/model/errors.h"
 #include "spec/profiles/profile.h"
 
 namespace nostale {
@@ -85,6 +86,7 @@ Answer ScenarioRun::solve(std::size_t check, const Query & q, const std::vector<
 
 Answer ScenarioRun::refine(const Answer & sat, const z3::expr & more)
 {
+  if (sat.kind != Answer::Sat || !sat.solver) throw InternalError("refine: not a sat answer");
   Answer a = sat;
   a.model.reset();
   if (!budget_.arm(*a.solver)) {
@@ -155,6 +157,7 @@ std::string smt2_query_name(const Scenario & sc, std::size_t step, const std::st
 
 Counterexample ScenarioRun::counterexample(const Answer & sat)
 {
+  if (sat.kind != Answer::Sat || !sat.model) throw InternalError("counterexample: not a sat answer");
   Counterexample cex = encoding(sat.check).extract(*sat.model, sat.query.property, sat.query.severity);
   if (const Profile * prof = find_profile(sc_.profile)) cex.rule = prof->rule(cex, sc_, tl_);
   return cex;

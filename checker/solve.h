@@ -73,9 +73,10 @@ class ScenarioRun {
   /// a violation already reported). Writes the --smt2 dump when one is asked for.
   Answer solve(std::size_t check, const Query & q, const std::vector<z3::expr> & extra = {});
   /// Asks the solver of a Sat answer again with `more` added (it stays added); the answer's
-  /// own model is not changed.
+  /// own model is not changed. Throws InternalError for an answer that is not Sat.
   Answer refine(const Answer & sat, const z3::expr & more);
-  /// The counterexample a Sat answer's model shows, with the profile's rule.
+  /// The counterexample a Sat answer's model shows, with the profile's rule (InternalError if
+  /// the answer is not Sat).
   Counterexample counterexample(const Answer & sat);
 
   /// Lets go of the cached encoding (before a re-check in the same context).
