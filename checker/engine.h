@@ -3,6 +3,8 @@
 // earliest violation; its model is shrunk to the fewest hardware actions, read out as a
 // counterexample, and replayed on the interpreter before it is returned. Every solver answer
 // is handled: unknown stops with Verdict::Unknown and never counts as unsat.
+// check_scenario composes the mechanism (checker/solve.h: one query, one answer) with the
+// policies that decide the rest (checker/policies/).
 #pragma once
 
 #include <functional>
@@ -57,8 +59,7 @@ std::string smt2_query_name(const Scenario & sc, std::size_t step, const std::st
                             const std::string & severity);
 
 /// Checks one scenario (already loaded). Throws InternalError if a counterexample does not
-/// replay on the interpreter, OutputError
-/// if a --smt2 query cannot be written.
+/// replay on the interpreter, OutputError if a --smt2 query cannot be written.
 CheckResult check_scenario(const Scenario & sc, const CheckOptions & opt);
 
 }  // namespace nostale

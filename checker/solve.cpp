@@ -1,0 +1,166 @@
+#include "checker/solve.h"
+
+#include <cstdio>
+#include <cstdlib>
+
+#include "checker/engine.h"
+#include "checker/safe_write.h"
+#include "spec/model/errors.h"
+#include "spec/profiles/api/profile.h"
+
+namespace nostale {
+
+namespace {
+
+double since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
+
+bool debug() { return std::getenv("NOSTALE_DEBUG") != nullptr; }
+
+const char * answer_name(z3::check_result r)
+{
+  return r == z3::sat ? "sat" : r == z3::unsat ? "unsat" : "unknown";
+}
+
+const char * completion_name(Completion c) { return c == Completion::InOrder ? "in-order" : "any-order"; }
+
+}  // namespace
+
+unsigned count_true(const z3::model & m, const z3::expr_vector & actions)
+{
+  unsigned n = 0;
+  for (unsigned i = 0; i < actions.size(); ++i) n += m.eval(actions[i], true).is_true();
+  return n;
+}
+
+bool Budget::arm(z3::solver & s) const
+{
+  if (!limited()) return true;
+  double left = seconds - since(start);
+  if (left <= 0) return false;
+  s.set("timeout", static_cast<unsigned>(left * 1000) + 1u);
+  return true;
+}
+
+ScenarioRun::ScenarioRun(z3::context & ctx, Scenario sc, Budget budget, std::string smt2_dir)
+    : ctx_(ctx), sc_(std::move(sc)), tl_(build_timeline(sc_)), budget_(budget), smt2_dir_(std::move(smt2_dir))
+{
+}
+
+smt::Encoding & ScenarioRun::encoding(std::size_t check)
+{
+  if (enc_ && enc_check_ == check) return *enc_;
+  base_.reset();
+  enc_.reset();  // the previous check point's terms go before the next one's are made
+  auto tb = Clock::now();
+  enc_ = std::make_unique<smt::Encoding>(ctx_, sc_, tl_, check);
+  enc_check_ = check;
+  ++encodings_built_;
+  base_ = enc_->constraints();
+  if (debug()) std::fprintf(stderr, "[nostale] step %zu: encoding built in %.3f s\n", step(check), since(tb));
+  return *enc_;
+}
+
+Answer ScenarioRun::solve(std::size_t check, const Query & q, const std::vector<z3::expr> & extra)
+{
+  Answer a;
+  a.check = check;
+  a.query = q;
+  std::optional<z3::expr> bad = encoding(check).violation(q.property, q.severity);
+  if (!bad) return a;  // NotApplicable
+  // A fresh QF_BV solver per query keeps Z3 in its one-shot bit-blasting mode (measured
+  // against the default, the incremental core and the qfbv tactic: fastest or equal).
+  a.solver = std::make_shared<z3::solver>(ctx_, "QF_BV");
+  if (!budget_.arm(*a.solver)) {
+    a.kind = Answer::Unknown;
+    a.reason = "no time left";
+    a.asked = false;
+    a.solver.reset();
+    return a;
+  }
+  a.solver->add(*base_);
+  a.solver->add(*bad);
+  for (const z3::expr & e : extra) a.solver->add(e);
+  if (!smt2_dir_.empty()) dump(check, q, *a.solver);
+  return ask(std::move(a));
+}
+
+Answer ScenarioRun::refine(const Answer & sat, const z3::expr & more)
+{
+  if (sat.kind != Answer::Sat || !sat.solver) throw InternalError("refine: not a sat answer");
+  Answer a = sat;
+  a.model.reset();
+  if (!budget_.arm(*a.solver)) {
+    a.kind = Answer::Unknown;
+    a.reason = "no time left";
+    a.asked = false;
+    return a;
+  }
+  a.solver->add(more);
+  return ask(std::move(a));
+}
+
+/// Checks `a.solver` and fills in the answer.
+Answer ScenarioRun::ask(Answer a)
+{
+  auto tq = Clock::now();
+  z3::check_result res = a.solver->check();
+  ++solver_calls_;
+  if (debug())
+    std::fprintf(stderr, "[nostale] step %zu %s %s: %s in %.3f s\n", step(a.check), a.query.property,
+                 a.query.severity, answer_name(res), since(tq));
+  if (res == z3::sat) {
+    a.kind = Answer::Sat;
+    a.model = a.solver->get_model();
+  } else if (res == z3::unsat) {
+    a.kind = Answer::Unsat;
+  } else {
+    a.kind = Answer::Unknown;
+    a.reason = a.solver->reason_unknown();
+  }
+  if (a.kind != Answer::Sat) a.solver.reset();
+  return a;
+}
+
+void ScenarioRun::dump(std::size_t check, const Query & q, z3::solver & s) const
+{
+  std::string path = smt2_dir_ + "/" + smt2_query_name(sc_, step(check), q.property, q.severity);
+  write_regular_file(path, "; nostale query: " + sc_.name + ", check point at step " + std::to_string(step(check)) +
+                               ", " + q.property + " " + q.severity + ", " + completion_name(sc_.config.completion) +
+                               " completion (sat = violation)\n" + s.to_smt2());
+}
+
+std::string smt2_query_name(const Scenario & sc, std::size_t step, const std::string & property,
+                            const std::string & severity)
+{
+  // The scenario's path, with '%' and '/' (and bytes a file name should not hold) percent-
+  // encoded: two scenarios never share a name, whatever folders they come from.
+  std::string enc;
+  for (unsigned char ch : sc.file) {
+    if (ch == '%' || ch == '/' || ch < 0x20 || ch == 0x7f) {
+      char b[4];
+      std::snprintf(b, sizeof b, "%%%02X", ch);
+      enc += b;
+    } else {
+      enc += static_cast<char>(ch);
+    }
+  }
+  if (enc.size() > 160) {  // file names are at most 255 bytes: keep the tail, made unique by a hash
+    u64 h = 1469598103934665603ull;
+    for (unsigned char ch : sc.file) h = (h ^ ch) * 1099511628211ull;
+    char b[20];
+    std::snprintf(b, sizeof b, "%016llx", static_cast<unsigned long long>(h));
+    enc = std::string(b) + "-" + enc.substr(enc.size() - 140);
+  }
+  return enc + "." + completion_name(sc.config.completion) + ".step" + std::to_string(step) + "." + property +
+         (severity.empty() ? "" : "." + severity) + ".smt2";
+}
+
+Counterexample ScenarioRun::counterexample(const Answer & sat)
+{
+  if (sat.kind != Answer::Sat || !sat.model) throw InternalError("counterexample: not a sat answer");
+  Counterexample cex = encoding(sat.check).extract(*sat.model, sat.query.property, sat.query.severity);
+  if (const Profile * prof = find_profile(sc_.profile)) cex.rule = prof->rule(cex, sc_, tl_);
+  return cex;
+}
+
+}  // namespace nostale

@@ -1,0 +1,108 @@
+// The engine's mechanism: one object per scenario run that answers "is (check point, property)
+// violated?" with sat and a model, unsat, unknown and why, or not applicable. It owns what every
+// question shares: the scenario (its completion order chosen), the timeline, the time budget,
+// the encoding of the check point last asked about, and the --smt2 dump. What to ask and what to
+// do with an answer (stop at the first violation, shrink, replay, the in-order note) are the
+// policies in checker/policies/. A policy that lists every distinct violation (issue 9) fits
+// on top without changing this: it asks solve() again with `extra` constraints that block the
+// violations already found (terms from encoding(check)), and shrinks each answer by refine().
+#pragma once
+
+#include <z3++.h>
+
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "spec/interp/counterexample.h"
+#include "spec/model/properties.h"
+#include "spec/smt/encoding.h"
+
+namespace nostale {
+
+using Clock = std::chrono::steady_clock;
+
+/// A time budget for a whole scenario, counted from `start`; `seconds` <= 0 means none. A
+/// re-check (the in-order note) copies it and so shares the deadline.
+struct Budget {
+  Clock::time_point start = Clock::now();
+  double seconds = 0;
+
+  bool limited() const { return seconds > 0; }
+  /// Gives `s` what is left; false when nothing is (then `s` must not be asked).
+  bool arm(z3::solver & s) const;
+};
+
+/// What the solver said about one query. Sat keeps the query's solver, so that a policy can
+/// ask again with more constraints (ScenarioRun::refine): fewer actions, a blocked entry.
+struct Answer {
+  enum Kind { Sat, Unsat, Unknown, NotApplicable };
+  Kind kind = NotApplicable;
+  std::size_t check = 0;  ///< index into Timeline::checks
+  Query query{"", ""};
+  /// Unknown: the solver's reason, or "no time left" when the budget was spent before it was
+  /// asked (then `asked` is false).
+  std::string reason;
+  bool asked = true;
+  std::optional<z3::model> model;        ///< Sat
+  std::shared_ptr<z3::solver> solver;    ///< Sat: holds constraints, violation and extras
+};
+
+/// One scenario run: every query of every check point, with one context and one deadline.
+class ScenarioRun {
+ public:
+  /// `sc` with its completion order already chosen; `smt2_dir` empty: no dump.
+  ScenarioRun(z3::context & ctx, Scenario sc, Budget budget, std::string smt2_dir = "");
+
+  const Scenario & scenario() const { return sc_; }
+  const Timeline & timeline() const { return tl_; }
+  const Budget & budget() const { return budget_; }
+  /// A policy may give what follows its own deadline (e.g. a share of the budget per violation).
+  void set_budget(const Budget & b) { budget_ = b; }
+  std::size_t check_points() const { return tl_.checks.size(); }
+  std::size_t step(std::size_t check) const { return tl_.checks.at(check).step; }
+  unsigned solver_calls() const { return solver_calls_; }
+  unsigned encodings_built() const { return encodings_built_; }
+
+  /// The encoding of `check`, built once and kept until another check point is asked about.
+  smt::Encoding & encoding(std::size_t check);
+
+  /// Asks whether `q` is violated at `check`, under `extra` constraints too (e.g. blocking
+  /// a violation already reported). Writes the --smt2 dump when one is asked for.
+  Answer solve(std::size_t check, const Query & q, const std::vector<z3::expr> & extra = {});
+  /// Asks the solver of a Sat answer again with `more` added (it stays added); the answer's
+  /// own model is not changed. Throws InternalError for an answer that is not Sat.
+  Answer refine(const Answer & sat, const z3::expr & more);
+  /// The counterexample a Sat answer's model shows, with the profile's rule (InternalError if
+  /// the answer is not Sat).
+  Counterexample counterexample(const Answer & sat);
+
+  /// Lets go of the cached encoding (before a re-check in the same context).
+  void release()
+  {
+    base_.reset();
+    enc_.reset();
+  }
+
+ private:
+  Answer ask(Answer a);
+  void dump(std::size_t check, const Query & q, z3::solver & s) const;
+
+  z3::context & ctx_;
+  Scenario sc_;
+  Timeline tl_;
+  Budget budget_;
+  std::string smt2_dir_;
+  unsigned solver_calls_ = 0;
+  unsigned encodings_built_ = 0;
+  std::size_t enc_check_ = 0;
+  std::unique_ptr<smt::Encoding> enc_;
+  std::optional<z3::expr> base_;  ///< enc_->constraints()
+};
+
+/// How many of `actions` a model makes true: the length of its trace in hardware actions.
+unsigned count_true(const z3::model & m, const z3::expr_vector & actions);
+
+}  // namespace nostale

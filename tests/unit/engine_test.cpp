@@ -1,0 +1,335 @@
+// The engine's mechanism (checker/solve.h) and each of its policies (checker/policies/) on
+// their own, on bundled scenario files: solve() answers sat, unsat, unknown and not applicable
+// for the check points that have them; first_violation stops at the earliest violation; shrink
+// reaches the fewest actions (and stops with its note when the budget is spent); the replay gate
+// rejects a corrupted counterexample; the in-order note says what any-order completion gives.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <unistd.h>
+
+#include "checker/engine.h"
+#include "checker/policies/first_violation.h"
+#include "checker/policies/in_order_note.h"
+#include "checker/policies/replay_gate.h"
+#include "checker/policies/shrink.h"
+#include "checker/scenario_loader.h"
+#include "checker/solve.h"
+#include "spec/model/errors.h"
+
+namespace nostale {
+namespace {
+
+Scenario load(const std::string & rel) { return load_scenario(std::string(NOSTALE_SOURCE_DIR) + "/" + rel); }
+
+// no-stale unsafe at step 7 (the second check point), rule VTD-GRAN-1; the fixed driver.
+const char * const kBug = "scenarios/vtd/buggy/unmap-second-stage-piotlb-bug.json";
+const char * const kOk = "scenarios/vtd/linux/unmap-second-stage.json";
+const std::size_t kBugStep = 7;
+const Query kUnsafeStale{"no-stale", "unsafe"};
+
+/// The index of the check point at `step`.
+std::size_t check_at(const ScenarioRun & run, std::size_t step)
+{
+  for (std::size_t ci = 0; ci < run.check_points(); ++ci)
+    if (run.step(ci) == step) return ci;
+  throw std::runtime_error("no check point at step " + std::to_string(step));
+}
+
+/// A run of one scenario file with its own context, unlimited budget unless given.
+struct Fixture {
+  z3::context ctx;
+  ScenarioRun run;
+  explicit Fixture(const std::string & rel, Budget b = Budget{}, std::string smt2_dir = "")
+      : run(ctx, load(rel), b, std::move(smt2_dir))
+  {
+  }
+};
+
+CheckResult verdict(Verdict v)
+{
+  CheckResult r;
+  r.verdict = v;
+  return r;
+}
+
+Budget spent() { return Budget{Clock::now() - std::chrono::seconds(10), 1.0}; }
+
+// ---- the mechanism ----
+
+TEST(Solve, SatOnTheBuggyCheckPointUnsatOnTheSafeOnes)
+{
+  Fixture f(kBug);
+  std::size_t bad = check_at(f.run, kBugStep);
+  Answer a = f.run.solve(bad, kUnsafeStale);
+  ASSERT_EQ(a.kind, Answer::Sat);
+  ASSERT_TRUE(a.model.has_value());
+  Counterexample cex = f.run.counterexample(a);
+  EXPECT_EQ(cex.property, "no-stale");
+  EXPECT_EQ(cex.severity, "unsafe");
+  EXPECT_EQ(cex.rule, "VTD-GRAN-1");
+  EXPECT_EQ(replay(f.run.scenario(), f.run.timeline(), cex), "");
+  // Every query of every earlier check point is unsat or does not apply.
+  ASSERT_GT(bad, 0u);
+  for (std::size_t ci = 0; ci < bad; ++ci)
+    for (const Query & q : kQueries) {
+      Answer e = f.run.solve(ci, q);
+      EXPECT_TRUE(e.kind == Answer::Unsat || e.kind == Answer::NotApplicable) << "step " << f.run.step(ci) << " " << q.property;
+    }
+  // The fixed driver: the same query at the same step is unsat.
+  Fixture ok(kOk);
+  EXPECT_EQ(ok.run.solve(check_at(ok.run, kBugStep), kUnsafeStale).kind, Answer::Unsat);
+}
+
+TEST(Solve, NotApplicableAsksNoSolver)
+{
+  Fixture f(kBug);
+  // no-reuse-while-cached applies only where a PASID or domain id is freed: none here.
+  for (std::size_t ci = 0; ci < f.run.check_points(); ++ci)
+    EXPECT_EQ(f.run.solve(ci, {"no-reuse-while-cached", ""}).kind, Answer::NotApplicable) << ci;
+  EXPECT_EQ(f.run.solver_calls(), 0u);
+  EXPECT_EQ(f.run.solve(0, kUnsafeStale).kind, Answer::Unsat);
+  EXPECT_EQ(f.run.solver_calls(), 1u);
+}
+
+TEST(Solve, OneEncodingPerCheckPointAskedInARow)
+{
+  Fixture f(kBug);
+  ASSERT_GE(f.run.check_points(), 2u);
+  for (const Query & q : kQueries) f.run.solve(0, q);
+  EXPECT_EQ(f.run.encodings_built(), 1u);
+  f.run.solve(1, kUnsafeStale);
+  f.run.solve(1, {"no-dma-after-free", ""});
+  EXPECT_EQ(f.run.encodings_built(), 2u);
+  f.run.solve(0, kUnsafeStale);  // only the last one is kept
+  EXPECT_EQ(f.run.encodings_built(), 3u);
+}
+
+TEST(Solve, SpentBudgetGivesUnknownWithAReason)
+{
+  Fixture f(kBug, spent());
+  Answer a = f.run.solve(check_at(f.run, kBugStep), kUnsafeStale);
+  EXPECT_EQ(a.kind, Answer::Unknown);
+  EXPECT_FALSE(a.asked);
+  EXPECT_EQ(a.reason, "no time left");
+  EXPECT_EQ(f.run.solver_calls(), 0u);
+  // The same query with time left is sat: the budget, not the query, made it unknown.
+  f.run.set_budget(Budget{Clock::now(), 600});
+  EXPECT_EQ(f.run.solve(check_at(f.run, kBugStep), kUnsafeStale).kind, Answer::Sat);
+}
+
+TEST(Solve, SolverUnknownGivesItsReason)
+{
+  // A context whose solvers may spend almost no resources: the solver itself answers unknown.
+  z3::config cfg;
+  cfg.set("rlimit", 1);
+  z3::context ctx(cfg);
+  ScenarioRun run(ctx, load(kBug), Budget{});
+  Answer a = run.solve(check_at(run, kBugStep), kUnsafeStale);
+  EXPECT_EQ(a.kind, Answer::Unknown);
+  EXPECT_TRUE(a.asked);
+  EXPECT_NE(a.reason, "");
+  EXPECT_EQ(run.solver_calls(), 1u);
+  Answer first = first_violation(run, false, nullptr);
+  ASSERT_EQ(first.kind, Answer::Unknown);
+  EXPECT_EQ(unknown_reason(run, first), first.reason + " (check point at step " + std::to_string(run.step(0)) +
+                                             ", property no-dma-after-free); earlier check points are safe");
+}
+
+TEST(Solve, ExtraConstraintsAndRefineNarrowTheQuery)
+{
+  Fixture f(kBug);
+  std::size_t bad = check_at(f.run, kBugStep);
+  z3::expr_vector acts = f.run.encoding(bad).actions();
+  // The violation needs hardware actions (a fill at least): blocking all of them leaves none.
+  EXPECT_EQ(f.run.solve(bad, kUnsafeStale, {z3::atmost(acts, 0)}).kind, Answer::Unsat);
+  Answer a = f.run.solve(bad, kUnsafeStale);
+  ASSERT_EQ(a.kind, Answer::Sat);
+  unsigned k = count_true(*a.model, acts);
+  ASSERT_GT(k, 0u);
+  EXPECT_EQ(f.run.refine(a, z3::atmost(acts, 0)).kind, Answer::Unsat);
+  EXPECT_EQ(count_true(*a.model, acts), k);  // the answer's own model is kept
+  Answer unsat = f.run.solve(bad, kUnsafeStale, {z3::atmost(acts, 0)});
+  EXPECT_THROW(f.run.refine(unsat, z3::atmost(acts, 1)), InternalError);
+  EXPECT_THROW(f.run.counterexample(unsat), InternalError);
+}
+
+TEST(Solve, WritesTheSmt2QueryWhenAsked)
+{
+  namespace fs = std::filesystem;
+  fs::path dir = fs::temp_directory_path() / ("nostale-engine-test-" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  {
+    Fixture f(kBug, Budget{}, dir.string());
+    std::size_t bad = check_at(f.run, kBugStep);
+    f.run.solve(bad, kUnsafeStale);
+    f.run.solve(bad, {"no-reuse-while-cached", ""});  // not applicable: nothing to write
+    fs::path want = dir / smt2_query_name(f.run.scenario(), kBugStep, "no-stale", "unsafe");
+    ASSERT_TRUE(fs::exists(want)) << want;
+    std::ifstream in(want);
+    std::stringstream text;
+    text << in.rdbuf();
+    EXPECT_EQ(text.str().rfind("; nostale query: ", 0), 0u);
+    EXPECT_NE(text.str().find("(check-sat)"), std::string::npos);
+    EXPECT_EQ(std::distance(fs::directory_iterator(dir), fs::directory_iterator{}), 1);
+  }
+  fs::remove_all(dir);
+}
+
+// ---- first_violation ----
+
+TEST(FirstViolation, StopsAtTheEarliestViolation)
+{
+  Fixture f(kBug);
+  std::vector<std::size_t> proved;
+  Answer a = first_violation(f.run, false, [&](std::size_t s) { proved.push_back(s); });
+  ASSERT_EQ(a.kind, Answer::Sat);
+  EXPECT_EQ(f.run.step(a.check), kBugStep);
+  ASSERT_GT(a.check, 0u);
+  EXPECT_STREQ(a.query.property, "no-stale");
+  EXPECT_STREQ(a.query.severity, "unsafe");
+  std::vector<std::size_t> earlier;
+  for (std::size_t ci = 0; ci < a.check; ++ci) earlier.push_back(f.run.step(ci));
+  EXPECT_EQ(proved, earlier);
+  EXPECT_LT(a.check + 1, f.run.check_points());  // there were check points left: it stopped
+}
+
+TEST(FirstViolation, ProvesEveryCheckPointOfASafeScenario)
+{
+  Fixture f(kOk);
+  std::vector<std::size_t> proved;
+  Answer a = first_violation(f.run, false, [&](std::size_t s) { proved.push_back(s); });
+  EXPECT_EQ(a.kind, Answer::Unsat);
+  ASSERT_EQ(proved.size(), f.run.check_points());
+  for (std::size_t ci = 0; ci < proved.size(); ++ci) EXPECT_EQ(proved[ci], f.run.step(ci));
+}
+
+TEST(FirstViolation, UnsafeOnlySkipsRestrictiveFindings)
+{
+  const char * file = "scenarios/generic/perm-upgrade-bug.json";  // no-stale restrictive at step 3
+  Fixture all(file);
+  Answer a = first_violation(all.run, false, nullptr);
+  ASSERT_EQ(a.kind, Answer::Sat);
+  EXPECT_STREQ(a.query.severity, "restrictive");
+  Fixture unsafe(file);
+  std::vector<std::size_t> proved;
+  Answer u = first_violation(unsafe.run, true, [&](std::size_t s) { proved.push_back(s); });
+  EXPECT_EQ(u.kind, Answer::Unsat);  // its only finding is restrictive
+  EXPECT_EQ(proved.size(), unsafe.run.check_points());
+}
+
+TEST(FirstViolation, UnknownSaysWhere)
+{
+  Fixture f(kBug, spent());
+  Answer a = first_violation(f.run, false, nullptr);
+  ASSERT_EQ(a.kind, Answer::Unknown);
+  EXPECT_EQ(unknown_reason(f.run, a), "timeout before check point at step " + std::to_string(f.run.step(0)));
+}
+
+// ---- shrink ----
+
+TEST(Shrink, ReachesTheFewestActions)
+{
+  Fixture f(kBug);
+  Answer a = first_violation(f.run, false, nullptr);
+  ASSERT_EQ(a.kind, Answer::Sat);
+  z3::expr_vector acts = f.run.encoding(a.check).actions();
+  unsigned before = count_true(*a.model, acts);
+  unsigned calls = f.run.solver_calls();
+  Shrunk s = shrink(f.run, a);
+  ASSERT_EQ(s.answer.kind, Answer::Sat);
+  EXPECT_FALSE(s.cut_short);
+  unsigned k = count_true(*s.answer.model, acts);
+  EXPECT_LT(k, before);  // Z3's first model here has more actions than needed
+  EXPECT_GT(f.run.solver_calls(), calls);
+  // Minimal: no model of the query has fewer actions.
+  EXPECT_EQ(f.run.solve(a.check, a.query, {z3::atmost(acts, k - 1)}).kind, Answer::Unsat);
+  EXPECT_EQ(replay(f.run.scenario(), f.run.timeline(), f.run.counterexample(s.answer)), "");
+}
+
+TEST(Shrink, SpentBudgetStopsItWithTheNote)
+{
+  Fixture f(kBug);
+  Answer a = first_violation(f.run, false, nullptr);
+  ASSERT_EQ(a.kind, Answer::Sat);
+  z3::expr_vector acts = f.run.encoding(a.check).actions();
+  unsigned before = count_true(*a.model, acts);
+  unsigned calls = f.run.solver_calls();
+  f.run.set_budget(spent());
+  Shrunk s = shrink(f.run, a);
+  EXPECT_TRUE(s.cut_short);
+  ASSERT_EQ(s.answer.kind, Answer::Sat);
+  EXPECT_EQ(count_true(*s.answer.model, acts), before);
+  EXPECT_EQ(f.run.solver_calls(), calls);
+  EXPECT_EQ(replay(f.run.scenario(), f.run.timeline(), f.run.counterexample(s.answer)), "");
+}
+
+// ---- the replay gate ----
+
+TEST(ReplayGate, PassesAGenuineCounterexampleRejectsACorruptedOne)
+{
+  Fixture f(kBug);
+  Answer a = shrink(f.run, first_violation(f.run, false, nullptr)).answer;
+  ASSERT_EQ(a.kind, Answer::Sat);
+  Counterexample cex = f.run.counterexample(a);
+  EXPECT_NO_THROW(replay_gate(f.run.scenario(), f.run.timeline(), a.check, cex));
+  // Without the fill of the stale entry there is no violation to show.
+  Counterexample bad = cex;
+  auto fill = std::find_if(bad.events.begin(), bad.events.end(),
+                           [&](const HwEvent & e) { return e.kind == HwEvent::Fill && e.entry == cex.entry; });
+  ASSERT_NE(fill, bad.events.end());
+  bad.events.erase(fill);
+  try {
+    replay_gate(f.run.scenario(), f.run.timeline(), a.check, bad);
+    ADD_FAILURE() << "a counterexample without the stale entry's fill passed the gate";
+  } catch (const InternalError & e) {
+    std::string msg = e.what();
+    EXPECT_EQ(msg.rfind("counterexample at step 7 does not replay on the interpreter: ", 0), 0u) << msg;
+    EXPECT_NE(msg.find("; claimed no-stale unsafe on "), std::string::npos) << msg;
+    EXPECT_NE(msg.find("\n  gap "), std::string::npos) << msg;  // the events are listed
+  }
+}
+
+// ---- the in-order note ----
+
+TEST(InOrderNote, SaysWhatAnyOrderCompletionGives)
+{
+  Scenario sc = load("scenarios/generic/ats-order-inorder-ok.json");
+  ASSERT_EQ(sc.config.completion, Completion::InOrder);
+  CheckOptions opt;
+  opt.on_proved = [](std::size_t) {};
+  CheckOptions any = any_order_options(opt);
+  EXPECT_EQ(any.completion, Completion::AnyOrder);
+  EXPECT_FALSE(any.on_proved);
+  CheckResult a = check_scenario(sc, any);
+  ASSERT_EQ(a.verdict, Verdict::Violation);
+  ASSERT_TRUE(a.cex.has_value());
+  std::string want = "safe only under in-order completion: with any-order completion, " + a.property +
+                     (a.severity.empty() ? "" : " (" + a.severity + ")") + " at step " + std::to_string(*a.step) +
+                     " [rule " + a.cex->rule + "]";
+  EXPECT_EQ(in_order_note(a), want);
+
+  CheckResult r = check_scenario(sc, CheckOptions{});
+  EXPECT_EQ(r.verdict, Verdict::Safe);
+  EXPECT_EQ(r.note, want);
+  EXPECT_TRUE(needs_in_order_note(sc, CheckOptions{}, verdict(Verdict::Safe)));
+  EXPECT_FALSE(needs_in_order_note(sc, any, verdict(Verdict::Safe)));        // forced order
+  EXPECT_FALSE(needs_in_order_note(sc, CheckOptions{}, verdict(Verdict::Violation)));
+  Scenario any_sc = load("scenarios/generic/ats-order-ok.json");
+  EXPECT_FALSE(needs_in_order_note(any_sc, CheckOptions{}, verdict(Verdict::Safe)));
+
+  // Safe under any order too, and undecided.
+  EXPECT_EQ(in_order_note(check_scenario(any_sc, any)), "also safe under any-order completion");
+  CheckOptions hurry = any;
+  hurry.timeout_s = 1e-9;
+  CheckResult u = check_scenario(any_sc, hurry);
+  ASSERT_EQ(u.verdict, Verdict::Unknown);
+  EXPECT_EQ(in_order_note(u), "any-order completion not decided: " + u.reason);
+}
+
+}  // namespace
+}  // namespace nostale
