@@ -1,6 +1,7 @@
 #include "spec/model/format.h"
 #include "checker/report.h"
 #include "checker/printable.h"
+#include "spec/interp/survival.h"
 
 #include <cstdio>
 #include <sstream>
@@ -87,6 +88,8 @@ std::string render_text(const Scenario & sc, const CheckResult & r)
     line("  stale entry: " + describe(sc.config, c.entry));
   if (!c.page_request)
     line("  memory says: " + describe_memory(sc.config, tl.mem_at_check(cp), c.device, c.pasid, c.addr));
+  std::string why = survival_text(sc, tl, why_survived(sc, tl, c));
+  if (!why.empty()) line("  why:         " + why);
   line("  trace ('hw' lines are hardware actions between driver steps):");
   std::size_t ev = 0;
   for (std::size_t g = 0; g <= cp.step; ++g) {
@@ -132,6 +135,11 @@ nlohmann::json render_json(const Scenario & sc, const CheckResult & r)
       j["page_request"] = {{"device", sc.config.devices.at(static_cast<std::size_t>(c.entry.dev)).name},
                            {"pasid", c.entry.pasid}};
     j["memory"] = describe_memory(sc.config, tl.mem_at_check(cp), c.device, c.pasid, c.addr);
+    Survival why = why_survived(sc, tl, c);
+    if (why.kind != Survival::NotApplicable) {
+      j["survival"] = {{"kind", survival_name(why.kind)}, {"text", survival_text(sc, tl, why)}};
+      if (why.inv) j["survival"]["invalidation_step"] = tl.invs[*why.inv].step;
+    }
     std::size_t ev = 0;
     for (std::size_t g = 0; g <= cp.step; ++g) {
       for (; ev < c.events.size() && c.events[ev].gap == g; ++ev) {

@@ -42,8 +42,6 @@ struct Counterexample {
 /// the claimed violation as the first one in property order. Returns "" or why it failed.
 std::string replay(const Scenario & sc, const Timeline & tl, const Counterexample & cex);
 
-/// The rule a violation names: which invalidation (or ordering) the driver owed.
-std::string rule_for(const Violation & v, const CheckPoint & cp);
 
 }  // namespace nostale
 

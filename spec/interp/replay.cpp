@@ -4,31 +4,6 @@
 
 namespace nostale {
 
-std::string rule_for(const Violation & v, const CheckPoint & cp)
-{
-  // Rule ids are those of ../reference/rules.md, listed with their sources in spec/docs/rules.md.
-  if (v.property == "no-reuse-while-cached") return cp.freed_pasid ? "PASID-2" : "OPEN-5";  // and page requests
-  if (v.property == "no-missed-dirty") return "VTD-SEQ-6";
-  if (v.property == "no-dma-after-free") {
-    if (v.from_memory) return "MOD-4";
-    switch (v.entry.kind) {
-      case CacheKind::PasidCache: return "PASID-2";
-      case CacheKind::Psc: return "CORE-2";
-      case CacheKind::Iotlb: return "CORE-1";
-      case CacheKind::DevTlb: return "ATS-7";
-      case CacheKind::ContextCache: return "VTD-SEQ-2";
-    }
-  }
-  switch (v.entry.kind) {
-    case CacheKind::PasidCache: return "PASID-2";
-    case CacheKind::Psc: return "MOD-3";
-    case CacheKind::Iotlb: return "MOD-1";
-    case CacheKind::DevTlb: return "ATS-7";
-    case CacheKind::ContextCache: return "VTD-SEQ-2";  // a cleared context entry still cached
-  }
-  return "MOD-1";
-}
-
 std::string replay(const Scenario & sc, const Timeline & tl, const Counterexample & cex)
 {
   const Config & cfg = sc.config;

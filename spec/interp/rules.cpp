@@ -41,6 +41,8 @@ std::string rule_text(const std::string & id)
       {"VTD-GRAN-1", "VT-d: the invalidation must cover the entry: iotlb_inv PSI covers second-stage entries in "
                      "its range and every first-stage entry of the DID; p_iotlb_inv never covers second stage "
                      "(VTD-GRAN-2)"},
+      {"VTD-GRAN-2", "VT-d: a page-selective p_iotlb_inv removes only first-stage and nested entries of its DID and "
+                     "PASID in its range, never second-stage or pass-through ones (vtd_hash_remove_by_page_piotlb)"},
       {"VTD-ID-4", "VT-d: invalidate the PASID cache with the domain id programmed in the entry, read before "
                    "it is changed (intel_pasid_tear_down_entry, intel_pasid_flush_present)"},
       {"VTD-ID-6", "VT-d: a domain id is freed or reused only after its IOTLB and PASID-cache entries were "

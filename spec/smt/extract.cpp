@@ -217,8 +217,8 @@ Counterexample Encoding::extract(const z3::model & m, const std::string & proper
     if (a.kind != b.kind) return a.kind == HwEvent::Complete;
     return a.inv < b.inv;
   });
-  Violation v{cex.property, cex.severity, cex.from_memory, cex.entry, cex.page_request};
-  cex.rule = rule_for(v, d.t.cp);
+  // The rule is the profile's to name, from why the entry survived (Profile::rule): the
+  // encoding only finds the trace.
   return cex;
 }
 

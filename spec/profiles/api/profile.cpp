@@ -1,6 +1,7 @@
 // The defaults of the profile interface.
 #include "spec/model/errors.h"
 #include "spec/profiles/api/profile.h"
+#include "spec/interp/survival.h"
 
 namespace nostale {
 
@@ -14,6 +15,12 @@ unsigned Profile::decode_pgtt(const nlohmann::json * j, const std::string & path
 {
   if (j) throw ScenarioError(path, "profile " + std::string(id()) + " has one untyped stage: pgtt is not a field here");
   return kPgttNone;
+}
+
+std::string Profile::rule(const Counterexample & cex, const Scenario & sc, const Timeline & tl) const
+{
+  Violation v{cex.property, cex.severity, cex.from_memory, cex.entry, cex.page_request};
+  return rule_for(v, tl.checks.at(cex.check), why_survived(sc, tl, cex));
 }
 
 }  // namespace nostale

@@ -47,11 +47,9 @@ class Profile {
   /// profile has one untyped stage and rejects the field.
   virtual unsigned decode_pgtt(const nlohmann::json * j, const std::string & path, const Config & cfg,
                                u64 did) const;
-  /// The rule a counterexample names, in the profile's terms (default: the generic rule id).
-  virtual std::string rule(const Counterexample & cex, const Scenario &, const Timeline &) const
-  {
-    return cex.rule;
-  }
+  /// The rule a counterexample names, in the profile's terms. The default names the
+  /// profile-independent rule from why the entry survived (spec/interp/survival.h).
+  virtual std::string rule(const Counterexample & cex, const Scenario & sc, const Timeline & tl) const;
 };
 
 /// Adds a profile that lives outside spec/profiles/ (a test-only profile); the folders of

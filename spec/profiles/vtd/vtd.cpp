@@ -10,6 +10,7 @@
 #include "spec/model/errors.h"
 #include "spec/model/memory.h"
 #include "spec/profiles/api/json_fields.h"
+#include "spec/interp/survival.h"
 #include "spec/profiles/api/profile.h"
 #include "spec/profiles/vtd/descriptor.h"
 #include "spec/profiles/vtd/hardware.h"
@@ -161,19 +162,18 @@ class Vtd final : public Profile {
     if (sc.config.context_cache && !cex.from_memory && !cex.page_request &&
         !tl.mem_at_check(tl.checks.at(cex.check)).context_present(cex.device))
       return "VTD-SEQ-3";
-    // Was any invalidation submitted before the check point that would have removed the entry?
-    // If none was, the flush is missing rather than misordered or left unwaited.
-    std::size_t at = tl.checks.at(cex.check).step;
-    bool covered = false, pc_named = false;
-    for (const Invalidation & inv : tl.invs) {
-      if (inv.step >= at) continue;
-      covered |= matches(sc.config.geo, inv.pat, cex.entry);
-      pc_named |= inv.pat.pasid_cache && (!inv.pat.pasid || *inv.pat.pasid == cex.entry.pasid);
-    }
+    // Why the entry survived (spec/interp/survival.h): a covering flush was submitted (and not
+    // waited for, or the entry was refilled from another cache after it), a flush of its cache
+    // missed it, or none was ever submitted.
+    const Survival why = why_survived(sc, tl, cex);
+    const bool covered = why.kind == Survival::NotWaited || why.kind == Survival::Refilled;
+    // Dirty tracking turned on without the flushes of VTD-SEQ-6, whichever entry was left.
+    if (cex.property == "no-missed-dirty") return "VTD-SEQ-6";
+    // A domain id freed while entries tagged with it are cached, whichever flush was missing.
+    if (cex.property == "no-reuse-while-cached" && !tl.checks.at(cex.check).freed_pasid) return "VTD-ID-6";
     // A second-stage pointer of nested walks: only an iotlb_inv of the nested DID with IH=0
     // removes it (no PASID or address names it).
-    if (!cex.from_memory && !covered && cex.entry.gpa)
-      return cex.property == "no-reuse-while-cached" ? "VTD-ID-6" : "VTD-SEQ-13";
+    if (!cex.from_memory && !covered && cex.entry.gpa) return "VTD-SEQ-13";
     if (!cex.from_memory && !covered && cex.entry.pgtt == kPgttNested) {
       // A combined entry nobody flushed with the nested DID: after a change of the nesting
       // parent (the first stage still maps the address) or of the guest's first stage.
@@ -188,12 +188,23 @@ class Vtd final : public Profile {
       // p_iotlb_inv, or a DSI).
       if (cex.entry.kind == CacheKind::Iotlb && cex.entry.pgtt == kPgttPassThrough) return "VTD-GRAN-3";
       if (cex.entry.kind == CacheKind::DevTlb) return "VTD-GRAN-6";  // no device-TLB flush for it
-      if (cex.entry.kind == CacheKind::PasidCache) return pc_named ? "VTD-ID-4" : "VTD-SEQ-7";
+      if (cex.entry.kind == CacheKind::PasidCache)
+        return why.kind == Survival::NotCovered ? "VTD-ID-4" : "VTD-SEQ-7";  // pc_inv with the wrong DID / none
+      if (why.kind == Survival::NeverInvalidated) return "VTD-SEQ-10";  // no flush after the unmap at all
+      if (why.kind == Survival::NotCovered) {
+        // The flush that missed it names the cause: a leaf-only (IH=1) flush over freed tables
+        // (VTD-CACHE-4), or the granularity of the command that was issued (its decoder's rule).
+        const Invalidation & inv = tl.invs.at(*why.inv);
+        if (cex.entry.kind == CacheKind::Psc && inv.pat.iotlb && !inv.pat.psc) return "VTD-CACHE-4";
+        const std::string & r = sc.steps.at(inv.step).rule;
+        if (r.rfind("VTD-GRAN-", 0) == 0 && rule_text(r) != r) return r;
+      }
     }
     // A flush that covers the table pointer was issued but had not completed: wait first.
     if (!cex.from_memory && covered && cex.entry.kind == CacheKind::Psc) return "VTD-SEQ-10";
-    auto it = to_vtd.find(cex.rule);
-    return it == to_vtd.end() ? cex.rule : it->second;
+    std::string generic = Profile::rule(cex, sc, tl);
+    auto it = to_vtd.find(generic);
+    return it == to_vtd.end() ? generic : it->second;
   }
 
   void decode(const json & j, const std::string & path, const DecodeContext & ctx, Step & out) const override

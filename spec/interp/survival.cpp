@@ -1,0 +1,122 @@
+#include "spec/interp/survival.h"
+
+namespace nostale {
+
+const char * survival_name(Survival::Kind k)
+{
+  switch (k) {
+    case Survival::NotApplicable: return "not-applicable";
+    case Survival::NeverInvalidated: return "never-invalidated";
+    case Survival::NotCovered: return "not-covered";
+    case Survival::NotWaited: return "not-waited";
+    case Survival::Refilled: return "refilled";
+  }
+  return "?";
+}
+
+/// Does an invalidation with pattern `p` address the cache `e` lives in at all?
+static bool names_cache(const InvPattern & p, const Entry & e)
+{
+  switch (e.kind) {
+    case CacheKind::PasidCache: return p.pasid_cache;
+    case CacheKind::ContextCache: return p.context_cache;
+    case CacheKind::Psc: return p.psc || p.iotlb;  // an IOTLB flush that spares them (leaf-only) still names them
+    case CacheKind::Iotlb: return p.iotlb;
+    case CacheKind::DevTlb: return p.devtlb;
+  }
+  return false;
+}
+
+Survival why_survived(const Scenario & sc, const Timeline & tl, const Counterexample & cex)
+{
+  Survival s;
+  if (cex.from_memory || cex.page_request) return s;
+  const std::size_t at = tl.checks.at(cex.check).step;
+  // The entry's last fill, and each invalidation's completion, as positions in the trace.
+  std::optional<std::size_t> fill;
+  std::vector<std::optional<std::size_t>> done(tl.invs.size());
+  for (std::size_t k = 0; k < cex.events.size(); ++k) {
+    const HwEvent & e = cex.events[k];
+    if (e.kind == HwEvent::Fill && e.entry == cex.entry) fill = k;
+    if (e.kind == HwEvent::Complete && e.inv < done.size()) done[e.inv] = k;
+  }
+  if (fill) s.fill_gap = cex.events[*fill].gap;
+  const bool refill_from_cache =
+      fill && (cex.events[*fill].source.find("from the IOTLB") != std::string::npos ||
+               cex.events[*fill].source.find("cached") != std::string::npos);
+  std::optional<std::size_t> pending, before_fill, same_cache;
+  for (std::size_t i = 0; i < tl.invs.size(); ++i) {
+    const Invalidation & inv = tl.invs[i];
+    if (inv.step >= at || !names_cache(inv.pat, cex.entry)) continue;
+    bool completed_before_fill = done[i] && fill && *done[i] < *fill;
+    if (!completed_before_fill) same_cache = i;  // one that could have removed this fill
+    if (!matches(sc.config.geo, inv.pat, cex.entry)) continue;
+    if (!done[i] && !pending) pending = i;
+    if (completed_before_fill) before_fill = i;
+  }
+  if (pending) {
+    s.kind = Survival::NotWaited;  // it covers the entry: only its completion was missing
+    s.inv = pending;
+  } else if (before_fill && refill_from_cache && !same_cache) {
+    // Removed, then filled again from another cache that still held it: flushed in the wrong
+    // order (the IOTLB after the device TLB, a paging-structure or PASID-cache entry after the
+    // entries below it).
+    s.kind = Survival::Refilled;
+    s.inv = before_fill;
+    s.from_iotlb = cex.events[*fill].source.find("from the IOTLB") != std::string::npos;
+  } else if (same_cache) {
+    s.kind = Survival::NotCovered;
+    s.inv = same_cache;
+  } else {
+    s.kind = Survival::NeverInvalidated;
+  }
+  return s;
+}
+
+std::string survival_text(const Scenario & sc, const Timeline & tl, const Survival & s)
+{
+  auto step = [&](std::size_t i) {
+    std::size_t k = tl.invs.at(i).step;
+    return "step " + std::to_string(k) + " (" + sc.steps.at(k).text + ")";
+  };
+  switch (s.kind) {
+    case Survival::NotApplicable: return "";
+    case Survival::NeverInvalidated:
+      return "never invalidated: no invalidation of its cache was submitted after it was filled";
+    case Survival::NotCovered: return "not covered: " + step(*s.inv) + " invalidates its cache but not this entry";
+    case Survival::NotWaited:
+      return "not waited for: " + step(*s.inv) + " covers it, but no wait completes it before the check point";
+    case Survival::Refilled:
+      return "refilled: " + step(*s.inv) + " removed it, and it was filled again " +
+             (s.from_iotlb ? "from the IOTLB (ATS) after that" : "after that");
+  }
+  return "";
+}
+
+std::string rule_for(const Violation & v, const CheckPoint & cp, const Survival & why)
+{
+  // Rule ids are those of ../shared/reference/rules.md, listed with their sources in
+  // spec/docs/rules.md.
+  if (v.property == "no-reuse-while-cached") return cp.freed_pasid ? "PASID-2" : "OPEN-5";  // and page requests
+  if (v.property == "no-missed-dirty") return "VTD-SEQ-6";
+  if (v.from_memory) return "MOD-4";
+  const bool dma = v.property == "no-dma-after-free";
+  switch (v.entry.kind) {
+    case CacheKind::PasidCache: return "PASID-2";
+    case CacheKind::ContextCache: return "VTD-SEQ-2";  // a cleared context entry still cached
+    case CacheKind::Psc: return dma ? "CORE-2" : "MOD-3";
+    case CacheKind::Iotlb:
+      // Flushed and waited for, but the flush did not cover the entry: the command's predicate
+      // (MOD-1), not the order of free and wait (CORE-1).
+      if (why.kind == Survival::NotCovered) return "MOD-1";
+      return dma ? "CORE-1" : "MOD-1";
+    case CacheKind::DevTlb:
+      // A device-TLB flush was issued, for another device only: the fan-out to every device
+      // bound to the PASID was missing (PASID-3).
+      if (why.kind == Survival::NotCovered && why.inv) return "PASID-3";
+      return "ATS-7";
+  }
+  return "MOD-1";
+}
+
+}  // namespace nostale
