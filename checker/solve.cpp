@@ -49,8 +49,10 @@ ScenarioRun::ScenarioRun(z3::context & ctx, Scenario sc, Budget budget, std::str
 smt::Encoding & ScenarioRun::encoding(std::size_t check)
 {
   if (enc_ && enc_check_ == check) return *enc_;
-  base_.reset();
-  enc_.reset();  // the previous check point's terms go before the next one's are made
+  // The previous check point's terms go before the next one's are made, and constraints()
+  // right after the encoding: Z3 reuses the ids of freed terms, and its models (so the traces
+  // and the number of shrinking calls) depend on them.
+  release();
   auto tb = Clock::now();
   enc_ = std::make_unique<smt::Encoding>(ctx_, sc_, tl_, check);
   enc_check_ = check;

@@ -79,7 +79,8 @@ class ScenarioRun {
   /// the answer is not Sat).
   Counterexample counterexample(const Answer & sat);
 
-  /// Lets go of the cached encoding (before a re-check in the same context).
+  /// Lets go of the cached encoding and its terms (before a re-check in the same context:
+  /// terms kept alive change the ids Z3 gives new ones, and with them its models).
   void release()
   {
     base_.reset();
