@@ -25,7 +25,7 @@ namespace {
 
 Scenario load(const std::string & rel) { return load_scenario(std::string(NOSTALE_SOURCE_DIR) + "/" + rel); }
 
-// no-stale unsafe at step 7 (the second check point), rule VTD-GRAN-1; the fixed driver.
+// no-stale unsafe at step 7 (the second check point), rule VTD-GRAN-2; the fixed driver.
 const char * const kBug = "scenarios/vtd/buggy/unmap-second-stage-piotlb-bug.json";
 const char * const kOk = "scenarios/vtd/linux/unmap-second-stage.json";
 const std::size_t kBugStep = 7;
@@ -70,7 +70,7 @@ TEST(Solve, SatOnTheBuggyCheckPointUnsatOnTheSafeOnes)
   Counterexample cex = f.run.counterexample(a);
   EXPECT_EQ(cex.property, "no-stale");
   EXPECT_EQ(cex.severity, "unsafe");
-  EXPECT_EQ(cex.rule, "VTD-GRAN-1");
+  EXPECT_EQ(cex.rule, "VTD-GRAN-2");
   EXPECT_EQ(replay(f.run.scenario(), f.run.timeline(), cex), "");
   // Every query of every earlier check point is unsat or does not apply.
   ASSERT_GT(bad, 0u);
