@@ -27,6 +27,12 @@
 // - Time: every hardware action has a moment (gap, pos); gap g precedes driver step g; pos
 //   orders actions inside a gap arbitrarily. An invalidation removes an entry filled at f and
 //   used at u iff it completes at c with f < c <= u and its pattern matches the entry's tags.
+//
+// Parts (spec/smt, internal): terms.h the shared context and term shapes; memory_terms the
+// walks and entries of memory; invalidations the completion moments and what each removes;
+// fills the tracked instances and their walks; judgement the targets at the check point;
+// extract.cpp the reading of a model. Each part builds its terms in its constructor, in a fixed
+// order (encoding_impl.h), so the queries are reproducible to the byte.
 #pragma once
 
 #include <z3++.h>
