@@ -41,6 +41,7 @@ Survival why_survived(const Scenario & sc, const Timeline & tl, const Counterexa
     if (e.kind == HwEvent::Complete && e.inv < done.size()) done[e.inv] = k;
   }
   if (fill) s.fill_gap = cex.events[*fill].gap;
+  s.cache = cex.entry.kind == CacheKind::PasidCache ? sc.config.entry_cache_name : cache_name(cex.entry.kind);
   const bool refill_from_cache =
       fill && (cex.events[*fill].source.find("from the IOTLB") != std::string::npos ||
                cex.events[*fill].source.find("cached") != std::string::npos);
@@ -82,8 +83,9 @@ std::string survival_text(const Scenario & sc, const Timeline & tl, const Surviv
   switch (s.kind) {
     case Survival::NotApplicable: return "";
     case Survival::NeverInvalidated:
-      return "never invalidated: no invalidation of its cache was submitted after it was filled";
-    case Survival::NotCovered: return "not covered: " + step(*s.inv) + " invalidates its cache but not this entry";
+      return "never invalidated: no " + s.cache + " invalidation that could remove it was submitted";
+    case Survival::NotCovered:
+      return "not covered: " + step(*s.inv) + " invalidates the " + s.cache + " but not this entry";
     case Survival::NotWaited:
       return "not waited for: " + step(*s.inv) + " covers it, but no wait completes it before the check point";
     case Survival::Refilled:

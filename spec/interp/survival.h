@@ -23,6 +23,7 @@ struct Survival {
   std::optional<std::size_t> inv;  ///< index into Timeline::invs
   bool from_iotlb = false;         ///< Refilled: a device-TLB entry refilled from the IOTLB (ATS)
   std::size_t fill_gap = 0;        ///< the gap of the (last) fill of the entry
+  std::string cache;               ///< the entry's cache, as traces name it
 };
 
 const char * survival_name(Survival::Kind k);

@@ -3,6 +3,10 @@
 // the order in which their terms are declared shows in the SMT-LIB2 dumps.
 #include "spec/smt/fills.h"
 
+#include "spec/model/errors.h"
+#include "spec/semantics/record.h"
+#include "spec/smt/z3_domain.h"
+
 namespace nostale::smt {
 
 Fills::Fills(Terms & terms, MemoryTerms & memory, Invalidations & invalidations)
@@ -44,31 +48,29 @@ Instance Fills::new_instance(CacheKind k, unsigned level, const std::string & n)
 /// first-stage root).
 Attach Fills::read_entry(const Time & at, const z3::expr & w, Instance & I)
 {
-  const unsigned FW = t.FW;
   z3::expr pasid = I.walk_pasid ? *I.walk_pasid : t.wp;
   Attach a = mem.at_gap(at.g, [&](MemTerms & m) { return mem.attach_at(*m.mem, w, pasid); });
   z3::expr torn_ok = t.c.bool_val(false);
   std::optional<Attach> mixed;
-  z3::expr c0 = t.flag(I.name + "_qw0new"), c1 = t.flag(I.name + "_qw1new"), c2 = t.flag(I.name + "_qw2new");
+  // One choice per word of the record's layout (Config::hw): the word read old or new. The
+  // mix itself is the kernel's (spec/semantics/record.h), the same the interpreter reads.
+  const hw::Structure * layout = t.cfg.hw.leaf_structure();
+  std::vector<z3::expr> take_new;
+  if (layout)
+    for (std::size_t q = 0; q < layout->words.size(); ++q) take_new.push_back(t.flag(I.name + "_qw" + std::to_string(q) + "new"));
+  Z3Domain D{t.c};
+  auto stored = [&](const Attach & x) {
+    return sem::store(D, sem::Entry<Z3Domain>{x.ok, x.did, x.root, x.pgtt, x.s2, x.ssade}, t.FW);
+  };
   for (std::size_t g = 1; g <= t.s; ++g) {
     const Step & st = t.sc.steps[g - 1];
     if (!st.torn) continue;
+    NOSTALE_CHECK(layout, "a non-atomic entry write needs the profile's record layout (Config::hw)");
     z3::expr here = at.g == t.bv(g, t.GW) && at.pos == t.bv(0, t.PSW) &&
                     w == t.bv(static_cast<u64>(st.device), kDevW) && pasid == t.bv(st.pasid, t.PW);
     Attach o = mem.attach_at(t.tl.walk[g - 1], w, pasid), nw = mem.attach_at(t.tl.walk[g], w, pasid);
-    // qw0 holds the second-stage pointer (the parent's, when nested), qw2 the first-stage one.
-    auto is = [&](const z3::expr & x, unsigned v) { return x == t.bv(v, kPgttW); };
-    auto ssptr = [&](const Attach & x) {
-      return z3::ite(is(x.pgtt, kPgttNested), x.s2, z3::ite(is(x.pgtt, kPgttFirst), t.bv(0, FW), x.root));
-    };
-    auto fsptr = [&](const Attach & x) {
-      return z3::ite(is(x.pgtt, kPgttFirst) || is(x.pgtt, kPgttNested), x.root, t.bv(0, FW));
-    };
-    z3::expr pgtt = z3::ite(c0, nw.pgtt, o.pgtt);
-    z3::expr ss = z3::ite(c0, ssptr(nw), ssptr(o)), fs = z3::ite(c2, fsptr(nw), fsptr(o));
-    z3::expr root = z3::ite(is(pgtt, kPgttFirst) || is(pgtt, kPgttNested), fs, ss);
-    Attach mix{z3::ite(c0, nw.ok, o.ok), z3::ite(c1, nw.did, o.did), root, pgtt,
-               z3::ite(is(pgtt, kPgttNested), ss, t.bv(0, FW)), z3::ite(c0, nw.ssade, o.ssade)};
+    sem::Entry<Z3Domain> m = sem::load(D, sem::torn_mix(D, *layout, stored(o), stored(nw), take_new), t.FW);
+    Attach mix{m.ok, m.did, m.root, m.type, m.s2, m.dirty};
     mixed = mixed ? ite(here, mix, *mixed) : mix;
     torn_ok = torn_ok || here;
   }

@@ -2,6 +2,7 @@
 // witness's entry, the routes, the route's first stage) are built once, on first use.
 #include "spec/smt/judgement.h"
 
+
 namespace nostale::smt {
 
 Judgement::Judgement(Terms & terms, MemoryTerms & memory, Invalidations & invalidations, Fills & f)
@@ -137,26 +138,25 @@ z3::expr Judgement::hit(Instance & I)
   return tags && ok && t.gq == gpa;
 }
 
+// The judgement is the kernel's (spec/semantics/judge.h), the same the interpreter runs.
+
 z3::expr Judgement::reaches_free(const Tr & x)
 {
   const Memory & m = *mem.check_mem.mem;
-  return (x.kind == t.bv(kWild, 2) && t.c.bool_val(m.any_free())) ||
-         (x.kind == t.bv(kLeaf, 2) && allows(x.perm) && mem.is_free(m, x.out));
+  Z3Domain D{t.c};
+  return sem::reaches_free(D, x, t.cp.access, mem.is_free(m, x.out), m.any_free());
 }
 
 z3::expr Judgement::unsafe(const Tr & b, const Tr & m)
 {
-  z3::expr M = t.bv(t.cp.access, kPermW);
-  return b.kind == t.bv(kWild, 2) ||
-         (b.kind == t.bv(kLeaf, 2) && allows(b.perm) &&
-          (m.kind != t.bv(kLeaf, 2) || b.out != m.out || (b.perm & M & ~m.perm) != t.bv(0, kPermW)));
+  Z3Domain D{t.c};
+  return sem::unsafe(D, b, m, t.cp.access);
 }
 
 z3::expr Judgement::restrictive(const Tr & b, const Tr & m)
 {
-  z3::expr M = t.bv(t.cp.access, kPermW);
-  return !unsafe(b, m) && m.kind == t.bv(kLeaf, 2) && allows(m.perm) &&
-         (b.kind != t.bv(kLeaf, 2) || (m.perm & M & ~b.perm) != t.bv(0, kPermW));
+  Z3Domain D{t.c};
+  return sem::restrictive(D, b, m, t.cp.access);
 }
 
 std::vector<std::pair<Instance *, z3::expr>> Judgement::targets(const std::string & prop, const std::string & sev)
@@ -178,9 +178,8 @@ void Judgement::dma_after_free(const Tr & mt, Targets & v)
 {
   // A pass-through device is trusted with all memory (mirrors evaluate in cache.cpp).
   Attach a = attach_T();
-  auto granted = [&](const Tr & x) {
-    return a.ok && t.is_pt(a.pgtt) && (x.kind == t.bv(kNone, 2) || (x.kind == t.bv(kLeaf, 2) && x.out == mt.out));
-  };
+  Z3Domain D{t.c};
+  auto granted = [&](const Tr & x) { return sem::trusted(D, a.ok && t.is_pt(a.pgtt), x, mt); };
   v.push_back({nullptr, reaches_free(mt) && !granted(mt)});
   for (Instance * I : fills.all()) {
     if (I->kind == CacheKind::ContextCache) {

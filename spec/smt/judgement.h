@@ -8,6 +8,8 @@
 #include <utility>
 #include <vector>
 
+#include "spec/semantics/judge.h"
+#include "spec/smt/z3_domain.h"
 #include "spec/smt/fills.h"
 
 namespace nostale::smt {
@@ -22,10 +24,9 @@ class Judgement {
   z3::expr witness();
 
  private:
-  /// A translation at the check point: kind, output frame for the witness, permissions.
-  struct Tr {
-    z3::expr kind, out, perm;
-  };
+  /// A translation at the check point: kind, output frame for the witness, permissions (the
+  /// kernel's, spec/semantics/judge.h).
+  using Tr = sem::Tr<Z3Domain>;
   /// The route a lookup by the witness takes to a PASID-table entry (mirrors Route in
   /// evaluate): 0 memory's, 1 the cached PASID entry (pct), 2 memory's PASID table through a
   /// context entry cleared in memory but still cached. One route per query: a violation needs

@@ -1,0 +1,21 @@
+// The kernel's value domain over Z3 terms (spec/semantics/domain.h): what lets the encoding run
+// the same judgement and record semantics as the interpreter, as terms over the witness.
+#pragma once
+
+#include <z3++.h>
+
+#include "spec/semantics/domain.h"
+
+namespace nostale::smt {
+
+struct Z3Domain {
+  z3::context & c;
+  using Bool = z3::expr;
+  using Word = z3::expr;
+  Bool boolean(bool b) { return c.bool_val(b); }
+  Word word(sem::u64 v, unsigned width) { return c.bv_val(static_cast<uint64_t>(v), width); }
+  static Word ite(const Bool & k, const Word & a, const Word & b) { return z3::ite(k, a, b); }
+  static Bool ite_bool(const Bool & k, const Bool & a, const Bool & b) { return z3::ite(k, a, b); }
+};
+
+}  // namespace nostale::smt
