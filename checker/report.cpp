@@ -153,7 +153,7 @@ nlohmann::json render_json(const Scenario & sc, const CheckResult & r)
         j["trace"].push_back({{"step", g}, {"op", "end"}, {"text", "end"}, {"check_point", true}});
         break;
       }
-      nlohmann::json st = {{"step", g}, {"op", op_name(sc.steps[g].op)}, {"text", sc.steps[g].text}};
+      nlohmann::json st = {{"step", g}, {"op", sc.steps[g].verb.empty() ? std::string(op_name(sc.steps[g].op)) : sc.steps[g].verb}, {"text", sc.steps[g].text}};
       if (!sc.steps[g].note.empty()) st["note"] = sc.steps[g].note;
       if (g == cp.step) st["check_point"] = true;
       j["trace"].push_back(st);

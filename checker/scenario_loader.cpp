@@ -257,39 +257,42 @@ class Loader {
       s.text = "free_frame " + hex(s.phys) + " size " + hex(s.size);
     } else if (op == "attach" || op == "bind") {
       only_keys(j, path, {"op", "note", "device", "pasid", "domain", "pgtt", "parent", "write", "dirty_tracking"});
-      s.op = Op::Attach;
-      s.ssade = get_bool(j, path, "dirty_tracking", false);
-      s.torn = write_mode(j, path);
+      s.op = Op::ConfigWrite;  // the whole record, made present
+      s.verb = "attach";  // what JSON traces have always called it
+      s.cw.present = true;
+      s.cw.dirty = get_bool(j, path, "dirty_tracking", false);
+      s.cw.torn = write_mode(j, path);
       dev();
       s.pasid = pasid(j, path, "pasid", op == "bind" ? 1 : 0);
       dom();
       auto did = dids_[static_cast<std::size_t>(s.domain)];
-      s.pgtt = profile_->decode_pgtt(j.contains("pgtt") ? &j["pgtt"] : nullptr, path + "/pgtt", c,
-                                     did ? *did : 0);
+      s.cw.type = profile_->decode_record_type(j.contains("pgtt") ? &j["pgtt"] : nullptr, path + "/pgtt", c,
+                                        did ? *did : 0);
       s.text = op + " " + vname() + " pasid " + std::to_string(s.pasid) + " -> domain " + dname();
-      if (s.pgtt == kPgttNested) {
+      if (s.cw.type == kPgttNested) {
         if (!j.contains("parent"))
           throw ScenarioError(path + "/parent", "a nested entry needs its nesting parent: the second-stage domain");
-        s.parent = lookup(j["parent"], path + "/parent", false);
-        if (!dids_[static_cast<std::size_t>(s.parent)])
+        s.cw.parent = lookup(j["parent"], path + "/parent", false);
+        if (!dids_[static_cast<std::size_t>(s.cw.parent)])
           throw ScenarioError(path + "/parent", "the nesting parent has no domain id");
       } else if (j.contains("parent")) {
         throw ScenarioError(path + "/parent", "parent only goes with pgtt \"nested\"");
       }
-      if (s.pgtt == kPgttFirst) s.text += " (first stage)";
-      if (s.pgtt == kPgttSecond) s.text += " (second stage)";
-      if (s.pgtt == kPgttPassThrough) s.text += " (pass-through)";
-      if (s.pgtt == kPgttNested)
-        s.text += " (nested over " + c.domains[static_cast<std::size_t>(s.parent)].name + ")";
-      if (s.torn) s.text += " [whole entry rewritten while live]";
+      if (s.cw.type == kPgttFirst) s.text += " (first stage)";
+      if (s.cw.type == kPgttSecond) s.text += " (second stage)";
+      if (s.cw.type == kPgttPassThrough) s.text += " (pass-through)";
+      if (s.cw.type == kPgttNested)
+        s.text += " (nested over " + c.domains[static_cast<std::size_t>(s.cw.parent)].name + ")";
+      if (s.cw.torn) s.text += " [whole entry rewritten while live]";
     } else if (op == "detach" || op == "unbind") {
       only_keys(j, path, {"op", "note", "device", "pasid", "write"});
-      s.op = Op::Detach;
-      s.torn = write_mode(j, path);
+      s.op = Op::ConfigWrite;  // the record made not present
+      s.verb = "detach";  // what JSON traces have always called it
+      s.cw.torn = write_mode(j, path);
       dev();
       s.pasid = pasid(j, path, "pasid", op == "unbind" ? 1 : 0);
       s.text = op + " " + vname() + " pasid " + std::to_string(s.pasid) +
-               (s.torn ? " [whole entry zeroed while present]" : "");
+               (s.cw.torn ? " [whole entry zeroed while present]" : "");
     } else if (op == "free_pasid") {
       only_keys(j, path, {"op", "note", "pasid"});
       s.op = Op::FreePasid;
@@ -313,23 +316,27 @@ class Loader {
       s.text = "assign_did " + dname() + " did " + std::to_string(s.did);
     } else if (op == "dirty_tracking") {
       only_keys(j, path, {"op", "note", "device", "pasid", "enable"});
-      s.op = Op::DirtyTracking;
+      s.op = Op::ConfigWrite;  // only the dirty-tracking bit of the live record
+      s.verb = "dirty_tracking";  // what JSON traces have always called it
+      s.cw.fields = ConfigWrite::Fields::Dirty;
       dev();
       s.pasid = pasid(j, path, "pasid", 0);
       if (!j.contains("enable")) throw ScenarioError(path + "/enable", "missing required key 'enable'");
-      s.ssade = get_bool(j, path, "enable", false);
-      s.text = std::string("dirty tracking ") + (s.ssade ? "on" : "off") + " for " + vname() + " pasid " +
+      s.cw.dirty = get_bool(j, path, "enable", false);
+      s.text = std::string("dirty tracking ") + (s.cw.dirty ? "on" : "off") + " for " + vname() + " pasid " +
                std::to_string(s.pasid) + " (SSADE of the live PASID-table entry)";
     } else if (op == "context") {
       only_keys(j, path, {"op", "note", "device", "present"});
       if (!c.context_cache)
         throw ScenarioError(path + "/op", "context steps need a profile with context entries above the PASID "
                                           "tables (vtd in scalable mode)");
-      s.op = Op::Context;
+      s.op = Op::ConfigWrite;  // the structure above the PASID-table entries
+      s.verb = "context";  // what JSON traces have always called it
+      s.cw.depth = 1;
       dev();
       if (!j.contains("present")) throw ScenarioError(path + "/present", "missing required key 'present'");
-      s.present = get_bool(j, path, "present", true);
-      s.text = "context entry of " + vname() + (s.present ? " set present" : " cleared");
+      s.cw.present = get_bool(j, path, "present", true);
+      s.text = "context entry of " + vname() + (s.cw.present ? " set present" : " cleared");
     } else if (op == "clflush") {
       only_keys(j, path, {"op", "note"});
       s.op = Op::Clflush;

@@ -74,7 +74,7 @@ struct Explorer {
     std::size_t ci = 0;
     for (std::size_t g = 0; g <= tl.n; ++g) {
       for (const auto & r : may_request(sc.config, tl.walk[g])) prq.insert(r);
-      if (g > 0 && sc.steps[g - 1].torn) {
+      if (g > 0 && sc.steps[g - 1].cw.torn) {
         // The instant of a non-atomic entry write: walks may read it torn (before any
         // completion of this gap).
         const Step & s = sc.steps[g - 1];

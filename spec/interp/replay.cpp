@@ -46,7 +46,7 @@ std::string replay(const Scenario & sc, const Timeline & tl, const Counterexampl
         return "event " + std::to_string(ev) + ": fill does not translate the witness address";
       // At the first instant of a gap after a non-atomic entry write, walks may read it torn.
       std::vector<Entry> torn;
-      if (g > 0 && sc.steps[g - 1].torn && e.pos == 0)
+      if (g > 0 && sc.steps[g - 1].cw.torn && e.pos == 0)
         torn = torn_reads(cfg, tl.walk[g - 1], tl.walk[g], sc.steps[g - 1].device, sc.steps[g - 1].pasid);
       std::set<Entry> ok = fillable_for(cfg, tl.walk[g], cache, e.walker, e.walker_pasid, at, &torn);
       if (!ok.count(e.entry))

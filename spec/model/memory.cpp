@@ -13,8 +13,7 @@ const char * op_name(Op op)
     case Op::Unmap: return "unmap";
     case Op::FreePgtables: return "free_pgtables";
     case Op::FreeFrame: return "free_frame";
-    case Op::Attach: return "attach";
-    case Op::Detach: return "detach";
+    case Op::ConfigWrite: return "config_write";
     case Op::FreePasid: return "free_pasid";
     case Op::FreeDid: return "free_did";
     case Op::AssignDid: return "assign_did";
@@ -23,9 +22,7 @@ const char * op_name(Op op)
     case Op::Dma: return "dma";
     case Op::Check: return "check";
     case Op::Fence: return "fence";
-    case Op::DirtyTracking: return "dirty_tracking";
     case Op::Clflush: return "clflush";
-    case Op::Context: return "context";
   }
   return "?";
 }
@@ -226,6 +223,33 @@ bool Memory::unmap_range(const Config & cfg, const Step & s, u64 table, unsigned
   return page.entries.empty();
 }
 
+void Memory::write_record(const Step & s)
+{
+  const ConfigWrite & w = s.cw;
+  if (w.depth > 0) {  // the structure above the records (VT-d scalable-mode context entry)
+    if (w.present)
+      ctx_absent_.erase(s.device);
+    else
+      ctx_absent_.insert(s.device);
+    return;
+  }
+  if (w.fields == ConfigWrite::Fields::Dirty) {
+    auto it = attach_.find({s.device, s.pasid});
+    if (it == attach_.end())
+      throw ScenarioError(s.path + "/device", "dirty tracking changes a present PASID-table entry; attach first");
+    it->second.ssade = w.dirty;
+    return;
+  }
+  if (!w.present) {
+    attach_.erase({s.device, s.pasid});
+    return;
+  }
+  if (!domains_.at(static_cast<std::size_t>(s.domain)).did)
+    throw ScenarioError(s.path + "/domain", "the domain has no domain id (free_did was "
+                                            "called, or none was assigned); assign_did first");
+  attach_[{s.device, s.pasid}] = Attachment{s.domain, w.type, w.parent, w.dirty};
+}
+
 void Memory::apply_step(const Config & cfg, const Step & s)
 {
   const Geometry & g = cfg.geo;
@@ -264,27 +288,7 @@ void Memory::apply_step(const Config & cfg, const Step & s)
       mark_free(f0, f0 + (s.size >> g.page_shift));
       break;
     }
-    case Op::Attach: {
-      if (!domains_.at(static_cast<std::size_t>(s.domain)).did)
-        throw ScenarioError(s.path + "/domain", "the domain has no domain id (free_did was "
-                                                "called, or none was assigned); assign_did first");
-      attach_[{s.device, s.pasid}] = Attachment{s.domain, s.pgtt, s.parent, s.ssade};
-      break;
-    }
-    case Op::Detach: attach_.erase({s.device, s.pasid}); break;
-    case Op::Context:
-      if (s.present)
-        ctx_absent_.erase(s.device);
-      else
-        ctx_absent_.insert(s.device);
-      break;
-    case Op::DirtyTracking: {
-      auto it = attach_.find({s.device, s.pasid});
-      if (it == attach_.end())
-        throw ScenarioError(s.path + "/device", "dirty tracking changes a present PASID-table entry; attach first");
-      it->second.ssade = s.ssade;
-      break;
-    }
+    case Op::ConfigWrite: write_record(s); break;
     case Op::FreeDid: {
       DomainState & dom = domains_.at(static_cast<std::size_t>(s.domain));
       if (!dom.did) throw ScenarioError(s.path + "/domain", "the domain has no domain id to free");

@@ -77,7 +77,7 @@ class Memory {
   /// pages that `now` no longer holds (a freed frame reads as arbitrary whatever was flushed).
   Memory walker_view(const Memory & now) const;
 
-  /// The device's context entry (Op::Context; present unless cleared).
+  /// The device's context entry (a depth-1 ConfigWrite; present unless cleared).
   bool context_present(int device) const { return !ctx_absent_.count(device); }
 
   bool is_free(u64 frame) const;
@@ -92,6 +92,7 @@ class Memory {
 
  private:
   u64 alloc_table(const Config & cfg, unsigned level);
+  void write_record(const Step & s);
   void unlink_subtree(u64 table, std::vector<u64> & out);
   void map_page(const Config & cfg, const Step & s, u64 addr, unsigned leaf_level, u64 frame);
   /// Clears leaves of [lo, hi) under `table`; returns true when the page became empty.

@@ -72,15 +72,35 @@ struct InvPattern {
 };
 
 enum class Op {
-  Map, Unmap, FreePgtables, FreeFrame, Attach, Detach, FreePasid, FreeDid, AssignDid,
+  Map, Unmap, FreePgtables, FreeFrame,
+  ConfigWrite,  ///< a write of one configuration record (ConfigWrite)
+  FreePasid, FreeDid, AssignDid,
   Invalidate, Sync, Dma, Check,
-  DirtyTracking,  ///< toggle a live PASID-table entry's second-stage A/D tracking (VT-d SSADE)
   Fence,    ///< later invalidations complete only after earlier ones (VT-d inv_wait FN=1)
   Clflush,  ///< table writes so far become visible to a non-coherent walker (VTD-COH-1)
-  /// Set or clear a device's context entry (VT-d scalable mode: the pointer to its PASID
-  /// table). The PASID-table entries stay in memory; while the context entry is not present
-  /// they translate nothing, unless the walker uses a cached context entry (VTD-SEQ-2/3).
-  Context
+};
+
+/// A write of one configuration record: the driver step that every profile's structure writes
+/// decode to (attach, detach, dirty tracking, context entries; later SMMUv3 STE / CD and AMD DTE
+/// writes). The record's key is the step's device (and PASID), its domain the step's domain.
+struct ConfigWrite {
+  /// Which structure of the chain (Config::hw), counted from the inside: 0 is the record a walk
+  /// translates through (VT-d PASID-table entry, or the context entry in legacy mode); 1 is the
+  /// structure that points to it (VT-d scalable-mode context entry), kept as present or not.
+  /// While a depth-1 record is not present the records below it translate nothing, unless the
+  /// walker uses a cached copy (VTD-SEQ-2/3).
+  unsigned depth = 0;
+  /// What the write sets: the whole record, or only its dirty-tracking bit (VT-d SSADE of a
+  /// live PASID-table entry, VTD-SEQ-6).
+  enum class Fields { Whole, Dirty } fields = Fields::Whole;
+  bool present = false;
+  unsigned type = kPgttNone;  ///< translation type (VT-d PGTT, VTD-CACHE-3)
+  int parent = -1;            ///< nested: the nesting parent (second-stage) domain
+  bool dirty = false;         ///< second-stage accessed/dirty tracking on
+  /// Written whole with several stores while live, so a walk during the step may read each word
+  /// old or new (VTD-COH-3; the words are the structure's layout in Config::hw). false: the
+  /// present bit is cleared first / set last, and a walk sees the old or the new record.
+  bool torn = false;
 };
 
 const char * op_name(Op op);
@@ -97,20 +117,14 @@ struct Step {
   unsigned perm = kPermNone; ///< map permission; dma access (kPermRead or kPermWrite)
   bool free_tables = false;
   u64 did = 0;       ///< assign_did
-  unsigned pgtt = kPgttNone;  ///< attach: translation type of the PASID-table entry
-  int parent = -1;            ///< attach, nested: the second-stage (nesting parent) domain
-  bool ssade = false;         ///< attach / dirty_tracking: second-stage dirty tracking on
-  /// attach / detach: the whole PASID-table entry is rewritten with several stores, so a walk
-  /// during the step may read it torn, half old and half new (VTD-COH-3). false: the present
-  /// bit is cleared first / set last, and a walk sees the old or the new entry.
-  bool torn = false;
+  ConfigWrite cw;    ///< config_write
   /// sync: the wait also drains page requests issued before it (VT-d inv_wait PD=1, VTD-SEQ-9).
   bool drain = false;
-  bool present = true;  ///< context: the entry is made present (true) or cleared
   InvPattern inv;    ///< invalidate
   std::string rule;  ///< rule id of the command's semantics (e.g. GAPI-3)
   std::string text;  ///< one-line rendering in the profile's own terms, for traces
   std::string note;  ///< the author's note (e.g. the driver function)
+  std::string verb;  ///< the scenario's own op ("attach", "context"), for JSON traces
   std::string path;  ///< JSON pointer of the step in its file, for messages
 };
 

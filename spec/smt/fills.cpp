@@ -64,7 +64,7 @@ Attach Fills::read_entry(const Time & at, const z3::expr & w, Instance & I)
   };
   for (std::size_t g = 1; g <= t.s; ++g) {
     const Step & st = t.sc.steps[g - 1];
-    if (!st.torn) continue;
+    if (!st.cw.torn) continue;
     NOSTALE_CHECK(layout, "a non-atomic entry write needs the profile's record layout (Config::hw)");
     z3::expr here = at.g == t.bv(g, t.GW) && at.pos == t.bv(0, t.PSW) &&
                     w == t.bv(static_cast<u64>(st.device), kDevW) && pasid == t.bv(st.pasid, t.PW);

@@ -104,6 +104,13 @@ struct Instance {
   std::optional<z3::expr> walk_pasid = std::nullopt;  // the PASID of the walk, when not the witness's (below)
 };
 
+/// A step that writes a whole present record of translation type `type`.
+inline bool attaches(const Step & st, unsigned type)
+{
+  return st.op == Op::ConfigWrite && st.cw.depth == 0 && st.cw.fields == ConfigWrite::Fields::Whole &&
+         st.cw.present && st.cw.type == type;
+}
+
 /// The context of one check point's encoding, shared by its parts. Members are declared in the
 /// order their terms are created (the witness first): the SMT-LIB2 dumps depend on it.
 struct Terms {
@@ -127,14 +134,14 @@ struct Terms {
   /// Second-stage entries (no PASID tag) may come from walks for other PASIDs: only if an
   /// entry is second stage.
   bool ss_on = std::any_of(sc.steps.begin(), sc.steps.end(),
-                           [](const Step & st) { return st.op == Op::Attach && st.pgtt == kPgttSecond; });
+                           [](const Step & st) { return attaches(st, kPgttSecond); });
   /// Second-stage entries of nested walks exist only if an entry is nested.
   bool nested_on = std::any_of(sc.steps.begin(), sc.steps.end(),
-                               [](const Step & st) { return st.op == Op::Attach && st.pgtt == kPgttNested; });
+                               [](const Step & st) { return attaches(st, kPgttNested); });
   /// Context entries matter only if a step changes one: otherwise every one is present
   /// throughout, and gating walks on them (and caching them) changes nothing.
   bool ctx_on = cfg.context_cache &&
-                (std::any_of(sc.steps.begin(), sc.steps.end(), [](const Step & st) { return st.op == Op::Context; }) ||
+                (std::any_of(sc.steps.begin(), sc.steps.end(), [](const Step & st) { return st.op == Op::ConfigWrite && st.cw.depth > 0; }) ||
                  std::any_of(cfg.devices.begin(), cfg.devices.end(), [](const Device & d) { return !d.context; }));
 
   Terms(z3::context & ctx, const Scenario & scen, const Timeline & timeline, std::size_t check)

@@ -36,7 +36,8 @@ struct Sc {
   }
   void attach(int dev, u64 pasid, int dom)
   {
-    Step & st = add(Op::Attach);
+    Step & st = add(Op::ConfigWrite);
+    st.cw.present = true;
     st.device = dev;
     st.pasid = pasid;
     st.domain = dom;

@@ -74,7 +74,8 @@ Step free_frame(u64 phys, u64 size)
 }
 Step attach(int dev, u64 pasid, int dom)
 {
-  Step s = mk(Op::Attach);
+  Step s = mk(Op::ConfigWrite);
+  s.cw.present = true;
   s.device = dev;
   s.pasid = pasid;
   s.domain = dom;
@@ -82,7 +83,7 @@ Step attach(int dev, u64 pasid, int dom)
 }
 Step detach(int dev, u64 pasid)
 {
-  Step s = mk(Op::Detach);
+  Step s = mk(Op::ConfigWrite);  // present = false
   s.device = dev;
   s.pasid = pasid;
   return s;
@@ -800,7 +801,7 @@ TEST(Evaluate, PassThroughIsIdentityAndTrustedOnlyWhileCurrent)
   Config c = config();
   Memory m(c);
   Step a = attach(0, 0, 0);
-  a.pgtt = kPgttPassThrough;
+  a.cw.type = kPgttPassThrough;
   m.apply_step(c, a);
   std::set<Entry> filled = fillable_for(c, m, {}, 0, 0, 0x80000);
   const Entry * tlb = find(filled, CacheKind::Iotlb, 1);
@@ -815,7 +816,7 @@ TEST(Evaluate, PassThroughIsIdentityAndTrustedOnlyWhileCurrent)
   // Once the entry is first stage (domain A maps nothing), the identity entry is stale and
   // reaches the freed frame.
   Step fs = attach(0, 0, 0);
-  fs.pgtt = kPgttFirst;
+  fs.cw.type = kPgttFirst;
   m.apply_step(c, fs);
   std::vector<Violation> v = evaluate(c, m, filled, cp, 0, 0, 0x80000);
   ASSERT_FALSE(v.empty());
@@ -835,9 +836,10 @@ TEST(Evaluate, ClearedContextEntryGatesWalksUnlessCached)
   std::set<Entry> before = fillable_for(c, m, {}, 1, 0, k2M);
   const Entry * cc = find(before, CacheKind::ContextCache, 0);
   ASSERT_NE(cc, nullptr);
-  Step clear = mk(Op::Context);
+  Step clear = mk(Op::ConfigWrite);
+  clear.cw.depth = 1;  // the context entry
   clear.device = 1;
-  clear.present = false;
+  clear.cw.present = false;
   m.apply_step(c, clear);
   EXPECT_TRUE(fillable_for(c, m, {}, 1, 0, k2M).empty());  // no context entry: no walk
   std::set<Entry> through = fillable_for(c, m, {*cc}, 1, 0, k2M);
@@ -864,8 +866,8 @@ TEST(Fillable, NestedWalkCachesSecondStagePointersByGuestPhysicalAddress)
   m.apply_step(c, map(1, 0x400000, k4K, 0x80000, kPermRW));  // parent B: GPA 4M -> host
   m.apply_step(c, map(0, k2M, k4K, 0x400000, kPermRW));      // guest A: IOVA 2M -> GPA 4M
   Step a = attach(1, 0, 0);
-  a.pgtt = kPgttNested;
-  a.parent = 1;
+  a.cw.type = kPgttNested;
+  a.cw.parent = 1;
   m.apply_step(c, a);
   std::set<Entry> filled = fillable_for(c, m, {}, 1, 0, 0x400000);  // walked as a GPA
   std::vector<Entry> gpa;

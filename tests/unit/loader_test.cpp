@@ -179,7 +179,9 @@ TEST(Loader, Defaults)
   EXPECT_EQ(c.domains[0].did, 1u);
   EXPECT_FALSE(c.domains[1].did.has_value());
   ASSERT_EQ(sc.steps.size(), 6u);
-  EXPECT_EQ(sc.steps[0].op, Op::Attach);
+  EXPECT_EQ(sc.steps[0].op, Op::ConfigWrite);  // attach: a whole record, present
+  EXPECT_TRUE(sc.steps[0].cw.present);
+  EXPECT_EQ(sc.steps[0].verb, "attach");
   EXPECT_EQ(sc.steps[0].pasid, 0u);
   EXPECT_EQ(sc.steps[0].device, 0);
   EXPECT_EQ(sc.steps[0].domain, 0);
@@ -190,7 +192,9 @@ TEST(Loader, Defaults)
   EXPECT_EQ(sc.steps[4].pasid, 0u);
   EXPECT_EQ(sc.steps[4].perm, kPermWrite);
   EXPECT_EQ(sc.steps[5].pasid, 0u);
-  EXPECT_EQ(sc.steps[5].op, Op::Detach);
+  EXPECT_EQ(sc.steps[5].op, Op::ConfigWrite);  // detach: the record made not present
+  EXPECT_FALSE(sc.steps[5].cw.present);
+  EXPECT_EQ(sc.steps[5].cw.depth, 0u);
   EXPECT_EQ(sc.expect.verdict, "safe");
   EXPECT_FALSE(sc.expect.step.has_value());
   EXPECT_EQ(sc.file, kFile);

@@ -83,12 +83,13 @@ inline Scenario random_scenario(Gen & g, std::size_t nsteps, bool stages = false
     m1.size = geo.size(1);
     m1.phys = gpa + g.pick(region / geo.size(1)) * geo.size(1);
     Step at;
-    at.op = Op::Attach;
+    at.op = Op::ConfigWrite;  // attach
+    at.cw.present = true;
     at.domain = 1;
     at.device = static_cast<int>(g.pick(ndev));
     at.pasid = g.pick(npasid);
-    at.pgtt = kPgttNested;
-    at.parent = 0;
+    at.cw.type = kPgttNested;
+    at.cw.parent = 0;
     Step un = m2;
     un.op = Op::Unmap;
     un.free_tables = true;
@@ -137,16 +138,17 @@ inline Scenario random_scenario(Gen & g, std::size_t nsteps, bool stages = false
       s.size = n * geo.size(1);
       s.free_tables = g.coin(50);
     } else if (kind < 38) {
-      s.op = Op::Attach;
-      if (stages) s.pgtt = static_cast<unsigned>(g.pick(5));  // none, first, second, nested, pass-through
-      if (nested && g.coin(70)) s.pgtt = kPgttNested;
-      if (s.pgtt == kPgttNested) s.parent = static_cast<int>(g.pick(ndom));  // its second stage
-      if (stages) s.torn = g.coin(15);
-      if (stages) s.ssade = g.coin(40);
-      if (stages && g.coin(25)) s.op = Op::DirtyTracking;  // toggle SSADE of a live entry
+      s.op = Op::ConfigWrite;  // attach
+      s.cw.present = true;
+      if (stages) s.cw.type = static_cast<unsigned>(g.pick(5));  // none, first, second, nested, pass-through
+      if (nested && g.coin(70)) s.cw.type = kPgttNested;
+      if (s.cw.type == kPgttNested) s.cw.parent = static_cast<int>(g.pick(ndom));  // its second stage
+      if (stages) s.cw.torn = g.coin(15);
+      if (stages) s.cw.dirty = g.coin(40);
+      if (stages && g.coin(25)) s.cw.fields = ConfigWrite::Fields::Dirty;  // toggle SSADE of a live entry
     } else if (kind < 42) {
-      s.op = Op::Detach;
-      if (stages) s.torn = g.coin(25);
+      s.op = Op::ConfigWrite;  // detach
+      if (stages) s.cw.torn = g.coin(25);
     } else if (kind < 62) {
       s.op = Op::Invalidate;
       InvPattern & p = s.inv;
@@ -179,8 +181,9 @@ inline Scenario random_scenario(Gen & g, std::size_t nsteps, bool stages = false
       s.op = Op::Sync;
       s.drain = stages && g.coin(40);  // VT-d wait with PD=1
     } else if (kind < 74 && c.context_cache && g.coin(45)) {
-      s.op = Op::Context;  // clear or set the device's context entry
-      s.present = g.coin(40);
+      s.op = Op::ConfigWrite;  // clear or set the device's context entry
+      s.cw.depth = 1;
+      s.cw.present = g.coin(40);
     } else if (kind < 74) {
       s.op = stages && g.coin(50) ? (g.coin(50) ? Op::Fence : Op::Clflush) : Op::Check;
     } else if (kind < 80) {
@@ -250,7 +253,8 @@ inline Scenario focused_scenario(Gen & g)
   }
   for (std::size_t d = 0; d < att.size(); ++d) {
     Step s;
-    s.op = Op::Attach;
+    s.op = Op::ConfigWrite;  // attach
+    s.cw.present = true;
     s.domain = static_cast<int>(d);
     s.device = att[d].dev;
     s.pasid = att[d].pasid;
@@ -405,7 +409,7 @@ inline Scenario focused_scenario(Gen & g)
     const int dom = cur = static_cast<int>(g.pick(att.size()));
     const Att a = att[static_cast<std::size_t>(dom)];
     Step d;
-    d.op = Op::Detach;
+    d.op = Op::ConfigWrite;  // detach
     d.device = a.dev;
     d.pasid = a.pasid;
     add(d);
@@ -439,9 +443,9 @@ inline std::string summary(const Scenario & sc)
     << (sc.config.coherent ? "" : " non-coherent") << (sc.config.negative_caching ? " CM=1" : "") << (sc.config.negative_config ? " neg-config" : "") << (sc.config.context_cache ? " context-cache" : "") << (sc.config.negative_context ? " neg-context" : "") << "\n";
   for (std::size_t i = 0; i < sc.steps.size(); ++i) {
     const Step & s = sc.steps[i];
-    o << "  " << i << " " << op_name(s.op) << " pgtt=" << s.pgtt << " parent=" << s.parent << " dom=" << s.domain << " dev=" << s.device
+    o << "  " << i << " " << op_name(s.op) << " depth=" << s.cw.depth << (s.cw.fields == ConfigWrite::Fields::Dirty ? " dirty-only" : "") << " present=" << s.cw.present << " pgtt=" << s.cw.type << " parent=" << s.cw.parent << " ssade=" << s.cw.dirty << " dom=" << s.domain << " dev=" << s.device
       << " pasid=" << s.pasid << " iova=0x" << std::hex << s.iova << " size=0x" << s.size
-      << " phys=0x" << s.phys << std::dec << " perm=" << s.perm << " ft=" << s.free_tables << (s.torn ? " TORN" : "") << (s.op == Op::Context ? (s.present ? " SET" : " CLEAR") : "");
+      << " phys=0x" << s.phys << std::dec << " perm=" << s.perm << " ft=" << s.free_tables << (s.cw.torn ? " TORN" : "");
     if (s.op == Op::Invalidate) {
       const InvPattern & p = s.inv;
       o << " [pc=" << p.pasid_cache << " cc=" << p.context_cache << " tlb=" << p.iotlb << " psc=" << p.psc << " dev=" << p.devtlb

@@ -144,8 +144,8 @@ TEST(Replay, RejectsATornFillAfterTheWrite)
   ASSERT_EQ(fills.size(), 1u);
   HwEvent & e = bad.events[fills[0]];
   ASSERT_TRUE(e.torn);
-  ASSERT_TRUE(c.sc.steps.at(e.gap - 1).torn);
-  ASSERT_FALSE(c.sc.steps.at(e.gap).torn);
+  ASSERT_TRUE(c.sc.steps.at(e.gap - 1).cw.torn);
+  ASSERT_FALSE(c.sc.steps.at(e.gap).cw.torn);
   ++e.gap;
   e.pos = 0;
   sort_events(bad);

@@ -11,7 +11,7 @@ void Profile::decode_caps(const nlohmann::json & j, const std::string & path, Co
   throw ScenarioError(path, "profile " + std::string(id()) + " has no hardware capabilities to set");
 }
 
-unsigned Profile::decode_pgtt(const nlohmann::json * j, const std::string & path, const Config &, u64) const
+unsigned Profile::decode_record_type(const nlohmann::json * j, const std::string & path, const Config &, u64) const
 {
   if (j) throw ScenarioError(path, "profile " + std::string(id()) + " has one untyped stage: pgtt is not a field here");
   return kPgttNone;

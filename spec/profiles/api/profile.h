@@ -43,9 +43,10 @@ class Profile {
   virtual hw::Description hardware(const Config & cfg) const = 0;
   /// Checks the whole configuration once it is read (e.g. reserved domain ids).
   virtual void check_config(const Config &, const std::string &) const {}
-  /// The translation type of an attach step's `pgtt` field (nullptr: absent); the default
+  /// The translation type of the record an attach step writes (ConfigWrite::type), from the
+  /// step's `pgtt` field (nullptr: absent; VT-d names it after its PGTT field). The default
   /// profile has one untyped stage and rejects the field.
-  virtual unsigned decode_pgtt(const nlohmann::json * j, const std::string & path, const Config & cfg,
+  virtual unsigned decode_record_type(const nlohmann::json * j, const std::string & path, const Config & cfg,
                                u64 did) const;
   /// The rule a counterexample names, in the profile's terms. The default names the
   /// profile-independent rule from why the entry survived (spec/interp/survival.h).

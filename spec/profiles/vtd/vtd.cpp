@@ -106,7 +106,7 @@ class Vtd final : public Profile {
                             "vtd devices need their requester id (sid): descriptors name devices by it");
   }
 
-  unsigned decode_pgtt(const json * j, const std::string & path, const Config & cfg, u64 did) const override
+  unsigned decode_record_type(const json * j, const std::string & path, const Config & cfg, u64 did) const override
   {
     if (legacy(cfg)) {
       // A legacy context entry translates requests without PASID through a second stage.
