@@ -8,20 +8,12 @@ Prints one line per scenario and the ratio of medians; nothing is asserted.
 import argparse
 import os
 import statistics
-import subprocess
-import sys
-import time
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from bench import ROOT, run_once
 
 
 def once(binary, path):
-    t0 = time.perf_counter()
-    p = subprocess.run([binary, "check", path], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    dt = time.perf_counter() - t0
-    if p.returncode not in (0, 1):
-        sys.exit(f"{binary} {path}: exit {p.returncode}: {p.stderr.decode().strip()}")
-    return dt
+    return run_once(binary, path)[0]
 
 
 def main():

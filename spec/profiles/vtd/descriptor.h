@@ -1,6 +1,7 @@
 // Intel VT-d queued-invalidation (QI) descriptors: a strict codec between the raw 128/256-bit
 // form (two or four little-endian u64 words, qw0 first) and a readable JSON form. Layouts and
-// reserved bits: rules VTD-DESC-1..5 of /work/shared/reference/rules.md, Linux
+// reserved bits: rules VTD-DESC-1..5 of ../shared/reference/rules.md (the catalogue beside
+// this repository; spec/docs/rules.md lists the ids used here), Linux
 // drivers/iommu/intel/iommu.h QI_* macros and QEMU hw/i386/intel_iommu_internal.h
 // VTD_INV_DESC_* masks; every field, mask and the decisions where those sources disagree are in
 // DESCRIPTORS.md next to this file.
