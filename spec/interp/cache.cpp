@@ -1,6 +1,5 @@
 #include "spec/model/format.h"
 #include "spec/interp/cache.h"
-#include "spec/semantics/judge.h"
 #include "spec/semantics/record.h"
 
 #include <algorithm>
@@ -343,15 +342,14 @@ std::vector<Entry> torn_reads(const Config & cfg, const Memory & before, const M
   return {out.begin(), out.end()};
 }
 
-std::set<Entry> fillable_for(const Config & cfg, const Memory & mem, const std::set<Entry> & cache,
-                             int w, u64 pasid, u64 addr, const std::vector<Entry> * torn)
+/// The PASID-table entries a walk by device `w` for `pasid` may resolve through now: memory's
+/// (then cacheable, into `out`), cached copies, and torn reads. Scalable mode: the PASID table is
+/// reached through the context entry, in memory (then cacheable) or cached (VTD-CACHE-1); cached
+/// PASID entries are usable either way.
+static std::vector<Entry> resolutions_for(const Config & cfg, const Memory & mem, const std::set<Entry> & cache,
+                                          int w, u64 pasid, const std::vector<Entry> * torn, std::set<Entry> & out)
 {
-  const Geometry & g = cfg.geo;
-  std::set<Entry> out;
-  // PASID-table entry: from memory (and then cacheable) or from the PASID cache.
-  std::vector<Entry> resolutions;  // PASID-table entries: did, root, pgtt
-  // Scalable mode: the PASID table is reached through the context entry, in memory (and then
-  // cacheable) or cached (VTD-CACHE-1). Cached PASID entries are usable either way.
+  std::vector<Entry> resolutions;
   bool table = true;
   if (cfg.context_cache) {
     Entry cc;
@@ -362,13 +360,13 @@ std::set<Entry> fillable_for(const Config & cfg, const Memory & mem, const std::
     if (!cc.negative || cfg.negative_context) out.insert(cc);
   }
   int dom = table ? mem.attached(w, pasid) : -1;
+  Entry pc;
+  pc.kind = CacheKind::PasidCache;
+  pc.dev = w;
+  pc.pasid = pasid;
   if (dom >= 0) {
     const DomainState & ds = mem.domains().at(static_cast<std::size_t>(dom));
     if (ds.did) {
-      Entry pc;
-      pc.kind = CacheKind::PasidCache;
-      pc.dev = w;
-      pc.pasid = pasid;
       pc.did = *ds.did;
       pc.root = mem.attached_root(w, pasid);
       pc.pgtt = mem.attached_pgtt(w, pasid);
@@ -378,25 +376,27 @@ std::set<Entry> fillable_for(const Config & cfg, const Memory & mem, const std::
       out.insert(pc);
     }
   } else if (table && cfg.negative_config) {
-    Entry pc;  // a not-present entry, cached under domain id 0 (VTD-ID-1)
-    pc.kind = CacheKind::PasidCache;
-    pc.dev = w;
-    pc.pasid = pasid;
-    pc.negative = true;
+    pc.negative = true;  // a not-present entry, cached under domain id 0 (VTD-ID-1)
     out.insert(pc);
   }
   for (const Entry & e : cache)
-    if (e.kind == CacheKind::PasidCache && !e.negative && e.dev == w && e.pasid == pasid)
-      resolutions.push_back(e);
+    if (e.kind == CacheKind::PasidCache && !e.negative && e.dev == w && e.pasid == pasid) resolutions.push_back(e);
   if (torn && table)
     for (const Entry & e : *torn)
       if (e.dev == w && e.pasid == pasid) {
         resolutions.push_back(e);
         out.insert(e);
       }
+  return resolutions;
+}
 
+std::set<Entry> fillable_for(const Config & cfg, const Memory & mem, const std::set<Entry> & cache,
+                             int w, u64 pasid, u64 addr, const std::vector<Entry> * torn)
+{
+  const Geometry & g = cfg.geo;
+  std::set<Entry> out;
   std::vector<Entry> leaves;
-  for (const Entry & r : resolutions) {
+  for (const Entry & r : resolutions_for(cfg, mem, cache, w, pasid, torn, out)) {
     const u64 did = r.did;
     Walker wk{cfg, mem, pasid, addr, did, r.pgtt, out, r.parent, r.ssade, &cache};
     if (r.pgtt == kPgttPassThrough)
@@ -430,261 +430,6 @@ std::set<Entry> fillable_for(const Config & cfg, const Memory & mem, const std::
     }
   }
   return out;
-}
-
-static Translation translate_memory_from(const Config & cfg, const Memory & mem, u64 table,
-                                         unsigned level, u64 addr)
-{
-  WalkResult r = mem.walk_from(cfg.geo, table, level, addr, 1);
-  Translation t;
-  if (r.kind == WalkResult::Wild) t.kind = Translation::Wild;
-  if (r.kind == WalkResult::Leaf) {
-    t.kind = Translation::Leaf;
-    t.out = out_frame(cfg.geo, r.level, r.frame, addr);
-    t.perm = r.perm;
-  }
-  return t;
-}
-
-/// The witness's PASID-table entry in memory now, as a lookup sees it (none without a context
-/// entry, in scalable mode).
-static int effective_domain(const Config & cfg, const Memory & mem, int d, u64 pasid)
-{
-  return !cfg.context_cache || mem.context_present(d) ? mem.attached(d, pasid) : -1;
-}
-
-std::optional<u64> nested_gpa(const Config & cfg, const Memory & mem, int d, u64 pasid, u64 addr)
-{
-  if (effective_domain(cfg, mem, d, pasid) < 0 || mem.attached_pgtt(d, pasid) != kPgttNested) return std::nullopt;
-  Translation s1 = translate_memory_from(cfg, mem, mem.attached_root(d, pasid), cfg.geo.levels, addr);
-  return guest_physical(cfg.geo, s1, addr);
-}
-
-/// What a PASID-table entry (type, table pointer, nesting parent's root) translates `addr` to
-/// in memory: identity for pass-through, the table walk, then the parent's second stage when
-/// nested. Memory's own entry, a cached copy and a route through a cached context entry all
-/// read it this way.
-static Translation through_entry(const Config & cfg, const Memory & mem, unsigned pgtt, u64 root, u64 s2,
-                                 u64 addr)
-{
-  if (pgtt == kPgttPassThrough) return pass_through(cfg.geo, addr);
-  Translation t = translate_memory_from(cfg, mem, root, cfg.geo.levels, addr);
-  return pgtt == kPgttNested ? nest(cfg, mem, s2, t, addr) : t;
-}
-
-/// What a lookup that hits `e` for `addr` can use: the entry itself, or the walk it starts.
-/// `s2_root`: for nested paging-structure entries, the second stage the lookup uses; `s1`: the
-/// first-stage result memory gives the witness (a second-stage entry of a nested walk goes on
-/// from it).
-static Translation built(const Config & cfg, const Memory & mem, const Entry & e, u64 addr, u64 s2_root,
-                         const Translation & s1)
-{
-  Translation t;
-  switch (e.kind) {
-    case CacheKind::PasidCache:
-      if (e.negative) return t;
-      return through_entry(cfg, mem, e.pgtt, e.root, e.parent, addr);
-    case CacheKind::Psc:
-      if (e.wild) { t.kind = Translation::Wild; return t; }
-      if (e.gpa) return nest_from(cfg, mem, e.ptr, e.level - 1, s1, addr);
-      t = translate_memory_from(cfg, mem, e.ptr, e.level - 1, addr);
-      return e.pgtt == kPgttNested ? nest(cfg, mem, s2_root, t, addr) : t;
-    case CacheKind::ContextCache: return t;  // judged on its own (evaluate)
-    case CacheKind::Iotlb:
-    case CacheKind::DevTlb:
-      if (e.wild) { t.kind = Translation::Wild; return t; }
-      if (e.negative) return t;  // not present
-      t.kind = Translation::Leaf;
-      t.out = out_frame(cfg.geo, e.level, e.frame, addr);
-      t.perm = e.perm;
-      return t;
-  }
-  return t;
-}
-
-/// A translation in the kernel's terms (spec/semantics/judge.h).
-static sem::Tr<sem::Concrete> as_tr(const Translation & t)
-{
-  u64 kind = t.kind == Translation::Leaf ? sem::kTrLeaf : t.kind == Translation::Wild ? sem::kTrWild : sem::kTrNone;
-  return {kind, t.out, t.perm};
-}
-
-PageRequests may_request(const Config & cfg, const Memory & walk)
-{
-  PageRequests r;
-  for (const auto & [key, att] : walk.attachments())
-    if (cfg.devices.at(static_cast<std::size_t>(key.first)).pri) r.insert(key);
-  return r;
-}
-
-std::vector<Violation> evaluate_reuse(const std::set<Entry> & cache, const CheckPoint & cp,
-                                      const PageRequests & prq)
-{
-  std::vector<Violation> v;
-  if (cp.freed_pasid)
-    for (auto [dev, pasid] : prq)
-      if (pasid == *cp.freed_pasid) {
-        Violation x{"no-reuse-while-cached", "", false, Entry{}, true};
-        x.entry.dev = dev;
-        x.entry.pasid = pasid;
-        v.push_back(x);
-      }
-  for (const Entry & e : cache) {
-    if (e.kind == CacheKind::ContextCache) continue;  // tagged by device only
-    bool hit = (cp.freed_pasid && e.pasid == *cp.freed_pasid) ||
-               (cp.freed_did && e.kind != CacheKind::DevTlb && e.did == *cp.freed_did);
-    if (hit) v.push_back(Violation{"no-reuse-while-cached", "", false, e, false});
-  }
-  return v;
-}
-
-std::vector<Violation> evaluate(const Config & cfg, const Memory & mem,
-                                const std::set<Entry> & cache, const CheckPoint & cp, int d,
-                                u64 pasid, u64 addr, const PageRequests & prq)
-{
-  const Geometry & g = cfg.geo;
-  const unsigned M = cp.access;
-  std::vector<Violation> v;
-
-  // What memory grants the witness (the PASID-table entry, then the page table).
-  Translation mt;
-  std::optional<u64> lookup_did;
-  std::optional<u64> root;
-  // Without its context entry the device translates nothing (scalable mode).
-  int dom = effective_domain(cfg, mem, d, pasid);
-  unsigned pgtt = dom >= 0 ? mem.attached_pgtt(d, pasid) : kPgttNone;
-  u64 s2_root = dom >= 0 ? mem.attached_parent_root(d, pasid) : 0;
-  if (dom >= 0) {
-    const DomainState & ds = mem.domains().at(static_cast<std::size_t>(dom));
-    lookup_did = ds.did;
-    root = mem.attached_root(d, pasid);
-    mt = through_entry(cfg, mem, pgtt, *root, s2_root, addr);
-  }
-
-  // The routes a lookup by the witness may take to a PASID-table entry: memory's, any cached
-  // PASID entry's, and, for a context entry cleared in memory but still cached, the PASID
-  // table as it is in memory (raw_t is what that entry translates).
-  struct Route {
-    u64 did;
-    unsigned pgtt;
-    u64 s2;
-    Translation s1;  ///< nested: the first-stage result, computed once per route
-  };
-  std::vector<Route> routes;
-  auto add_route = [&](u64 did, unsigned type, u64 table, u64 s2) {
-    Translation first;
-    if (type == kPgttNested) first = translate_memory_from(cfg, mem, table, g.levels, addr);
-    routes.push_back({did, type, s2, first});
-  };
-  if (dom >= 0 && lookup_did) add_route(*lookup_did, pgtt, *root, s2_root);
-  for (const Entry & e : cache)
-    if (e.kind == CacheKind::PasidCache && !e.negative && e.dev == d && e.pasid == pasid)
-      add_route(e.did, e.pgtt, e.root, e.parent);
-  Translation raw_t;
-  Entry cc;
-  cc.kind = CacheKind::ContextCache;
-  cc.dev = d;
-  int raw = mem.attached(d, pasid);
-  if (dom < 0 && raw >= 0 && cache.count(cc)) {
-    const DomainState & rs = mem.domains().at(static_cast<std::size_t>(raw));
-    unsigned rp = mem.attached_pgtt(d, pasid);
-    u64 rroot = mem.attached_root(d, pasid), rs2 = mem.attached_parent_root(d, pasid);
-    if (rs.did) add_route(*rs.did, rp, rroot, rs2);
-    raw_t = through_entry(cfg, mem, rp, rroot, rs2, addr);
-  }
-  // The guest-physical address a nested route's first stage gives the witness.
-  auto route_gpa = [&](const Route & r) -> std::optional<u64> {
-    if (r.pgtt != kPgttNested) return std::nullopt;
-    return guest_physical(g, r.s1, addr);
-  };
-  // What a lookup that hits `e` through route `r` can use (route-independent kinds: r unused).
-  auto judge = [&](const Entry & e, const Route & r) {
-    if (e.kind == CacheKind::ContextCache) return e.negative ? Translation{} : raw_t;
-    return built(cfg, mem, e, addr, r.s2, r.s1);
-  };
-
-  // Entries a lookup by the witness hits (judged from every device that hits them), each with
-  // what it translates through every route that reaches it.
-  std::vector<std::pair<Entry, std::vector<Translation>>> hits;
-  for (const Entry & e : cache) {
-    std::vector<Translation> ts;
-    bool by_dev = e.kind == CacheKind::PasidCache || e.kind == CacheKind::DevTlb || e.kind == CacheKind::ContextCache;
-    if (by_dev) {
-      bool ok = e.dev == d && (e.kind == CacheKind::ContextCache || e.pasid == pasid);
-      if (e.kind == CacheKind::DevTlb) ok = ok && e.vpn == (addr >> g.shift(e.level));
-      if (ok) ts.push_back(judge(e, Route{0, kPgttNone, 0, Translation{}}));
-    } else if (pasid_hits(e.pasid, pasid)) {
-      for (const Route & r : routes) {
-        // The IOTLB is one structure tagged by domain id and PASID: a lookup may hit an entry
-        // of another translation type (the PGTT an entry remembers serves invalidation,
-        // VTD-CACHE-3; VTD-ID-2 keeps first-stage and second-stage domain ids apart for this
-        // reason). The paging-structure caches are per stage; second-stage entries of nested
-        // walks are looked up by the route's guest-physical address.
-        if (r.did != e.did || (e.kind == CacheKind::Psc && r.pgtt != e.pgtt)) continue;
-        std::optional<u64> key = e.gpa ? route_gpa(r) : std::optional<u64>(addr);
-        if (!key || e.vpn != (*key >> g.shift(e.level))) continue;
-        ts.push_back(judge(e, r));
-      }
-    }
-    if (!ts.empty()) hits.push_back({e, ts});
-  }
-
-  // The judgement itself is the kernel's (spec/semantics/judge.h), shared with the encoding.
-  sem::Concrete V;
-  const sem::Tr<sem::Concrete> mtr = as_tr(mt);
-  auto reaches_free = [&](const Translation & t) {
-    return sem::reaches_free(V, as_tr(t), M, t.kind == Translation::Leaf && mem.is_free(t.out), mem.any_free());
-  };
-  // A pass-through device is trusted with all memory by design (VTD-ID-2: identity domains):
-  // reaching a free frame through its current identity mapping, or through an entry that
-  // agrees with it, is no stale translation. An entry that disagrees is judged as usual.
-  auto granted = [&](const Translation & t) {
-    return sem::trusted(V, pgtt == kPgttPassThrough && dom >= 0, as_tr(t), mtr);
-  };
-  if (reaches_free(mt) && !granted(mt)) v.push_back(Violation{"no-dma-after-free", "", true, Entry{}});
-  for (const auto & [e, ts] : hits)
-    if (std::any_of(ts.begin(), ts.end(), [&](const Translation & b) { return reaches_free(b) && !granted(b); }))
-      v.push_back(Violation{"no-dma-after-free", "", false, e});
-
-  for (const Violation & r : evaluate_reuse(cache, cp, prq)) v.push_back(r);
-
-  std::vector<Violation> restrictive;
-  for (const auto & [e, ts] : hits) {
-    if (e.kind == CacheKind::ContextCache) {
-      // A cached context entry of a device whose entry memory has cleared; or a cached
-      // not-present one where memory now translates (the device faults, VTD-SEQ-1).
-      if (!e.negative && !mem.context_present(d)) v.push_back(Violation{"no-stale", "unsafe", false, e});
-      bool grants = sem::is_kind(V, mtr.kind, sem::kTrLeaf) && sem::allows(V, mtr.perm, M);
-      if (e.negative && mem.context_present(d) && grants)
-        restrictive.push_back(Violation{"no-stale", "restrictive", false, e});
-      continue;
-    }
-    if (e.kind == CacheKind::PasidCache && !e.negative) {
-      if (dom < 0 || e.did != *lookup_did || e.root != *root || e.pgtt != pgtt || e.parent != s2_root)
-        v.push_back(Violation{"no-stale", "unsafe", false, e});
-      continue;
-    }
-    if (mt.kind == Translation::Wild) continue;  // memory itself is broken: no-dma-after-free
-    bool unsafe = false, restr = false;
-    for (const Translation & b : ts) {
-      unsafe |= sem::unsafe(V, as_tr(b), mtr, M);
-      restr |= sem::restrictive(V, as_tr(b), mtr, M);
-    }
-    if (unsafe) v.push_back(Violation{"no-stale", "unsafe", false, e});
-    else if (restr) restrictive.push_back(Violation{"no-stale", "restrictive", false, e});
-  }
-  for (const Violation & r : restrictive) v.push_back(r);
-
-  // Dirty tracking on a second-stage (or nested) entry: a write through an entry filled while
-  // it was off sets no dirty bit, and a migration misses the page (VTD-SEQ-6).
-  bool tracked = dom >= 0 && mem.attached_ssade(d, pasid) && (pgtt == kPgttSecond || pgtt == kPgttNested);
-  if (tracked && (M & kPermWrite))
-    for (const auto & [e, ts] : hits) {
-      if (e.ssade || e.negative || e.kind == CacheKind::Psc || e.kind == CacheKind::ContextCache) continue;
-      bool writes = e.kind == CacheKind::PasidCache || e.wild || (e.perm & kPermWrite);
-      if (writes) v.push_back(Violation{"no-missed-dirty", "", false, e});
-    }
-  return v;
 }
 
 }  // namespace nostale

@@ -94,6 +94,40 @@ struct Explorer {
 
 }  // namespace
 
+/// PASIDs: all of them when few; otherwise those the scenario names plus one it does not
+/// (every unnamed PASID behaves alike).
+static std::vector<u64> pasids_to_enumerate(const Scenario & sc)
+{
+  std::vector<u64> out;
+  if (sc.config.pasid_bits <= 4) {
+    for (u64 p = 0; p < (u64{1} << sc.config.pasid_bits); ++p) out.push_back(p);
+    return out;
+  }
+  std::set<u64> named = {0};
+  for (const Step & s : sc.steps) {
+    named.insert(s.pasid);
+    if (s.inv.pasid) named.insert(*s.inv.pasid);
+  }
+  u64 fresh = 0;
+  while (named.count(fresh)) ++fresh;
+  named.insert(fresh);
+  return {named.begin(), named.end()};
+}
+
+/// Every completion gap of every invalidation (kNever: no sync forces it).
+static std::vector<std::vector<std::size_t>> completion_options(const Timeline & tl)
+{
+  std::vector<std::vector<std::size_t>> options;
+  for (const Invalidation & inv : tl.invs) {
+    std::vector<std::size_t> opt;
+    std::size_t last = inv.sync ? *inv.sync : tl.n;
+    for (std::size_t g = inv.step + 1; g <= last; ++g) opt.push_back(g);
+    if (!inv.sync) opt.push_back(kNever);
+    options.push_back(opt);
+  }
+  return options;
+}
+
 ExplicitResult explore(const Scenario & sc, const Timeline & tl, bool unsafe_only,
                        std::size_t max_schedules, double timeout_s)
 {
@@ -115,31 +149,8 @@ ExplicitResult explore(const Scenario & sc, const Timeline & tl, bool unsafe_onl
               std::vector<unsigned>(tl.checks.size(), 0),
               {}};
 
-  // PASIDs: all of them when few; otherwise those the scenario names plus one it does not
-  // (every unnamed PASID behaves alike).
-  if (cfg.pasid_bits <= 4) {
-    for (u64 p = 0; p < (u64{1} << cfg.pasid_bits); ++p) ex.pasids.push_back(p);
-  } else {
-    std::set<u64> named = {0};
-    for (const Step & s : sc.steps) {
-      named.insert(s.pasid);
-      if (s.inv.pasid) named.insert(*s.inv.pasid);
-    }
-    u64 fresh = 0;
-    while (named.count(fresh)) ++fresh;
-    named.insert(fresh);
-    ex.pasids.assign(named.begin(), named.end());
-  }
-
-  // Every completion gap of every invalidation (kNever: no sync forces it).
-  std::vector<std::vector<std::size_t>> options;
-  for (const Invalidation & inv : tl.invs) {
-    std::vector<std::size_t> opt;
-    std::size_t last = inv.sync ? *inv.sync : tl.n;
-    for (std::size_t g = inv.step + 1; g <= last; ++g) opt.push_back(g);
-    if (!inv.sync) opt.push_back(kNever);
-    options.push_back(opt);
-  }
+  ex.pasids = pasids_to_enumerate(sc);
+  const std::vector<std::vector<std::size_t>> options = completion_options(tl);
   std::vector<std::size_t> gap(tl.invs.size());
   auto before = [&](std::size_t i, std::size_t j) { return ordered_before(cfg, tl.invs[i], tl.invs[j]); };
   // A permutation of one gap's completions that respects submission order and fences.
