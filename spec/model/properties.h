@@ -91,6 +91,12 @@ inline const PropertyInfo * find_property(std::string_view id)
   return nullptr;
 }
 
+/// Can property `p` be violated at a check point that frees an id (`frees_id`) or not?
+inline bool applies_at(const PropertyInfo & p, bool frees_id)
+{
+  return p.applies == Applies::Always || frees_id;
+}
+
 /// The position of property `id` in report order (kPropertyCount if unknown).
 inline unsigned property_rank(std::string_view id)
 {

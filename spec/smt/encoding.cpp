@@ -4,6 +4,8 @@
 #include "spec/smt/encoding.h"
 
 #include "spec/smt/encoding_impl.h"
+#include "spec/model/errors.h"
+#include "spec/model/properties.h"
 
 namespace nostale::smt {
 
@@ -24,8 +26,11 @@ z3::expr Encoding::constraints()
 
 std::optional<z3::expr> Encoding::violation(const std::string & property, const std::string & severity)
 {
-  if (property == "no-reuse-while-cached" && !impl_->t.cp.freed_pasid && !impl_->t.cp.freed_did)
-    return std::nullopt;
+  // Where the property applies at all comes from the registry (no-reuse-while-cached: where an
+  // id is freed).
+  const PropertyInfo * info = find_property(property);
+  NOSTALE_CHECK(info, "unknown property " + property);
+  if (!applies_at(*info, impl_->t.cp.freed_pasid || impl_->t.cp.freed_did)) return std::nullopt;
   z3::expr_vector v(impl_->t.c);
   for (auto & [I, cond] : impl_->judge.targets(property, severity)) v.push_back(cond);
   // No entry that could violate it: nothing to ask (and Z3 prints an empty disjunction as a

@@ -50,6 +50,15 @@ TEST(Properties, QueriesFollowTheRegistry)
   EXPECT_EQ(property_rank("no-stale"), 2u);
 }
 
+TEST(Properties, WhereTheyApply)
+{
+  // no-reuse-while-cached is asked only where an id is freed; the others everywhere.
+  for (const PropertyInfo & p : kProperties) {
+    EXPECT_TRUE(applies_at(p, true)) << p.id;
+    EXPECT_EQ(applies_at(p, false), std::string(p.id) != "no-reuse-while-cached") << p.id;
+  }
+}
+
 /// The loader accepts every registered (property, severity) and rejects the rest, naming the
 /// JSON path.
 std::string load_expect(const std::string & expect)
