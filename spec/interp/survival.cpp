@@ -68,6 +68,8 @@ Survival why_survived(const Scenario & sc, const Timeline & tl, const Counterexa
   } else if (same_cache) {
     s.kind = Survival::NotCovered;
     s.inv = same_cache;
+    const InvPattern & p = tl.invs[*same_cache].pat;
+    s.leaf_only = cex.entry.kind == CacheKind::Psc && p.iotlb && !p.psc;
   } else {
     s.kind = Survival::NeverInvalidated;
   }
@@ -85,6 +87,8 @@ std::string survival_text(const Scenario & sc, const Timeline & tl, const Surviv
     case Survival::NeverInvalidated:
       return "never invalidated: no " + s.cache + " invalidation that could remove it was submitted";
     case Survival::NotCovered:
+      if (s.leaf_only)
+        return "not covered: " + step(*s.inv) + " is leaf-only, so it keeps paging-structure entries such as this one";
       return "not covered: " + step(*s.inv) + " invalidates the " + s.cache + " but not this entry";
     case Survival::NotWaited:
       return "not waited for: " + step(*s.inv) + " covers it, but no wait completes it before the check point";

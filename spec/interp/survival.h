@@ -24,6 +24,7 @@ struct Survival {
   bool from_iotlb = false;         ///< Refilled: a device-TLB entry refilled from the IOTLB (ATS)
   std::size_t fill_gap = 0;        ///< the gap of the (last) fill of the entry
   std::string cache;               ///< the entry's cache, as traces name it
+  bool leaf_only = false;          ///< NotCovered: a leaf-only flush over a paging-structure entry (MOD-3)
 };
 
 const char * survival_name(Survival::Kind k);

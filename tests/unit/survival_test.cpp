@@ -52,6 +52,17 @@ TEST(Survival, NotCoveredNamesTheCommandThatMissed)
   EXPECT_EQ(v.cex.rule, "VTD-GRAN-2");
 }
 
+TEST(Survival, LeafOnlyFlushOverFreedTables)
+{
+  // IH=1 over freed table pages: the flush names the IOTLB and spares the paging-structure
+  // entry (MOD-3), and the rule is the IH rule of VT-d.
+  Found f = run("vtd/buggy/unmap-free-pgtables-ih-bug.json");
+  EXPECT_EQ(f.why.kind, Survival::NotCovered);
+  EXPECT_TRUE(f.why.leaf_only);
+  EXPECT_NE(survival_text(f.sc, f.tl, f.why).find("leaf-only"), std::string::npos);
+  EXPECT_EQ(f.cex.rule, "VTD-CACHE-4");
+}
+
 TEST(Survival, NotWaited)
 {
   Found f = run("generic/strict-unmap-bug.json");
