@@ -212,6 +212,11 @@ TEST_F(Cli, JsonFormatParsesWithRequiredKeys)
       EXPECT_TRUE(e["rule"].is_string());
       EXPECT_TRUE(e["witness"].is_object());
       EXPECT_EQ(e["step"], 4);
+      // Why the entry survived: the flush at step 3 covers it, and the free came before its wait.
+      ASSERT_TRUE(e.contains("survival")) << e.dump(2);
+      EXPECT_EQ(e["survival"]["kind"], "not-waited");
+      EXPECT_EQ(e["survival"]["invalidation_step"], 3);
+      EXPECT_EQ(e["rule"], "CORE-1");
       bool hw = false, step = false, cp = false;
       for (const json & t : e["trace"]) {
         ASSERT_TRUE(t.is_object());
