@@ -5,9 +5,9 @@
 // page-table format, and the optional features that bring properties of their own.
 //
 // Status: the interpreter and the encoding read the configuration-record layout (torn reads)
-// and the names from here; the caches and tag fields are declared and checked against the
-// engines' built-in set (tests/unit/hw_description_test.cpp), and become what the engines
-// iterate over as the core is reshaped (spec/docs/adding-a-profile.md says what remains).
+// from here. The caches and tag fields are declared, and become what the engines iterate over
+// as the core is reshaped; until then the engines keep their built-in caches
+// (spec/docs/adding-a-profile.md says what remains).
 #pragma once
 
 #include <string>
