@@ -20,6 +20,9 @@ struct HwEvent {
   u64 walker_pasid = 0;     ///< Fill: the PASID of that walk (second-stage entries carry none)
   std::string source;       ///< Fill: what the walk used ("memory", "PASID cache", ...)
   bool torn = false;        ///< Fill: it read a PASID-table entry torn (VTD-COH-3)
+  bool from_cache = false;  ///< Fill: the walk used a cached entry (a PASID-cache copy, an
+                            ///< upper-level pointer, or the IOTLB for an ATS request)
+  bool from_iotlb = false;  ///< Fill: a device-TLB entry from an ATS request the IOTLB answered
   std::size_t inv = 0;      ///< Complete: index into Timeline::invs
 };
 

@@ -259,8 +259,7 @@ void Evaluation::hits()
 // The judgement itself is the kernel's (spec/semantics/judge.h), shared with the encoding.
 bool Evaluation::reaches_free(const Translation & t) const
 {
-  sem::Concrete V;
-  return sem::reaches_free(V, as_tr(t), M_, t.kind == Translation::Leaf && mem_.is_free(t.out), mem_.any_free());
+  return sem::reaches_free(V_, as_tr(t), M_, t.kind == Translation::Leaf && mem_.is_free(t.out), mem_.any_free());
 }
 
 /// A pass-through device is trusted with all memory by design (VTD-ID-2: identity domains):
@@ -268,8 +267,7 @@ bool Evaluation::reaches_free(const Translation & t) const
 /// with it, is no stale translation. An entry that disagrees is judged as usual.
 bool Evaluation::granted(const Translation & t) const
 {
-  sem::Concrete V;
-  return sem::trusted(V, pgtt_ == kPgttPassThrough && dom_ >= 0, as_tr(t), mtr_);
+  return sem::trusted(V_, pgtt_ == kPgttPassThrough && dom_ >= 0, as_tr(t), mtr_);
 }
 
 void Evaluation::dma_after_free(std::vector<Violation> & v)

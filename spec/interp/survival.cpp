@@ -42,9 +42,7 @@ Survival why_survived(const Scenario & sc, const Timeline & tl, const Counterexa
   }
   if (fill) s.fill_gap = cex.events[*fill].gap;
   s.cache = cex.entry.kind == CacheKind::PasidCache ? sc.config.entry_cache_name : cache_name(cex.entry.kind);
-  const bool refill_from_cache =
-      fill && (cex.events[*fill].source.find("from the IOTLB") != std::string::npos ||
-               cex.events[*fill].source.find("cached") != std::string::npos);
+  const bool refill_from_cache = fill && cex.events[*fill].from_cache;
   std::optional<std::size_t> pending, before_fill, same_cache;
   for (std::size_t i = 0; i < tl.invs.size(); ++i) {
     const Invalidation & inv = tl.invs[i];
@@ -64,7 +62,7 @@ Survival why_survived(const Scenario & sc, const Timeline & tl, const Counterexa
     // entries below it).
     s.kind = Survival::Refilled;
     s.inv = before_fill;
-    s.from_iotlb = cex.events[*fill].source.find("from the IOTLB") != std::string::npos;
+    s.from_iotlb = cex.events[*fill].from_iotlb;
   } else if (same_cache) {
     s.kind = Survival::NotCovered;
     s.inv = same_cache;

@@ -20,14 +20,14 @@ struct Tr {
 };
 
 template <class D>
-typename D::Bool is_kind(D & d, const typename D::Word & kind, TrKind k)
+typename D::Bool is_kind(const D & d, const typename D::Word & kind, TrKind k)
 {
   return kind == d.word(k, kTrKindWidth);
 }
 
 /// Some judged access is allowed by `perm`.
 template <class D>
-typename D::Bool allows(D & d, const typename D::Word & perm, unsigned access)
+typename D::Bool allows(const D & d, const typename D::Word & perm, unsigned access)
 {
   return (perm & d.word(access, kPermWidth)) != d.word(0, kPermWidth);
 }
@@ -35,7 +35,7 @@ typename D::Bool allows(D & d, const typename D::Word & perm, unsigned access)
 /// MOD-1, unsafe: the cached translation `b` grants more than memory's `m`: anything at all
 /// (wild), or a judged access to another frame, or a permission memory does not grant.
 template <class D>
-typename D::Bool unsafe(D & d, const Tr<D> & b, const Tr<D> & m, unsigned access)
+typename D::Bool unsafe(const D & d, const Tr<D> & b, const Tr<D> & m, unsigned access)
 {
   typename D::Word M = d.word(access, kPermWidth);
   return is_kind(d, b.kind, kTrWild) ||
@@ -46,7 +46,7 @@ typename D::Bool unsafe(D & d, const Tr<D> & b, const Tr<D> & m, unsigned access
 /// MOD-1, restrictive: not unsafe, but memory grants a judged access that `b` does not (the
 /// device faults on a valid mapping; with page requests it may loop on the fault).
 template <class D>
-typename D::Bool restrictive(D & d, const Tr<D> & b, const Tr<D> & m, unsigned access)
+typename D::Bool restrictive(const D & d, const Tr<D> & b, const Tr<D> & m, unsigned access)
 {
   typename D::Word M = d.word(access, kPermWidth);
   return !unsafe(d, b, m, access) && is_kind(d, m.kind, kTrLeaf) && allows(d, m.perm, access) &&
@@ -56,7 +56,7 @@ typename D::Bool restrictive(D & d, const Tr<D> & b, const Tr<D> & m, unsigned a
 /// MOD-4: `t` reaches a freed frame with a judged access. A wild translation reaches any frame,
 /// so it reaches a freed one as soon as one exists. `out_free`: t.out is a freed frame.
 template <class D>
-typename D::Bool reaches_free(D & d, const Tr<D> & t, unsigned access, const typename D::Bool & out_free,
+typename D::Bool reaches_free(const D & d, const Tr<D> & t, unsigned access, const typename D::Bool & out_free,
                               bool any_free)
 {
   return (is_kind(d, t.kind, kTrWild) && d.boolean(any_free)) ||
@@ -67,7 +67,7 @@ typename D::Bool reaches_free(D & d, const Tr<D> & t, unsigned access, const typ
 /// all memory; a translation that agrees with its identity mapping `m` (or grants nothing) is
 /// no violation. `pass_through`: the witness's entry in memory is present and pass-through.
 template <class D>
-typename D::Bool trusted(D & d, const typename D::Bool & pass_through, const Tr<D> & t, const Tr<D> & m)
+typename D::Bool trusted(const D & d, const typename D::Bool & pass_through, const Tr<D> & t, const Tr<D> & m)
 {
   return pass_through && (is_kind(d, t.kind, kTrNone) || (is_kind(d, t.kind, kTrLeaf) && t.out == m.out));
 }

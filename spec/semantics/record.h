@@ -34,13 +34,13 @@ struct Record {
 };
 
 template <class D>
-typename D::Bool has_type(D & d, const typename D::Word & type, RecordType t)
+typename D::Bool has_type(const D & d, const typename D::Word & type, RecordType t)
 {
   return type == d.word(t, kTypeWidth);
 }
 
 template <class D>
-Record<D> store(D & d, const Entry<D> & e, unsigned ptr_width)
+Record<D> store(const D & d, const Entry<D> & e, unsigned ptr_width)
 {
   typename D::Word zero = d.word(0, ptr_width);
   typename D::Word ss = d.ite(has_type(d, e.type, kTypeNested), e.s2,
@@ -50,7 +50,7 @@ Record<D> store(D & d, const Entry<D> & e, unsigned ptr_width)
 }
 
 template <class D>
-Entry<D> load(D & d, const Record<D> & r, unsigned ptr_width)
+Entry<D> load(const D & d, const Record<D> & r, unsigned ptr_width)
 {
   typename D::Word root = d.ite(has_type(d, r.type, kTypeFirst) || has_type(d, r.type, kTypeNested), r.fs_ptr, r.ss_ptr);
   typename D::Word s2 = d.ite(has_type(d, r.type, kTypeNested), r.ss_ptr, d.word(0, ptr_width));
@@ -60,7 +60,7 @@ Entry<D> load(D & d, const Record<D> & r, unsigned ptr_width)
 /// What a walker may read of a record rewritten from `old` to `now` while it reads: each word
 /// old or new (`take_new[w]`), as the structure's layout groups the fields.
 template <class D>
-Record<D> torn_mix(D & d, const hw::Structure & s, const Record<D> & old, const Record<D> & now,
+Record<D> torn_mix(const D & d, const hw::Structure & s, const Record<D> & old, const Record<D> & now,
                    const std::vector<typename D::Bool> & take_new)
 {
   auto pick_word = [&](hw::RecordField f, const typename D::Word & o, const typename D::Word & n) {

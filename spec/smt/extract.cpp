@@ -164,6 +164,13 @@ void Reader::fill_events(Counterexample & cex)
     e.source = I->kind == CacheKind::PasidCache
                    ? (tru(I->torn) ? word + " in memory, read torn (half old, half new)" : word + " in memory")
                    : source(*I);
+    if (I->kind != CacheKind::PasidCache) {
+      // The same facts as the source text, for the judgement's account (spec/interp/survival.h).
+      e.from_iotlb = I->kind == CacheKind::DevTlb && tru(I->from_tlb);
+      bool cached_pointer = val(I->pgtt) != kPgttPassThrough && !I->gpa &&
+                            (val(I->start) != 0 || (I->s2start && val(*I->s2start) != 0));
+      e.from_cache = e.from_iotlb || tru(I->pc_use) || cached_pointer;
+    }
     cex.events.push_back(e);
     if (I->kind != CacheKind::PasidCache && tru(I->pc_use)) {
       HwEvent p = private_fill(I->pc_t, CacheKind::PasidCache);

@@ -6,7 +6,7 @@
 namespace nostale::smt {
 
 Judgement::Judgement(Terms & terms, MemoryTerms & memory, Invalidations & invalidations, Fills & f)
-    : t(terms), mem(memory), inv(invalidations), fills(f)
+    : t(terms), mem(memory), inv(invalidations), fills(f), D{terms.c}
 {
 }
 
@@ -143,19 +143,16 @@ z3::expr Judgement::hit(Instance & I)
 z3::expr Judgement::reaches_free(const Tr & x)
 {
   const Memory & m = *mem.check_mem.mem;
-  Z3Domain D{t.c};
   return sem::reaches_free(D, x, t.cp.access, mem.is_free(m, x.out), m.any_free());
 }
 
 z3::expr Judgement::unsafe(const Tr & b, const Tr & m)
 {
-  Z3Domain D{t.c};
   return sem::unsafe(D, b, m, t.cp.access);
 }
 
 z3::expr Judgement::restrictive(const Tr & b, const Tr & m)
 {
-  Z3Domain D{t.c};
   return sem::restrictive(D, b, m, t.cp.access);
 }
 
@@ -178,7 +175,6 @@ void Judgement::dma_after_free(const Tr & mt, Targets & v)
 {
   // A pass-through device is trusted with all memory (mirrors evaluate in cache.cpp).
   Attach a = attach_T();
-  Z3Domain D{t.c};
   auto granted = [&](const Tr & x) { return sem::trusted(D, a.ok && t.is_pt(a.pgtt), x, mt); };
   v.push_back({nullptr, reaches_free(mt) && !granted(mt)});
   for (Instance * I : fills.all()) {

@@ -75,6 +75,7 @@ class Judgement {
   MemoryTerms & mem;
   Invalidations & inv;
   Fills & fills;
+  const Z3Domain D;  ///< the kernel's value domain (spec/semantics/judge.h)
   std::optional<Attach> attach_T_;
   std::vector<RouteSel> routes_;
   std::optional<RouteSel> route_;

@@ -12,8 +12,8 @@ struct Z3Domain {
   z3::context & c;
   using Bool = z3::expr;
   using Word = z3::expr;
-  Bool boolean(bool b) { return c.bool_val(b); }
-  Word word(sem::u64 v, unsigned width) { return c.bv_val(static_cast<uint64_t>(v), width); }
+  Bool boolean(bool b) const { return c.bool_val(b); }
+  Word word(sem::u64 v, unsigned width) const { return c.bv_val(static_cast<uint64_t>(v), width); }
   static Word ite(const Bool & k, const Word & a, const Word & b) { return z3::ite(k, a, b); }
   static Bool ite_bool(const Bool & k, const Bool & a, const Bool & b) { return z3::ite(k, a, b); }
 };

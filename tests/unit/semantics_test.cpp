@@ -6,6 +6,7 @@
 #include <z3++.h>
 
 #include "spec/semantics/judge.h"
+#include "spec/smt/z3_domain.h"
 
 namespace nostale::sem {
 namespace {
@@ -71,19 +72,11 @@ TEST(Judge, PassThroughIsTrustedOnlyWhereItAgrees)
 }
 
 /// The Z3 instantiation (what the encoding builds) gives the same answers on every case.
-struct Z3Domain {
-  z3::context & c;
-  using Bool = z3::expr;
-  using Word = z3::expr;
-  z3::expr boolean(bool b) { return c.bool_val(b); }
-  z3::expr word(u64 v, unsigned w) { return c.bv_val(static_cast<uint64_t>(v), w); }
-};
-
 TEST(Judge, Z3AgreesOnEveryCase)
 {
   z3::context c;
-  Z3Domain d{c};
-  auto lift = [&](const T & t) { return Tr<Z3Domain>{d.word(t.kind, kTrKindWidth), d.word(t.out, 52), d.word(t.perm, kPermWidth)}; };
+  const smt::Z3Domain d{c};
+  auto lift = [&](const T & t) { return Tr<smt::Z3Domain>{d.word(t.kind, kTrKindWidth), d.word(t.out, 52), d.word(t.perm, kPermWidth)}; };
   for (const Case & k : kCases) {
     z3::expr u = unsafe(d, lift(k.cached), lift(k.mem), k.access).simplify();
     z3::expr r = restrictive(d, lift(k.cached), lift(k.mem), k.access).simplify();

@@ -202,7 +202,8 @@ class Vtd final : public Profile {
     }
     // A flush that covers the table pointer was issued but had not completed: wait first.
     if (!cex.from_memory && covered && cex.entry.kind == CacheKind::Psc) return "VTD-SEQ-10";
-    std::string generic = Profile::rule(cex, sc, tl);
+    Violation v{cex.property, cex.severity, cex.from_memory, cex.entry, cex.page_request};
+    std::string generic = rule_for(v, tl.checks.at(cex.check), why);  // the cause, computed once above
     auto it = to_vtd.find(generic);
     return it == to_vtd.end() ? generic : it->second;
   }
