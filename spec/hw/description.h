@@ -87,12 +87,6 @@ struct Description {
   PageTableFormat format;
   Features features;
 
-  const Cache * cache(const std::string & name) const
-  {
-    for (const Cache & c : caches)
-      if (c.name == name) return &c;
-    return nullptr;
-  }
   /// The innermost structure: the record a walk translates through (VT-d PASID-table entry).
   const Structure * leaf_structure() const { return chain.empty() ? nullptr : &chain.back(); }
 };

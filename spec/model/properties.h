@@ -24,7 +24,7 @@ struct PropertyInfo {
   const char * severities[2];
   unsigned severity_count;
   Applies applies;
-  const char * summary;  ///< one line, for --help and the docs
+  const char * summary;  ///< one line: what the property asks (DESIGN.md §2)
 };
 
 inline constexpr PropertyInfo kProperties[] = {

@@ -1,7 +1,6 @@
 // The registry of profiles: every folder of spec/profiles/ (listed by spec/CMakeLists.txt in
 // the generated profile_list.inc) defines `const Profile & <folder>_profile()`. Adding a profile
 // adds a folder; nothing here changes.
-#include <memory>
 
 #include "spec/profiles/api/profile.h"
 
@@ -11,21 +10,14 @@ namespace nostale {
 #include "profile_list.inc"
 #undef NOSTALE_PROFILE
 
-static std::vector<const Profile *> & profiles()
+static const std::vector<const Profile *> & profiles()
 {
 #define NOSTALE_PROFILE(p) &p##_profile(),
-  static std::vector<const Profile *> all = {
+  static const std::vector<const Profile *> all = {
 #include "profile_list.inc"
   };
 #undef NOSTALE_PROFILE
   return all;
-}
-
-void register_profile(const Profile & p)
-{
-  for (const Profile * q : profiles())
-    if (q->id() == p.id()) return;
-  profiles().push_back(&p);
 }
 
 const Profile * find_profile(std::string_view id)

@@ -53,9 +53,6 @@ class Profile {
   virtual std::string rule(const Counterexample & cex, const Scenario & sc, const Timeline & tl) const;
 };
 
-/// Adds a profile that lives outside spec/profiles/ (a test-only profile); the folders of
-/// spec/profiles/ are registered at build time.
-void register_profile(const Profile & p);
 /// The profile named `id`, or nullptr.
 const Profile * find_profile(std::string_view id);
 std::vector<std::string> profile_ids();
