@@ -138,13 +138,13 @@ class Loader {
     }
     // Called without caps too: the profile sets its defaults (e.g. vtd's scalable mode).
     profile_->decode_caps(j.contains("caps") ? j["caps"] : nlohmann::json::object(), path + "/caps", c);
+    c.hw = profile_->hardware(c);
     for (std::size_t i = 0; i < c.devices.size(); ++i)
-      if (!c.devices[i].context && !c.context_cache)
+      if (!c.devices[i].context && !c.context_cache())
         throw ScenarioError(path + "/devices/" + std::to_string(i) + "/context",
                             "context entries above the PASID tables need a profile that has them (vtd in "
                             "scalable mode)");
     profile_->check_config(c, path);
-    c.hw = profile_->hardware(c);
   }
 
   int lookup(const json & j, const std::string & path, bool device)
@@ -327,7 +327,7 @@ class Loader {
                std::to_string(s.pasid) + " (SSADE of the live PASID-table entry)";
     } else if (op == "context") {
       only_keys(j, path, {"op", "note", "device", "present"});
-      if (!c.context_cache)
+      if (!c.context_cache())
         throw ScenarioError(path + "/op", "context steps need a profile with context entries above the PASID "
                                           "tables (vtd in scalable mode)");
       s.op = Op::ConfigWrite;  // the structure above the PASID-table entries

@@ -4,10 +4,10 @@
 // structures a walk reads (with the word layout in which hardware may read a record torn), the
 // page-table format, and the optional features that bring properties of their own.
 //
-// Status: the interpreter and the encoding read the configuration-record layout (torn reads)
-// from here. The caches and tag fields are declared, and become what the engines iterate over
-// as the core is reshaped; until then the engines keep their built-in caches
-// (spec/docs/adding-a-profile.md says what remains).
+// The engines read from here: which caches exist and whether they may hold not-present
+// entries (Config's derived flags), the names traces give structures and caches, the chain's
+// depth (a structure above the translating record), the record's word layout (torn reads), the
+// domain tag fields an invalidation may filter with a mask, and the features.
 #pragma once
 
 #include <string>
@@ -77,18 +77,63 @@ struct Features {
   bool non_coherent_walker = false;  ///< table writes visible only after a cache flush (VTD-COH-1)
   bool page_requests = false;        ///< PRI: no-reuse-while-cached waits for drained requests
   bool dirty_tracking = false;       ///< brings no-missed-dirty
+  bool fences = false;               ///< a wait may order later invalidations after earlier ones (VT-d FN)
+  bool level_hint = false;           ///< ranged invalidations may carry a level hint (SMMUv3 TTL)
 };
 
 struct Description {
   std::string profile;
+  /// Every tag field of the hardware. The domain tag of an entry is the tuple of `domain_tags`
+  /// packed low field first (VT-d: DID; SMMUv3: ASID then VMID), so that a filter on some of
+  /// them is a value and a mask over the packed tag.
   std::vector<TagField> tags;
+  std::vector<std::string> domain_tags;
   std::vector<Cache> caches;
   std::vector<Structure> chain;  ///< outermost first
+  /// Translation types a record may have (bit t: ConfigWrite::type t; bit 0: one untyped stage).
+  unsigned record_types = 1;
   PageTableFormat format;
   Features features;
 
   /// The innermost structure: the record a walk translates through (VT-d PASID-table entry).
   const Structure * leaf_structure() const { return chain.empty() ? nullptr : &chain.back(); }
+  /// The structure `depth` levels above the translating record (0: the record itself).
+  const Structure * structure_at(unsigned depth) const
+  {
+    return depth < chain.size() ? &chain[chain.size() - 1 - depth] : nullptr;
+  }
+  /// The cache of the records of the structure at `depth` (nullptr: not cached).
+  const Cache * record_cache(unsigned depth) const
+  {
+    if (depth >= chain.size()) return nullptr;
+    for (const Cache & c : caches)
+      if (c.holds == Holds::Record && c.structure == static_cast<int>(chain.size() - 1 - depth)) return &c;
+    return nullptr;
+  }
+  /// The first cache holding `h` (nullptr: none).
+  const Cache * cache_of(Holds h) const
+  {
+    for (const Cache & c : caches)
+      if (c.holds == h) return &c;
+    return nullptr;
+  }
+  const TagField * tag(const std::string & name) const
+  {
+    for (const TagField & t : tags)
+      if (t.name == name) return &t;
+    return nullptr;
+  }
+  /// Bit offset of domain tag field `name` in the packed domain tag (-1: not a domain tag).
+  int domain_tag_offset(const std::string & name) const
+  {
+    unsigned off = 0;
+    for (const std::string & n : domain_tags) {
+      if (n == name) return static_cast<int>(off);
+      const TagField * t = tag(n);
+      off += t ? t->width : 0;
+    }
+    return -1;
+  }
 };
 
 }  // namespace nostale::hw

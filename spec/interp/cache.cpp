@@ -1,5 +1,6 @@
 #include "spec/model/format.h"
 #include "spec/interp/cache.h"
+#include "spec/semantics/match.h"
 #include "spec/semantics/record.h"
 
 #include <algorithm>
@@ -18,6 +19,26 @@ const char * cache_name(CacheKind k)
     case CacheKind::ContextCache: return "context-cache";
   }
   return "?";
+}
+
+const hw::Cache * declared_cache(const Config & cfg, CacheKind k)
+{
+  switch (k) {
+    case CacheKind::PasidCache: return cfg.hw.record_cache(0);
+    case CacheKind::ContextCache: return cfg.hw.record_cache(1);
+    case CacheKind::Psc: return cfg.hw.cache_of(hw::Holds::Pointer);
+    case CacheKind::Iotlb: return cfg.hw.cache_of(hw::Holds::Leaf);
+    case CacheKind::DevTlb: return cfg.hw.cache_of(hw::Holds::Device);
+  }
+  return nullptr;
+}
+
+bool has_cache(const Config & cfg, CacheKind k) { return cfg.hw.caches.empty() || declared_cache(cfg, k); }
+
+std::string cache_label(const Config & cfg, CacheKind k)
+{
+  const hw::Cache * c = declared_cache(cfg, k);
+  return c ? c->name : cache_name(k);
 }
 
 static std::string perm_str(unsigned p)
@@ -47,7 +68,7 @@ std::string describe(const Config & cfg, const Entry & e)
   std::string dev = (e.dev >= 0 && static_cast<std::size_t>(e.dev) < cfg.devices.size())
                         ? cfg.devices[static_cast<std::size_t>(e.dev)].name
                         : "?";
-  std::string s = e.kind == CacheKind::PasidCache ? cfg.entry_cache_name : cache_name(e.kind);
+  std::string s = cache_label(cfg, e.kind);
   switch (e.kind) {
     case CacheKind::ContextCache:
       return s + " [dev " + dev + "] -> " + (e.negative ? "not present (negative entry)" : "present (its PASID table)");
@@ -77,31 +98,24 @@ std::string describe(const Config & cfg, const Entry & e)
   return s;
 }
 
-static bool overlaps(const Geometry & g, const InvPattern & p, const Entry & e)
-{
-  if (!p.ranged) return true;
-  u64 lo = e.vpn << g.shift(e.level);
-  u64 hi = lo + g.size(e.level);
-  return lo < p.addr + p.size && p.addr < hi;
-}
-
 bool matches(const Geometry & g, const InvPattern & p, const Entry & e)
 {
-  bool pasid_ok = !p.pasid || *p.pasid == e.pasid;
-  bool did_ok = !p.did || *p.did == e.did;
-  // Stage-tagged entries: some types are matched whatever their address (VTD-GRAN-1).
-  // An address range is one of input addresses: it names no guest-physical address, so it does
-  // not reach second-stage entries of nested walks (only "regardless of address" does).
-  bool in_range = e.gpa ? !p.ranged : overlaps(g, p, e);
-  bool where = ((p.pgtt_anyaddr >> e.pgtt) & 1) || (((p.pgtt_mask >> e.pgtt) & 1) && in_range);
+  // The kernel decides (spec/semantics/match.h); plain values stand for the entry's tags.
+  const sem::Concrete V;
+  const sem::Grid grid{g.page_shift, g.level_bits, g.levels};
+  const unsigned aw = g.iova_bits();
+  const u64 addr = e.vpn << g.shift(e.level);
   switch (e.kind) {
     case CacheKind::PasidCache:
-      return p.pasid_cache && pasid_ok && did_ok && (!p.pc_device || *p.pc_device == e.dev);
-    case CacheKind::Psc: return p.psc && pasid_ok && did_ok && where;
-    case CacheKind::Iotlb: return p.iotlb && pasid_ok && did_ok && where;
+      return sem::match_record(V, p, e.did, 64, static_cast<u64>(e.dev), 64, e.pasid, 64);
+    case CacheKind::ContextCache: return sem::match_upper(V, p, static_cast<u64>(e.dev), 64);
+    case CacheKind::Psc:
+    case CacheKind::Iotlb: {
+      sem::Tagged<sem::Concrete> t{e.did, e.pasid, e.pasid == kNoPasid, e.pgtt, e.level, addr, e.gpa};
+      return sem::match_tlb(V, p, e.kind == CacheKind::Psc, grid, t, 64, 64, aw, 64);
+    }
     case CacheKind::DevTlb:
-      return p.devtlb && (!p.device || *p.device == e.dev) && pasid_ok && overlaps(g, p, e);
-    case CacheKind::ContextCache: return p.context_cache && (!p.pc_device || *p.pc_device == e.dev);
+      return sem::match_devtlb(V, p, grid, static_cast<u64>(e.dev), 64, e.pasid, 64, e.level, addr, aw);
   }
   return false;
 }
@@ -279,7 +293,7 @@ struct Walker {
         // CM=1: the not-present result itself may be cached (as a 4 KiB entry: the smallest
         // is the hardest to invalidate, so it stands for every size). Only for second-stage
         // (and untyped) walks: first-stage maps need no flush under CM=1 (VTD-SEQ-11).
-        if (cfg.negative_caching && (pgtt == kPgttNone || pgtt == kPgttSecond)) {
+        if (cfg.negative_caching() && (pgtt == kPgttNone || pgtt == kPgttSecond)) {
           Entry e = tagged(CacheKind::Iotlb, 1);
           e.negative = true;
           out.insert(e);
@@ -351,13 +365,13 @@ static std::vector<Entry> resolutions_for(const Config & cfg, const Memory & mem
 {
   std::vector<Entry> resolutions;
   bool table = true;
-  if (cfg.context_cache) {
+  if (cfg.context_cache()) {
     Entry cc;
     cc.kind = CacheKind::ContextCache;
     cc.dev = w;
     table = mem.context_present(w) || cache.count(cc) > 0;
     cc.negative = !mem.context_present(w);  // CM=1: a not-present entry may be cached too
-    if (!cc.negative || cfg.negative_context) out.insert(cc);
+    if (!cc.negative || cfg.negative_context()) out.insert(cc);
   }
   int dom = table ? mem.attached(w, pasid) : -1;
   Entry pc;
@@ -375,7 +389,7 @@ static std::vector<Entry> resolutions_for(const Config & cfg, const Memory & mem
       resolutions.push_back(pc);
       out.insert(pc);
     }
-  } else if (table && cfg.negative_config) {
+  } else if (table && cfg.negative_config()) {
     pc.negative = true;  // a not-present entry, cached under domain id 0 (VTD-ID-1)
     out.insert(pc);
   }
@@ -429,6 +443,8 @@ std::set<Entry> fillable_for(const Config & cfg, const Memory & mem, const std::
       out.insert(e);
     }
   }
+  // Only the caches the hardware declares hold anything (spec/hw/description.h).
+  for (auto it = out.begin(); it != out.end();) it = has_cache(cfg, it->kind) ? std::next(it) : out.erase(it);
   return out;
 }
 

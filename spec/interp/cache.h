@@ -13,8 +13,20 @@
 
 namespace nostale {
 
+/// The role a cache plays, as a hardware description declares it (spec/hw/description.h):
+/// records of the translating structure (PASID cache; VT-d legacy context cache), pointers per
+/// level (paging-structure / walk caches), leaves (IOTLB / TLB), device-side leaves (ATC), and
+/// records of the structure above (VT-d scalable-mode context cache).
 enum class CacheKind { PasidCache = 0, Psc = 1, Iotlb = 2, DevTlb = 3, ContextCache = 4 };
+/// The built-in name of a role (the VT-d one), for configurations without a description.
 const char * cache_name(CacheKind k);
+/// The cache of `cfg.hw` that plays role `k` (nullptr: none is declared).
+const hw::Cache * declared_cache(const Config & cfg, CacheKind k);
+/// The hardware has a cache of role `k`: one is declared (a configuration without a
+/// description, as unit tests build by hand, has every role). Both engines fill only these.
+bool has_cache(const Config & cfg, CacheKind k);
+/// What traces call the cache of role `k`: its declared name.
+std::string cache_label(const Config & cfg, CacheKind k);
 
 /// The PASID tag of IOMMU TLB and paging-structure entries filled through a second-stage PASID
 /// entry: none (VTD-CACHE-3: PASID-tagged for first-stage and nested translation only), so

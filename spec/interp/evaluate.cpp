@@ -27,7 +27,7 @@ static Translation translate_memory_from(const Config & cfg, const Memory & mem,
 /// entry, in scalable mode).
 static int effective_domain(const Config & cfg, const Memory & mem, int d, u64 pasid)
 {
-  return !cfg.context_cache || mem.context_present(d) ? mem.attached(d, pasid) : -1;
+  return !cfg.context_cache() || mem.context_present(d) ? mem.attached(d, pasid) : -1;
 }
 
 std::optional<u64> nested_gpa(const Config & cfg, const Memory & mem, int d, u64 pasid, u64 addr)

@@ -31,12 +31,12 @@ struct Explorer {
       if (torn)
         for (const Entry & e : *torn) walkers.insert({e.dev, e.pasid});
       for (const auto & [key, att] : mem.attachments()) walkers.insert(key);
-      if (cfg.negative_config)  // not-present entries of any (device, PASID) may be cached
+      if (cfg.negative_config())  // not-present entries of any (device, PASID) may be cached
         for (std::size_t d = 0; d < cfg.devices.size(); ++d)
           for (u64 p : pasids) walkers.insert({static_cast<int>(d), p});
       for (const Entry & e : cache)
         if (e.kind == CacheKind::PasidCache) walkers.insert({e.dev, e.pasid});
-      if (cfg.context_cache)  // a device's context entry is cached whether or not it has PASIDs
+      if (cfg.context_cache())  // a device's context entry is cached whether or not it has PASIDs
         for (std::size_t d = 0; d < cfg.devices.size(); ++d) walkers.insert({static_cast<int>(d), 0});
       for (auto [w, p] : walkers)
         for (u64 pg = 0; pg < pages; ++pg)

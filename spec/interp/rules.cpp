@@ -89,7 +89,7 @@ std::string rule_text(const std::string & id)
 
 std::string describe_memory(const Config & cfg, const Memory & mem, int device, u64 pasid, u64 addr)
 {
-  if (cfg.context_cache && !mem.context_present(device))
+  if (cfg.context_cache() && !mem.context_present(device))
     return "the context entry of the device is not present: no translation";
   int dom = mem.attached(device, pasid);
   if (dom < 0) return "the PASID-table entry of (device, PASID) is not present: no translation";

@@ -41,7 +41,7 @@ Survival why_survived(const Scenario & sc, const Timeline & tl, const Counterexa
     if (e.kind == HwEvent::Complete && e.inv < done.size()) done[e.inv] = k;
   }
   if (fill) s.fill_gap = cex.events[*fill].gap;
-  s.cache = cex.entry.kind == CacheKind::PasidCache ? sc.config.entry_cache_name : cache_name(cex.entry.kind);
+  s.cache = cache_label(sc.config, cex.entry.kind);
   const bool refill_from_cache = fill && cex.events[*fill].from_cache;
   std::optional<std::size_t> pending, before_fill, same_cache;
   for (std::size_t i = 0; i < tl.invs.size(); ++i) {

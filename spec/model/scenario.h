@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "spec/hw/description.h"
+#include "spec/semantics/pattern.h"
 
 namespace nostale {
 
@@ -43,33 +44,9 @@ struct Geometry {
 /// Pass-through: no table at all, the output is the input address with read and write (a
 /// trusted device's identity mapping); the IOTLB caches it like a 4 KiB leaf (VTD-CACHE-3).
 enum Pgtt : unsigned { kPgttNone = 0, kPgttFirst = 1, kPgttSecond = 2, kPgttNested = 3, kPgttPassThrough = 4 };
-constexpr unsigned kAllPgtt = 0x1f;
 
 /// Permission bits of a leaf entry.
 enum Perm : unsigned { kPermNone = 0, kPermRead = 1, kPermWrite = 2, kPermRW = 3 };
-
-/// What an invalidation removes once it completes: the semantic pattern every profile's
-/// commands decode to (MOD-1). Unset filters match everything.
-struct InvPattern {
-  bool pasid_cache = false;  ///< PASID-table entries cached per (device, PASID)
-  bool context_cache = false;  ///< scalable-mode context entries cached per device (pc_device filters)
-  bool iotlb = false;        ///< leaf translations
-  bool psc = false;          ///< paging-structure (non-leaf) entries; false for LEAF (MOD-3)
-  bool devtlb = false;       ///< device TLB / ATC entries
-  std::optional<u64> did;    ///< domain id (ARCHID) filter
-  std::optional<u64> pasid;  ///< PASID filter
-  std::optional<int> device; ///< device filter (device-TLB entries only)
-  std::optional<int> pc_device;  ///< device filter of PASID-cache / context-cache entries
-  bool ranged = false;       ///< address filter: entries overlapping [addr, addr + size)
-  u64 addr = 0;
-  u64 size = 0;
-  /// IOTLB / paging-structure entries of these translation types (bit 1 << pgtt) are matched,
-  /// within the range if `ranged` ...
-  unsigned pgtt_mask = kAllPgtt;
-  /// ... and these regardless of the range (VT-d PSI drops every first-stage entry of its
-  /// domain id, VTD-GRAN-1).
-  unsigned pgtt_anyaddr = 0;
-};
 
 enum class Op {
   Map, Unmap, FreePgtables, FreeFrame,
@@ -151,28 +128,41 @@ struct Config {
   std::vector<Device> devices;
   std::vector<Domain> domains;
   u64 pt_pool = 0x7f0000000000ULL;  ///< physical address of the page-table page allocator
-  /// The walker reads memory coherently (VT-d ECAP.C=1). When false it sees table writes only
-  /// after a clflush step (VTD-COH-1).
-  bool coherent = true;
-  /// Not-present leaf translations may be cached in the IOTLB (VT-d CM=1, VTD-SEQ-11).
-  bool negative_caching = false;
-  /// Not-present PASID-table (context) entries may be cached, under domain id 0 (VT-d CM=1,
-  /// VTD-ID-1, VTD-SEQ-1).
-  bool negative_config = false;
-  /// Devices have context entries above their PASID tables, cached per device (VT-d scalable
-  /// mode, VTD-CACHE-1): a walk reads a PASID-table entry from memory only through the context
-  /// entry in memory or a cached copy. Off: the PASID table is reached directly.
-  bool context_cache = false;
-  /// Not-present context entries may be cached too (VT-d scalable mode with CM=1, VTD-SEQ-1).
-  bool negative_context = false;
   /// Further hardware capabilities a profile checks its commands against (e.g. VT-d "psi").
   std::map<std::string, u64> caps;
-  /// What the hardware is (its profile's declaration, spec/hw/description.h).
+  /// What the hardware is (its profile's declaration, spec/hw/description.h): the one source
+  /// of what the flags below say.
   hw::Description hw;
-  /// What traces call the configuration entry and its cache (VT-d legacy mode: the context
+
+  /// The walker reads memory coherently (VT-d ECAP.C=1). When false it sees table writes only
+  /// after a clflush step (VTD-COH-1).
+  bool coherent() const { return !hw.features.non_coherent_walker; }
+  /// Not-present leaf translations may be cached (VT-d CM=1, VTD-SEQ-11).
+  bool negative_caching() const { return negative(hw.cache_of(hw::Holds::Leaf)); }
+  /// Not-present translating records may be cached, under domain id 0 (VT-d CM=1, VTD-ID-1,
+  /// VTD-SEQ-1).
+  bool negative_config() const { return negative(hw.record_cache(0)); }
+  /// A structure above the translating records, cached per device (VT-d scalable-mode context
+  /// entries, VTD-CACHE-1): a walk reads a record from memory only through the structure above
+  /// in memory or a cached copy. Off: the records are reached directly.
+  bool context_cache() const { return hw.record_cache(1) != nullptr; }
+  /// Not-present records of the structure above may be cached too (VT-d scalable mode, CM=1).
+  bool negative_context() const { return negative(hw.record_cache(1)); }
+  /// What traces call the translating record and its cache (VT-d legacy mode: the context
   /// entry and the context cache).
-  std::string entry_name = "PASID-table entry";
-  std::string entry_cache_name = "PASID-cache";
+  std::string entry_name() const
+  {
+    const hw::Structure * st = hw.leaf_structure();
+    return st ? st->name : "PASID-table entry";
+  }
+  std::string entry_cache_name() const
+  {
+    const hw::Cache * c = hw.record_cache(0);
+    return c ? c->name : "PASID-cache";
+  }
+
+ private:
+  static bool negative(const hw::Cache * c) { return c && c->negative; }
 };
 
 struct Expectation {

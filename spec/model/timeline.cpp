@@ -38,7 +38,7 @@ Timeline build_timeline(const Scenario & sc)
     if (s.op == Op::FreeDid) freed_did = m.domains().at(static_cast<std::size_t>(s.domain)).did;
     m.apply_step(sc.config, s);
     tl.mem.push_back(m);
-    if (sc.config.coherent) {
+    if (sc.config.coherent()) {
       version += writes_memory(s.op);
       tl.walk.push_back(m);
     } else {

@@ -10,14 +10,20 @@ namespace nostale {
 #include "profile_list.inc"
 #undef NOSTALE_PROFILE
 
-static const std::vector<const Profile *> & profiles()
+static std::vector<const Profile *> & profiles()
 {
 #define NOSTALE_PROFILE(p) &p##_profile(),
-  static const std::vector<const Profile *> all = {
+  static std::vector<const Profile *> all = {
 #include "profile_list.inc"
   };
 #undef NOSTALE_PROFILE
   return all;
+}
+
+bool register_profile(const Profile & p)
+{
+  profiles().push_back(&p);
+  return true;
 }
 
 const Profile * find_profile(std::string_view id)

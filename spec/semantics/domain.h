@@ -6,7 +6,8 @@
 // A domain provides:
 //   using Bool, Word;                       truth values and bit-vectors of a declared width
 //   Bool boolean(bool); Word word(u64, unsigned width);
-//   Word ite(Bool, Word, Word); Bool ite(Bool, Bool, Bool);
+//   Word ite(Bool, Word, Word); Bool ite_bool(Bool, Bool, Bool);
+//   Bool ule(Word, Word), uge(Word, Word) (unsigned); Word extract(Word, hi, lo) (bits hi..lo);
 // and the operators ==, !=, &, ~ on Word and &&, ||, ! on Bool.
 #pragma once
 
@@ -25,6 +26,13 @@ struct Concrete {
   static Word word(u64 v, unsigned) { return v; }
   static Word ite(Bool c, Word a, Word b) { return c ? a : b; }
   static Bool ite_bool(Bool c, Bool a, Bool b) { return c ? a : b; }
+  static Bool ule(Word a, Word b) { return a <= b; }
+  static Bool uge(Word a, Word b) { return a >= b; }
+  static Word extract(Word a, unsigned hi, unsigned lo)
+  {
+    unsigned n = hi - lo + 1;
+    return n >= 64 ? a >> lo : (a >> lo) & ((u64{1} << n) - 1);
+  }
 };
 
 }  // namespace nostale::sem

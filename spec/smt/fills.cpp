@@ -35,6 +35,10 @@ Instance Fills::new_instance(CacheKind k, unsigned level, const std::string & n)
     I.ctx_t = t.new_time(n + "_cct");
     t.cons.push_back(z3::ule(I.ctx_t.g, t.bv(t.s, t.GW)));
   }
+  // Only the caches the hardware declares hold anything, and a walk uses a cached record only
+  // if records are cached (spec/hw/description.h).
+  if (!has_cache(t.cfg, k)) t.cons.push_back(!I.active);
+  if (!has_cache(t.cfg, CacheKind::PasidCache)) t.cons.push_back(!I.pc_use);
   t.cons.push_back(z3::ult(I.w, t.bv(t.cfg.devices.size(), kDevW)));
   t.cons.push_back(z3::ule(I.t.g, t.bv(t.s, t.GW)));
   t.cons.push_back(z3::ule(I.pc_t.g, t.bv(t.s, t.GW)));
@@ -219,7 +223,7 @@ void Fills::build_tlb()
   resolve(I);
   Res res = ite(t.is_pt(I.pgtt), mem.pass_res(), nest_at_fill(I, walk(I, 1, I.active)));
   z3::expr ok = res.kind == t.bv(kLeaf, 2) || res.kind == t.bv(kWild, 2);
-  if (t.cfg.negative_caching)  // CM=1, second-stage and untyped walks only (VTD-SEQ-11)
+  if (t.cfg.negative_caching())  // CM=1, second-stage and untyped walks only (VTD-SEQ-11)
     ok = ok || (res.kind == t.bv(kNone, 2) &&
                 (I.pgtt == t.bv(kPgttNone, kPgttW) || I.pgtt == t.bv(kPgttSecond, kPgttW)));
   t.cons.push_back(z3::implies(I.active, ok));
@@ -262,7 +266,7 @@ void Fills::build_pct()
   // A not-present entry may be cached too (CM=1): did, root and type then read as 0. Not
   // from a torn read: the same entry could be filled just before the write (mirrors
   // torn_reads, which yields present entries only).
-  if (t.cfg.negative_config) {
+  if (t.cfg.negative_config()) {
     I.neg = !a.ok;
     t.cons.push_back(z3::implies(I.active && I.torn, a.ok));
   }
@@ -282,7 +286,7 @@ void Fills::build_cct()
   Instance I = new_instance(CacheKind::ContextCache, 0, "cct");
   z3::expr w = I.w;
   I.neg = !mem.at_gap(I.t.g, [&](MemTerms & m) { return mem.ctx_at(*m.mem, w); });
-  if (!t.cfg.negative_context) t.cons.push_back(z3::implies(I.active, !I.neg));
+  if (!t.cfg.negative_context()) t.cons.push_back(z3::implies(I.active, !I.neg));
   t.cons.push_back(!I.ctx_use && !I.pc_use && !I.torn);
   cct.emplace(I);
 }

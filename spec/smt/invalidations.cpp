@@ -1,6 +1,9 @@
 // Invalidations and time (see invalidations.h).
 #include "spec/smt/invalidations.h"
 
+#include "spec/semantics/match.h"
+#include "spec/smt/z3_domain.h"
+
 namespace nostale::smt {
 
 Invalidations::Invalidations(Terms & terms) : t(terms) { build_invs(); }
@@ -29,44 +32,16 @@ void Invalidations::build_invs()
 
 z3::expr Invalidations::filters(const InvPattern & p, const z3::expr & did, const z3::expr & tag)
 {
-  z3::expr r = t.c.bool_val(true);
-  if (p.pasid) r = r && tag == t.bv(*p.pasid, t.PW);
-  if (p.did) r = r && did == t.bv(*p.did, t.IW);
-  return r;
-}
-
-z3::expr Invalidations::overlap(const InvPattern & p, const z3::expr & lvl)
-{
-  if (!p.ranged) return t.c.bool_val(true);
-  // An aligned region of 2^s bytes around the witness overlaps [A, E) iff its index
-  // (addr >> s) lies in [A >> s, (E - 1) >> s]: compare only the bits above s.
-  const unsigned AW = t.AW;
-  z3::expr r = t.c.bool_val(false);
-  for (unsigned l = 1; l <= t.geo.levels; ++l) {
-    unsigned sh = t.geo.shift(l);
-    if (sh >= AW) continue;
-    z3::expr idx = t.wa.extract(AW - 1, sh);
-    z3::expr in = z3::uge(idx, t.bv(p.addr >> sh, AW - sh)) &&
-                  z3::ule(idx, t.bv((p.addr + p.size - 1) >> sh, AW - sh));
-    r = z3::ite(lvl == t.bv(l, kLvlW), in, r);
-  }
-  return r;
+  return sem::id_filters(Z3Domain{t.c}, p, did, t.IW, tag, t.PW);
 }
 
 z3::expr Invalidations::match_pc(const InvPattern & p, const z3::expr & did, const z3::expr & w,
                                  const z3::expr & pasid)
 {
-  if (!p.pasid_cache) return t.c.bool_val(false);
-  z3::expr r = filters(p, did, pasid);
-  if (p.pc_device) r = r && w == t.bv(static_cast<u64>(*p.pc_device), kDevW);
-  return r;
+  return sem::match_record(Z3Domain{t.c}, p, did, t.IW, w, kDevW, pasid, t.PW);
 }
 
-z3::expr Invalidations::match_cc(const InvPattern & p, const z3::expr & w)
-{
-  if (!p.context_cache) return t.c.bool_val(false);
-  return p.pc_device ? w == t.bv(static_cast<u64>(*p.pc_device), kDevW) : t.c.bool_val(true);
-}
+z3::expr Invalidations::match_cc(const InvPattern & p, const z3::expr & w) { return sem::match_upper(Z3Domain{t.c}, p, w, kDevW); }
 
 z3::expr Invalidations::untagged(const Instance & I)
 {
@@ -75,44 +50,23 @@ z3::expr Invalidations::untagged(const Instance & I)
   return I.pgtt == t.bv(kPgttSecond, kPgttW);
 }
 
-z3::expr Invalidations::tlb_filters(const InvPattern & p, const Instance & I)
-{
-  z3::expr r = filters(p, I.did, I.walk_pasid ? *I.walk_pasid : t.wp);
-  z3::expr u = untagged(I);
-  return p.pasid && !u.is_false() ? r && !u : r;  // keep constant-false tests foldable
-}
-
-z3::expr Invalidations::pgtt_in(const z3::expr & pgtt, unsigned mask)
-{
-  z3::expr r = t.c.bool_val(false);
-  for (unsigned x : {kPgttNone, kPgttFirst, kPgttSecond, kPgttNested, kPgttPassThrough})
-    if ((mask >> x) & 1) r = r || pgtt == t.bv(x, kPgttW);
-  return r;
-}
-
-z3::expr Invalidations::where(const InvPattern & p, const Instance & I, const z3::expr & lvl)
-{
-  // A range of input addresses does not reach entries indexed by guest-physical address.
-  z3::expr in_range = I.gpa ? t.c.bool_val(!p.ranged) : overlap(p, lvl);
-  return pgtt_in(I.pgtt, p.pgtt_anyaddr) || (pgtt_in(I.pgtt, p.pgtt_mask) && in_range);
-}
-
 z3::expr Invalidations::match(const InvPattern & p, const Instance & I)
 {
+  const sem::Grid grid{t.geo.page_shift, t.geo.level_bits, t.geo.levels};
   switch (I.kind) {
     case CacheKind::PasidCache: return match_pc(p, I.did, I.w, t.wp);
     case CacheKind::ContextCache: return match_cc(p, I.w);
     case CacheKind::Psc:
-      return p.psc ? tlb_filters(p, I) && where(p, I, t.bv(I.level, kLvlW)) : t.c.bool_val(false);
-    case CacheKind::Iotlb:
-      return p.iotlb ? tlb_filters(p, I) && where(p, I, I.lvl) : t.c.bool_val(false);
-    case CacheKind::DevTlb: {
-      if (!p.devtlb) return t.c.bool_val(false);
-      z3::expr r = overlap(p, I.lvl);
-      if (p.pasid) r = r && t.wp == t.bv(*p.pasid, t.PW);
-      if (p.device) r = r && I.w == t.bv(static_cast<u64>(*p.device), kDevW);
-      return r;
+    case CacheKind::Iotlb: {
+      if (!(I.kind == CacheKind::Psc ? p.psc : p.iotlb)) return t.c.bool_val(false);
+      z3::expr u = untagged(I);
+      sem::Tagged<Z3Domain> e{I.did, I.walk_pasid ? *I.walk_pasid : t.wp,
+                              u.is_false() ? std::nullopt : std::optional<z3::expr>(u), I.pgtt,
+                              I.kind == CacheKind::Psc ? t.bv(I.level, kLvlW) : I.lvl, t.wa, I.gpa};
+      return sem::match_tlb(Z3Domain{t.c}, p, I.kind == CacheKind::Psc, grid, e, t.IW, t.PW, t.AW, kPgttW);
     }
+    case CacheKind::DevTlb:
+      return sem::match_devtlb(Z3Domain{t.c}, p, grid, I.w, kDevW, t.wp, t.PW, I.lvl, t.wa, t.AW);
   }
   return t.c.bool_val(false);
 }

@@ -53,13 +53,6 @@ class Invalidations {
 
  private:
   void build_invs();
-  /// The entry of level `lvl` translating the witness overlaps the invalidated range.
-  z3::expr overlap(const InvPattern & p, const z3::expr & lvl);
-  z3::expr tlb_filters(const InvPattern & p, const Instance & I);
-  /// The entry's type is in `mask`.
-  z3::expr pgtt_in(const z3::expr & pgtt, unsigned mask);
-  /// Where a stage-tagged entry is matched: its type regardless of address, or in range.
-  z3::expr where(const InvPattern & p, const Instance & I, const z3::expr & lvl);
 
   Terms & t;
 };

@@ -130,7 +130,7 @@ struct Terms {
   z3::expr_vector cons;
   Time T;
   /// What the configuration entry is called in traces (VT-d legacy mode: the context entry).
-  std::string entry_word = cfg.entry_name;
+  std::string entry_word = cfg.entry_name();
   /// Second-stage entries (no PASID tag) may come from walks for other PASIDs: only if an
   /// entry is second stage.
   bool ss_on = std::any_of(sc.steps.begin(), sc.steps.end(),
@@ -140,7 +140,7 @@ struct Terms {
                                [](const Step & st) { return attaches(st, kPgttNested); });
   /// Context entries matter only if a step changes one: otherwise every one is present
   /// throughout, and gating walks on them (and caching them) changes nothing.
-  bool ctx_on = cfg.context_cache &&
+  bool ctx_on = cfg.context_cache() &&
                 (std::any_of(sc.steps.begin(), sc.steps.end(), [](const Step & st) { return st.op == Op::ConfigWrite && st.cw.depth > 0; }) ||
                  std::any_of(cfg.devices.begin(), cfg.devices.end(), [](const Device & d) { return !d.context; }));
 

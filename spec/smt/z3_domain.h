@@ -16,6 +16,9 @@ struct Z3Domain {
   Word word(sem::u64 v, unsigned width) const { return c.bv_val(static_cast<uint64_t>(v), width); }
   static Word ite(const Bool & k, const Word & a, const Word & b) { return z3::ite(k, a, b); }
   static Bool ite_bool(const Bool & k, const Bool & a, const Bool & b) { return z3::ite(k, a, b); }
+  static Bool ule(const Word & a, const Word & b) { return z3::ule(a, b); }
+  static Bool uge(const Word & a, const Word & b) { return z3::uge(a, b); }
+  static Word extract(const Word & a, unsigned hi, unsigned lo) { return a.extract(hi, lo); }
 };
 
 }  // namespace nostale::smt

@@ -37,7 +37,7 @@ std::size_t scaled(std::size_t n)
 
 double since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
 
-enum class Corpus { Generic, Stages, Nested, Focused };
+enum class Corpus { Generic, Stages, Nested, Focused, Profile };
 
 struct Run {
   Corpus corpus;
@@ -47,15 +47,18 @@ struct Run {
   std::size_t check_every = 1;
   /// Neutralise the features of every n-th scenario (0: never) to count what decided verdicts.
   std::size_t neutralise_every = 0;
+  /// Corpus::Profile: the profile whose variants the scenarios are drawn from.
+  std::string profile = "";
 };
 
-Scenario draw(Gen & g, Corpus c)
+Scenario draw(Gen & g, const Run & run)
 {
-  switch (c) {
-    case Corpus::Generic: return random_scenario(g, 4 + g.pick(7), false);
-    case Corpus::Stages: return random_scenario(g, 4 + g.pick(7), true);
-    case Corpus::Nested: return random_scenario(g, 4 + g.pick(7), true, true);
+  switch (run.corpus) {
+    case Corpus::Generic: return random_scenario(g, 4 + g.pick(7));
+    case Corpus::Stages: return random_scenario(g, 4 + g.pick(7), find_profile("vtd"));
+    case Corpus::Nested: return random_scenario(g, 4 + g.pick(7), find_profile("vtd"), true);
     case Corpus::Focused: return focused_scenario(g);
+    case Corpus::Profile: return random_scenario(g, 4 + g.pick(7), find_profile(run.profile));
   }
   return {};
 }
@@ -82,7 +85,7 @@ void differential(const Run & run)
   while (done < want) {
     ++tried;
     ASSERT_LT(tried, 20 * want) << "the generator makes too few valid scenarios";
-    Scenario sc = draw(g, run.corpus);
+    Scenario sc = draw(g, run);
     Timeline tl;
     try {
       tl = build_timeline(sc);
@@ -156,7 +159,7 @@ void differential(const Run & run)
           ++cex_kinds["nested fill through a cached second-stage pointer"];
         if (cx.entry.kind == CacheKind::ContextCache)
           ++cex_kinds[cx.entry.negative ? "negative context-cache entry" : "context-cache entry"];
-        if (sc.config.context_cache && !cx.from_memory &&
+        if (sc.config.context_cache() && !cx.from_memory &&
             !tl.mem_at_check(tl.checks[cx.check]).context_present(cx.device))
           ++cex_kinds["context cleared"];
         if (cx.page_request) ++cex_kinds["page request"];
@@ -236,8 +239,10 @@ void differential(const Run & run)
 
 TEST(Differential, SmtAgreesWithExhaustiveEnumeration) { differential({Corpus::Generic, 520, 20261125}); }
 
-// Translation types, stage-selective patterns, fences, a non-coherent walker and negative
-// caching: the features hardware profiles (VT-d) are built from.
+// Drawn from VT-d's own variants (scalable or legacy mode, caching mode, a walker that snoops
+// or not) with every feature its description declares: translation types, stage-selective
+// patterns, torn rewrites, dirty tracking, page requests, fences, clflush, negative caching and
+// context entries.
 TEST(Differential, SmtAgreesWithExhaustiveEnumerationOnStageFeatures)
 {
   differential({Corpus::Stages, 700, 20261126});
@@ -248,6 +253,18 @@ TEST(Differential, SmtAgreesWithExhaustiveEnumerationOnStageFeatures)
 TEST(Differential, SmtAgreesWithExhaustiveEnumerationOnNestedWalks)
 {
   differential({Corpus::Nested, 250, 20261127, 2});
+}
+
+// Every registered profile, drawn from its own description alone: a profile gets differential
+// coverage by existing (issue 8), test-only ones (tests/profiles/) included.
+TEST(Differential, SmtAgreesWithExhaustiveEnumerationOnEveryProfile)
+{
+  u64 seed = 20261130;
+  for (const std::string & id : profile_ids()) {
+    SCOPED_TRACE("profile " + id);
+    std::cout << "profile " << id << ": ";
+    differential({Corpus::Profile, 150, seed++, 1, 0, id});
+  }
 }
 
 // Driver-like flows decided by domain-id and PASID filters, level-2 leaves, range boundaries,

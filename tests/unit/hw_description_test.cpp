@@ -25,28 +25,28 @@ void expect_matches_engines(const std::string & file)
   const hw::Description & d = c.hw;
   ASSERT_NE(d.leaf_structure(), nullptr);
   // The record a walk translates through, and its cache, under the names traces use.
-  EXPECT_EQ(d.leaf_structure()->name, c.entry_name);
-  const hw::Cache * rec = declared(d, c.entry_cache_name);
+  EXPECT_EQ(d.leaf_structure()->name, c.entry_name());
+  const hw::Cache * rec = declared(d, c.entry_cache_name());
   ASSERT_NE(rec, nullptr);
   EXPECT_EQ(rec->holds, hw::Holds::Record);
   EXPECT_EQ(rec->structure, static_cast<int>(d.chain.size()) - 1);
-  EXPECT_EQ(rec->negative, c.negative_config);
+  EXPECT_EQ(rec->negative, c.negative_config());
   // A structure above it exactly when the engines model context entries.
-  EXPECT_EQ(d.chain.size() == 2, c.context_cache);
-  if (c.context_cache) {
+  EXPECT_EQ(d.chain.size() == 2, c.context_cache());
+  if (c.context_cache()) {
     const hw::Cache * ctx = declared(d, cache_name(CacheKind::ContextCache));
     ASSERT_NE(ctx, nullptr);
     EXPECT_EQ(ctx->structure, 0);
-    EXPECT_EQ(ctx->negative, c.negative_context);
+    EXPECT_EQ(ctx->negative, c.negative_context());
   }
   const hw::Cache * psc = declared(d, cache_name(CacheKind::Psc));
   const hw::Cache * tlb = declared(d, cache_name(CacheKind::Iotlb));
   const hw::Cache * dev = declared(d, cache_name(CacheKind::DevTlb));
   ASSERT_TRUE(psc && tlb && dev);
   EXPECT_TRUE(psc->per_level);
-  EXPECT_EQ(tlb->negative, c.negative_caching);
+  EXPECT_EQ(tlb->negative, c.negative_caching());
   EXPECT_EQ(dev->holds, hw::Holds::Device);
-  EXPECT_EQ(d.features.non_coherent_walker, !c.coherent);
+  EXPECT_EQ(d.features.non_coherent_walker, !c.coherent());
   EXPECT_EQ(d.format.levels, c.geo.levels);
   // Torn reads mix whole words: every field the kernel reads sits in at most one word.
   for (auto f : {hw::RecordField::Present, hw::RecordField::Type, hw::RecordField::Domain}) {

@@ -13,6 +13,7 @@
 #include "spec/model/errors.h"
 #include "spec/model/memory.h"
 #include "spec/model/timeline.h"
+#include "spec/profiles/api/profile.h"
 
 using namespace nostale;
 
@@ -829,7 +830,7 @@ TEST(Evaluate, PassThroughIsIdentityAndTrustedOnlyWhileCurrent)
 TEST(Evaluate, ClearedContextEntryGatesWalksUnlessCached)
 {
   Config c = config();
-  c.context_cache = true;
+  c.hw = find_profile("vtd")->hardware(c);  // scalable mode: context entries above PASID tables
   Memory m(c);
   m.apply_step(c, attach(1, 0, 0));
   m.apply_step(c, map(0, k2M, k4K, 0x80000, kPermRW));

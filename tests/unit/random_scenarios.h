@@ -37,29 +37,90 @@ inline Scenario small_config(Gen & g, const char * name, unsigned inorder_percen
   return sc;
 }
 
-/// `stages`: also draw the hardware-profile features (translation types and stage-selective
-/// patterns, fences, a non-coherent walker with clflush, negative caching). `nested`: mostly
-/// nested entries, leaf-only flushes and freed table pages, where the second-stage entries of
-/// nested walks are what stays stale.
-inline Scenario random_scenario(Gen & g, std::size_t nsteps, bool stages = false, bool nested = false)
+/// What the generator may draw for a hardware description: only what the description declares
+/// (issue 8: a profile gets differential coverage by existing). All off: the base corpus of
+/// maps, unmaps, attaches and flushes that every profile has.
+struct Draws {
+  bool on = false;
+  unsigned types = 1;        ///< record types (bit t: ConfigWrite::type t)
+  bool torn = false;         ///< records of several words, rewritten live (VTD-COH-3)
+  bool dirty = false;        ///< dirty tracking (no-missed-dirty)
+  bool pri = false, drain = false;  ///< page requests, waits that drain them
+  bool clflush = false;      ///< a walker that does not snoop
+  bool fences = false;
+  bool negative = false;     ///< negative records, cached under domain tag 0
+  bool upper = false;        ///< a cached structure above the records (VT-d context entries)
+  std::vector<u64> did_masks;  ///< one mask per domain tag field, when there are several
+  bool level_hint = false;
+};
+
+inline Draws draws_of(const hw::Description & d)
+{
+  Draws w;
+  w.on = true;
+  w.types = d.record_types;
+  const hw::Structure * st = d.leaf_structure();
+  w.torn = st && st->words.size() > 1;
+  w.dirty = d.features.dirty_tracking;
+  w.pri = w.drain = d.features.page_requests;
+  w.clflush = d.features.non_coherent_walker;
+  w.fences = d.features.fences;
+  const hw::Cache * rec = d.record_cache(0);
+  w.negative = rec && rec->negative;
+  w.upper = d.record_cache(1) != nullptr;
+  if (d.domain_tags.size() > 1)
+    for (const std::string & n : d.domain_tags) {
+      const hw::TagField * f = d.tag(n);
+      const int off = d.domain_tag_offset(n);
+      if (f && off >= 0) w.did_masks.push_back(((u64{1} << f->width) - 1) << off);
+    }
+  w.level_hint = d.features.level_hint;
+  return w;
+}
+
+/// One of the set bits of `mask`.
+inline unsigned pick_bit(Gen & g, unsigned mask)
+{
+  std::vector<unsigned> bits;
+  for (unsigned b = 0; b < 32; ++b)
+    if ((mask >> b) & 1) bits.push_back(b);
+  return bits.empty() ? 0 : bits[g.pick(bits.size())];
+}
+
+/// `profile`: draw a hardware configuration among the profile's variants (Profile::variants)
+/// and every feature its description declares (translation types and stage-selective patterns,
+/// fences, a non-coherent walker with clflush, negative caching, a structure above the
+/// records, several domain tags, level hints); nullptr: the generic base corpus. `nested`:
+/// mostly nested entries, leaf-only flushes and freed table pages, where the second-stage
+/// entries of nested walks are what stays stale (variants with nested records only).
+inline Scenario random_scenario(Gen & g, std::size_t nsteps, const Profile * profile = nullptr, bool nested = false)
 {
   Scenario sc = small_config(g, "random", 30);
   Config & c = sc.config;
+  Draws dr;
+  if (profile) {
+    std::vector<hw::Description> vs = profile->variants(c);
+    if (nested)
+      vs.erase(std::remove_if(vs.begin(), vs.end(), [](const hw::Description & d) { return !((d.record_types >> kPgttNested) & 1); }),
+               vs.end());
+    c.hw = vs.at(g.pick(vs.size()));
+    sc.profile = c.hw.profile;
+    dr = draws_of(c.hw);
+    unsigned w = 0;
+    for (const std::string & n : c.hw.domain_tags)
+      if (const hw::TagField * f = c.hw.tag(n)) w += f->width;
+    if (w) c.did_bits = w;
+  }
   std::size_t ndev = 1 + g.pick(2), ndom = nested ? 2 : 1 + g.pick(2);
   for (std::size_t i = 0; i < ndev; ++i) {
     bool ats = g.coin(60);
-    c.devices.push_back({"d" + std::to_string(i), ats, stages && ats && g.coin(50), std::nullopt});
+    c.devices.push_back({"d" + std::to_string(i), ats, dr.pri && ats && g.coin(50), std::nullopt});
   }
-  for (std::size_t i = 0; i < ndom; ++i) c.domains.push_back({"D" + std::to_string(i), u64{1 + i}});
+  const u64 ids = u64{1} << c.did_bits;
+  for (std::size_t i = 0; i < ndom; ++i) c.domains.push_back({"D" + std::to_string(i), (1 + i) % ids});
   c.pt_pool = 0x100000;
-  if (stages) {
-    c.coherent = !g.coin(35);
-    c.negative_caching = g.coin(35);
-    c.negative_config = g.coin(30);
-    c.context_cache = g.coin(35);
-    c.negative_context = c.context_cache && g.coin(40);
-    for (Device & d : c.devices) d.context = !(c.context_cache && g.coin(25));  // not set up yet
-  }
+  // Context entries not set up yet; more often where a not-present one may be cached (CM=1).
+  for (Device & d : c.devices) d.context = !(c.context_cache() && g.coin(c.negative_context() ? 50 : 25));
   u64 pages = u64{1} << (c.geo.levels * c.geo.level_bits);
   u64 npasid = u64{1} << c.pasid_bits;
   const Geometry & geo = c.geo;
@@ -123,7 +184,7 @@ inline Scenario random_scenario(Gen & g, std::size_t nsteps, bool stages = false
       s.size = n * s.page_size;
       s.phys = (0x40 + g.pick(6) * 2) * s.page_size;
       // Guest-physical outputs a nested second stage can translate (inside the IOVA width).
-      if (stages && g.coin(nested ? 80 : 40)) s.phys = g.pick(pages * geo.size(1) / s.page_size) * s.page_size;
+      if (dr.on && g.coin(nested ? 80 : 40)) s.phys = g.pick(pages * geo.size(1) / s.page_size) * s.page_size;
       s.perm = 1 + static_cast<unsigned>(g.pick(3));
       maps.push_back(s);
     } else if (kind < 30) {
@@ -140,15 +201,15 @@ inline Scenario random_scenario(Gen & g, std::size_t nsteps, bool stages = false
     } else if (kind < 38) {
       s.op = Op::ConfigWrite;  // attach
       s.cw.present = true;
-      if (stages) s.cw.type = static_cast<unsigned>(g.pick(5));  // none, first, second, nested, pass-through
+      if (dr.on) s.cw.type = pick_bit(g, dr.types);  // of none, first, second, nested, pass-through
       if (nested && g.coin(70)) s.cw.type = kPgttNested;
       if (s.cw.type == kPgttNested) s.cw.parent = static_cast<int>(g.pick(ndom));  // its second stage
-      if (stages) s.cw.torn = g.coin(15);
-      if (stages) s.cw.dirty = g.coin(40);
-      if (stages && g.coin(25)) s.cw.fields = ConfigWrite::Fields::Dirty;  // toggle SSADE of a live entry
+      if (dr.torn) s.cw.torn = g.coin(15);
+      if (dr.dirty) s.cw.dirty = g.coin(40);
+      if (dr.dirty && g.coin(25)) s.cw.fields = ConfigWrite::Fields::Dirty;  // toggle SSADE of a live entry
     } else if (kind < 42) {
       s.op = Op::ConfigWrite;  // detach
-      if (stages) s.cw.torn = g.coin(25);
+      if (dr.torn) s.cw.torn = g.coin(25);
     } else if (kind < 62) {
       s.op = Op::Invalidate;
       InvPattern & p = s.inv;
@@ -158,34 +219,37 @@ inline Scenario random_scenario(Gen & g, std::size_t nsteps, bool stages = false
       p.pasid_cache = which == 2 || g.coin(15);
       p.psc = p.iotlb && g.coin(nested ? 35 : 70);
       if (which == 3) p.iotlb = p.psc = true;
-      if (g.coin(40)) p.did = 1 + g.pick(ndom);
+      if (g.coin(40)) p.did = (1 + g.pick(ndom)) % ids;
+      if (p.did && !dr.did_masks.empty() && g.coin(50)) p.did_mask = dr.did_masks[g.pick(dr.did_masks.size())];
       if (g.coin(40)) p.pasid = g.pick(npasid);
       if (p.devtlb && g.coin(60)) p.device = static_cast<int>(g.pick(ndev));
-      if (stages && p.pasid_cache && g.coin(40)) p.pc_device = static_cast<int>(g.pick(ndev));
-      if (stages && g.coin(15)) p.did = 0;  // where negative configuration entries live
+      if (dr.on && p.pasid_cache && g.coin(40)) p.pc_device = static_cast<int>(g.pick(ndev));
+      if (dr.negative && g.coin(15)) p.did = 0;  // where negative configuration entries live
       if (g.coin(60)) {
         p.ranged = true;
         u64 first = g.pick(pages), n = 1 + g.pick(pages - first);
         p.addr = first * geo.size(1);
         p.size = n * geo.size(1);
+        if (dr.level_hint && g.coin(40)) p.level = 1 + static_cast<unsigned>(g.pick(geo.levels));
       }
-      if (c.context_cache && g.coin(30)) {
+      if (c.context_cache() && g.coin(30)) {
         p.context_cache = true;
         if (g.coin(50)) p.pc_device = static_cast<int>(g.pick(ndev));
       }
-      if (stages && g.coin(50)) {
+      if (dr.on && (dr.types & (dr.types - 1)) && g.coin(50)) {  // several types: stage-selective
         p.pgtt_mask = static_cast<unsigned>(g.pick(32));
         p.pgtt_anyaddr = g.coin(40) ? static_cast<unsigned>(g.pick(32)) : 0;
       }
     } else if (kind < 70) {
       s.op = Op::Sync;
-      s.drain = stages && g.coin(40);  // VT-d wait with PD=1
-    } else if (kind < 74 && c.context_cache && g.coin(45)) {
+      s.drain = dr.drain && g.coin(40);  // VT-d wait with PD=1
+    } else if (kind < 74 && c.context_cache() && g.coin(45)) {
       s.op = Op::ConfigWrite;  // clear or set the device's context entry
       s.cw.depth = 1;
       s.cw.present = g.coin(40);
     } else if (kind < 74) {
-      s.op = stages && g.coin(50) ? (g.coin(50) ? Op::Fence : Op::Clflush) : Op::Check;
+      const bool fence = dr.fences && (!dr.clflush || g.coin(50));
+      s.op = (dr.fences || dr.clflush) && g.coin(50) ? (fence ? Op::Fence : Op::Clflush) : Op::Check;
     } else if (kind < 80) {
       s.op = Op::FreeFrame;
       s.phys = (0x40 + g.pick(6) * 4) * geo.size(1);
@@ -440,7 +504,7 @@ inline std::string summary(const Scenario & sc)
   o << "levels=" << sc.config.geo.levels << " level_bits=" << sc.config.geo.level_bits
     << " pasid_bits=" << sc.config.pasid_bits << " devices=" << sc.config.devices.size()
     << (sc.config.completion == Completion::InOrder ? " in-order" : " any-order")
-    << (sc.config.coherent ? "" : " non-coherent") << (sc.config.negative_caching ? " CM=1" : "") << (sc.config.negative_config ? " neg-config" : "") << (sc.config.context_cache ? " context-cache" : "") << (sc.config.negative_context ? " neg-context" : "") << "\n";
+    << (sc.config.coherent() ? "" : " non-coherent") << (sc.config.negative_caching() ? " CM=1" : "") << (sc.config.negative_config() ? " neg-config" : "") << (sc.config.context_cache() ? " context-cache" : "") << (sc.config.negative_context() ? " neg-context" : "") << "\n";
   for (std::size_t i = 0; i < sc.steps.size(); ++i) {
     const Step & s = sc.steps[i];
     o << "  " << i << " " << op_name(s.op) << " depth=" << s.cw.depth << (s.cw.fields == ConfigWrite::Fields::Dirty ? " dirty-only" : "") << " present=" << s.cw.present << " pgtt=" << s.cw.type << " parent=" << s.cw.parent << " ssade=" << s.cw.dirty << " dom=" << s.domain << " dev=" << s.device

@@ -6,6 +6,7 @@
 #include <z3++.h>
 
 #include "spec/semantics/judge.h"
+#include "spec/semantics/match.h"
 #include "spec/smt/z3_domain.h"
 
 namespace nostale::sem {
@@ -83,6 +84,70 @@ TEST(Judge, Z3AgreesOnEveryCase)
     EXPECT_EQ(u.is_true(), k.unsafe);
     EXPECT_EQ(r.is_true(), k.restrictive);
   }
+}
+
+// Pattern matching (match.h): a domain-tag filter compares the bits of its mask only (ASID low
+// byte, VMID high byte here); a level hint names the level of the entries a range removes.
+struct MatchCase {
+  const char * what;
+  InvPattern p;
+  u64 did;
+  unsigned level;
+  u64 addr;
+  bool removed;
+};
+
+InvPattern tlb(std::optional<u64> did, u64 mask = ~u64{0})
+{
+  InvPattern p;
+  p.iotlb = p.psc = true;
+  p.did = did;
+  p.did_mask = mask;
+  return p;
+}
+
+InvPattern ranged(InvPattern p, u64 addr, u64 size, std::optional<unsigned> level = std::nullopt)
+{
+  p.ranged = true;
+  p.addr = addr;
+  p.size = size;
+  p.level = level;
+  return p;
+}
+
+const Grid kGrid{12, 9, 4};
+const MatchCase kMatches[] = {
+    {"whole tag equal", tlb(0x0101), 0x0101, 1, 0x1000, true},
+    {"whole tag: other ASID", tlb(0x0101), 0x0102, 1, 0x1000, false},
+    {"VMID filter spares no ASID", tlb(0x0100, 0xff00), 0x0107, 1, 0x1000, true},
+    {"VMID filter: other VMID", tlb(0x0100, 0xff00), 0x0207, 1, 0x1000, false},
+    {"ASID filter across VMIDs", tlb(0x0003, 0x00ff), 0x0503, 1, 0x1000, true},
+    {"no filter", tlb(std::nullopt), 0x0503, 1, 0x1000, true},
+    {"range covers the 4K entry", ranged(tlb(std::nullopt), 0x1000, 0x1000), 0, 1, 0x1000, true},
+    {"range ends before it", ranged(tlb(std::nullopt), 0x0, 0x1000), 0, 1, 0x1000, false},
+    {"range touches a 2M entry", ranged(tlb(std::nullopt), 0x201000, 0x1000), 0, 2, 0x200000, true},
+    {"hint names its level", ranged(tlb(std::nullopt), 0x200000, 0x200000, 2), 0, 2, 0x200000, true},
+    {"hint names another level", ranged(tlb(std::nullopt), 0x200000, 0x200000, 1), 0, 2, 0x200000, false},
+};
+
+template <class D>
+typename D::Bool match_one(const D & d, const MatchCase & k)
+{
+  Tagged<D> e{d.word(k.did, 16), d.word(0, 20), std::nullopt, d.word(0, 3), d.word(k.level, kLevelWidth),
+              d.word(k.addr, 48), false};
+  return match_tlb(d, k.p, false, kGrid, e, 16, 20, 48, 3);
+}
+
+TEST(Match, TagMasksAndLevelHints)
+{
+  for (const MatchCase & k : kMatches) EXPECT_EQ(match_one(Concrete{}, k), k.removed) << k.what;
+}
+
+TEST(Match, Z3AgreesOnEveryCase)
+{
+  z3::context c;
+  const smt::Z3Domain d{c};
+  for (const MatchCase & k : kMatches) EXPECT_EQ(match_one(d, k).simplify().is_true(), k.removed) << k.what;
 }
 
 }  // namespace

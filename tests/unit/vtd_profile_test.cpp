@@ -188,8 +188,8 @@ TEST(VtdConfig, CapabilitiesAndReservations)
   j = base();
   j["config"]["caps"] = {{"cm", true}, {"coherent", false}};
   Scenario sc = load(j);
-  EXPECT_TRUE(sc.config.negative_caching);
-  EXPECT_FALSE(sc.config.coherent);
+  EXPECT_TRUE(sc.config.negative_caching());
+  EXPECT_FALSE(sc.config.coherent());
   j = base();
   j["config"]["domains"][0]["did"] = 0;
   EXPECT_NE(error_of(j).find("/config/domains/0/did"), std::string::npos);

@@ -11,6 +11,8 @@ void Profile::decode_caps(const nlohmann::json & j, const std::string & path, Co
   throw ScenarioError(path, "profile " + std::string(id()) + " has no hardware capabilities to set");
 }
 
+std::vector<hw::Description> Profile::variants(const Config & cfg) const { return {hardware(cfg)}; }
+
 unsigned Profile::decode_record_type(const nlohmann::json * j, const std::string & path, const Config &, u64) const
 {
   if (j) throw ScenarioError(path, "profile " + std::string(id()) + " has one untyped stage: pgtt is not a field here");

@@ -41,6 +41,10 @@ class Profile {
   /// What the hardware is, as configured (spec/hw/description.h); the loader stores it in
   /// Config::hw once the configuration is read.
   virtual hw::Description hardware(const Config & cfg) const = 0;
+  /// Every hardware configuration the profile can be, as descriptions of `cfg`'s geometry
+  /// (each mode and capability that changes what the engines model): the differential test
+  /// draws its random scenarios from them. The default is the one `hardware(cfg)`.
+  virtual std::vector<hw::Description> variants(const Config & cfg) const;
   /// Checks the whole configuration once it is read (e.g. reserved domain ids).
   virtual void check_config(const Config &, const std::string &) const {}
   /// The translation type of the record an attach step writes (ConfigWrite::type), from the
@@ -52,6 +56,10 @@ class Profile {
   /// profile-independent rule from why the entry survived (spec/interp/survival.h).
   virtual std::string rule(const Counterexample & cex, const Scenario & sc, const Timeline & tl) const;
 };
+
+/// Adds a profile that does not live in spec/profiles/ (a test-only one, tests/profiles/);
+/// `p` must outlive every lookup. Returns true, so that a static initialiser can call it.
+bool register_profile(const Profile & p);
 
 /// The profile named `id`, or nullptr.
 const Profile * find_profile(std::string_view id);

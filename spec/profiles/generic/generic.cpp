@@ -33,16 +33,17 @@ class Generic final : public Profile {
     hw::Description d;
     d.profile = "generic";
     d.tags = {{"device", 8}, {"archid", cfg.did_bits}, {"pasid", cfg.pasid_bits}};
+    d.domain_tags = {"archid"};
     d.chain = {{"PASID-table entry", {"device", "pasid"},
                 {{RecordField::Present, RecordField::Type, RecordField::SecondStagePtr, RecordField::Dirty},
                  {RecordField::Domain},
                  {RecordField::FirstStagePtr}}}};
-    d.caches = {{"PASID-cache", Holds::Record, 0, {"device", "pasid", "archid"}, false, cfg.negative_config},
+    d.caches = {{"PASID-cache", Holds::Record, 0, {"device", "pasid", "archid"}, false, false},
                 {"paging-structure-cache", Holds::Pointer, -1, {"archid", "pasid"}, true, false},
-                {"IOTLB", Holds::Leaf, -1, {"archid", "pasid"}, false, cfg.negative_caching},
+                {"IOTLB", Holds::Leaf, -1, {"archid", "pasid"}, false, false},
                 {"device-TLB", Holds::Device, -1, {"device", "pasid"}, false, false}};
     d.format = {cfg.geo.page_shift, cfg.geo.level_bits, cfg.geo.levels, 0b1110, false, false};
-    d.features = {!cfg.coherent, false, false};
+    d.features = {false, false, false, false, false};  // the uapi's host IOMMU walks coherently
     return d;
   }
 

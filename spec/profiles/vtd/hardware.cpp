@@ -6,18 +6,21 @@
 
 namespace nostale::vtd {
 
-hw::Description hardware(const Config & cfg, bool legacy)
+hw::Description hardware(const Config & cfg, Mode mode)
 {
   using hw::Holds;
   using hw::RecordField;
   hw::Description d;
   d.profile = "vtd";
   d.tags = {{"sid", 16}, {"did", cfg.did_bits}, {"pasid", cfg.pasid_bits}};
-  if (legacy) {
-    // Legacy mode: the context entry (per requester id) is the record a walk translates through.
+  d.domain_tags = {"did"};
+  if (mode.legacy) {
+    // Legacy mode: the context entry (per requester id) is the record a walk translates through
+    // (TT: second-stage or pass-through). With CM=1 not-present context entries are cached under
+    // domain id 0 (VTD-ID-1, VTD-SEQ-1).
     d.chain = {{"context entry", {"device"}, {{RecordField::Present, RecordField::Type, RecordField::SecondStagePtr},
                                               {RecordField::Domain}}}};
-    d.caches.push_back({"context-cache", Holds::Record, 0, {"sid", "did"}, false, cfg.negative_config});
+    d.caches.push_back({"context-cache", Holds::Record, 0, {"sid", "did"}, false, mode.cm});
   } else {
     // Scalable mode: context entry -> PASID-table entry. The PASID-table entry is 512 bits read
     // in 64-bit chunks: qw0 {P, PGTT, SLPTPTR, SSADE}, qw1 {DID}, qw2 {FLPTPTR} (§9.6, VTD-COH-3).
@@ -26,14 +29,20 @@ hw::Description hardware(const Config & cfg, bool legacy)
                 {{RecordField::Present, RecordField::Type, RecordField::SecondStagePtr, RecordField::Dirty},
                  {RecordField::Domain},
                  {RecordField::FirstStagePtr}}}};
-    d.caches.push_back({"context-cache", Holds::Record, 0, {"sid"}, false, cfg.negative_context});
-    d.caches.push_back({"PASID-cache", Holds::Record, 1, {"sid", "pasid", "did"}, false, cfg.negative_config});
+    // The context cache is tagged by requester id only in scalable mode; with CM=1 a
+    // not-present context entry may be cached (VTD-CACHE-1, VTD-SEQ-1). How scalable-mode
+    // hardware tags not-present PASID entries is not settled by the sources, so they are not
+    // cached here.
+    d.caches.push_back({"context-cache", Holds::Record, 0, {"sid"}, false, mode.cm});
+    d.caches.push_back({"PASID-cache", Holds::Record, 1, {"sid", "pasid", "did"}, false, false});
   }
   d.caches.push_back({"paging-structure-cache", Holds::Pointer, -1, {"did", "pasid"}, true, false});
-  d.caches.push_back({"IOTLB", Holds::Leaf, -1, {"did", "pasid"}, false, cfg.negative_caching});
+  d.caches.push_back({"IOTLB", Holds::Leaf, -1, {"did", "pasid"}, false, mode.cm});
   d.caches.push_back({"device-TLB", Holds::Device, -1, {"sid", "pasid"}, false, false});
+  d.record_types = mode.legacy ? 1u << kPgttSecond
+                              : (1u << kPgttFirst) | (1u << kPgttSecond) | (1u << kPgttNested) | (1u << kPgttPassThrough);
   d.format = {cfg.geo.page_shift, cfg.geo.level_bits, cfg.geo.levels, 0b1110, false, false};
-  d.features = {!cfg.coherent, true, true};
+  d.features = {!mode.coherent, true, true, true, false};
   return d;
 }
 

@@ -6,7 +6,14 @@
 
 namespace nostale::vtd {
 
-/// VT-d as configured: scalable mode, or legacy mode (`legacy`).
-hw::Description hardware(const Config & cfg, bool legacy);
+/// The configuration a VT-d description depends on (its caps).
+struct Mode {
+  bool legacy = false;    ///< legacy (context-entry) translation instead of scalable mode
+  bool cm = false;        ///< CAP.CM: caching mode
+  bool coherent = true;   ///< ECAP.C
+};
+
+/// VT-d as configured.
+hw::Description hardware(const Config & cfg, Mode mode);
 
 }  // namespace nostale::vtd

@@ -28,6 +28,8 @@ using namespace vtd;
 constexpr const char * kPsi = "psi";
 constexpr const char * kDit = "dit";  ///< ECAP.DIT: device-TLB invalidation throttling (PFSID used)
 constexpr const char * kPds = "pds";  ///< ECAP.PDS: page-request drain supported (inv_wait PD)
+constexpr const char * kCm = "cm";  ///< CAP.CM: caching mode, not-present entries may be cached
+constexpr const char * kCoherent = "coherent";  ///< ECAP.C: the walker snoops memory
 constexpr const char * kLegacy = "legacy";  ///< legacy (context-entry) mode instead of scalable
 
 bool legacy(const Config & cfg)
@@ -64,24 +66,10 @@ class Vtd final : public Profile {
     if (mode != "scalable" && mode != "legacy")
       throw ScenarioError(path + "/mode", "mode is \"scalable\" or \"legacy\"");
     cfg.caps[kLegacy] = mode == "legacy";
-    cfg.negative_caching = get_bool(j, path, "cm", false);  // CM=1 caches not-present entries
-    // Legacy mode: the context entry (per requester id) holds the domain id and second-stage
-    // root; with CM=1 not-present context entries are cached under domain id 0 (VTD-ID-1,
-    // VTD-SEQ-1). How scalable-mode hardware tags not-present PASID entries is not settled by
-    // the sources, so they are not cached here.
-    cfg.negative_config = mode == "legacy" && cfg.negative_caching;
-    if (mode == "legacy") {
-      cfg.entry_name = "context entry";
-      cfg.entry_cache_name = "context-cache";
-    } else {
-      // Scalable mode: context entry (requester id) -> PASID directory/table, cached in the
-      // context cache by requester id (VTD-CACHE-1).
-      cfg.context_cache = true;
-      // CM=1: a not-present context entry may be cached; the context cache is tagged by
-      // requester id only in scalable mode, so the DID 0 of VTD-SEQ-1 does not matter.
-      cfg.negative_context = cfg.negative_caching;
-    }
-    cfg.coherent = get_bool(j, path, "coherent", true);     // ECAP.C
+    // CM=1 caches not-present entries, ECAP.C says whether the walker snoops: both become the
+    // hardware description (vtd::hardware), which the engines read.
+    cfg.caps[kCm] = get_bool(j, path, "cm", false);
+    cfg.caps[kCoherent] = get_bool(j, path, "coherent", true);
     cfg.caps[kPsi] = get_bool(j, path, "psi", true);
     u64 m = get_u64(j, path, "mamv", 9);
     if (m > 63 - 12) throw ScenarioError(path + "/mamv", "MAMV is at most 51");
@@ -90,8 +78,21 @@ class Vtd final : public Profile {
 
   hw::Description hardware(const Config & cfg) const override
   {
-    auto it = cfg.caps.find(kLegacy);
-    return vtd::hardware(cfg, it != cfg.caps.end() && it->second);
+    auto cap = [&](const char * k, u64 dflt) {
+      auto it = cfg.caps.find(k);
+      return it != cfg.caps.end() ? it->second : dflt;
+    };
+    return vtd::hardware(cfg, {cap(kLegacy, 0) != 0, cap(kCm, 0) != 0, cap(kCoherent, 1) != 0});
+  }
+
+  /// Scalable or legacy mode, caching mode or not, a walker that snoops or not.
+  std::vector<hw::Description> variants(const Config & cfg) const override
+  {
+    std::vector<hw::Description> v;
+    for (bool legacy : {false, true})
+      for (bool cm : {false, true})
+        for (bool coherent : {true, false}) v.push_back(vtd::hardware(cfg, {legacy, cm, coherent}));
+    return v;
   }
 
   void check_config(const Config & cfg, const std::string & path) const override
@@ -159,7 +160,7 @@ class Vtd final : public Profile {
     if (cex.entry.pasid == kNoPasid)
       for (const HwEvent & e : cex.events)
         if (e.kind == HwEvent::Fill && e.entry == cex.entry && e.walker_pasid != cex.pasid) return "VTD-CACHE-3";
-    if (sc.config.context_cache && !cex.from_memory && !cex.page_request &&
+    if (sc.config.context_cache() && !cex.from_memory && !cex.page_request &&
         !tl.mem_at_check(tl.checks.at(cex.check)).context_present(cex.device))
       return "VTD-SEQ-3";
     // Why the entry survived (spec/interp/survival.h): a covering flush was submitted (and not
