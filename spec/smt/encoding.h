@@ -6,24 +6,32 @@
 // - Memory is concrete at every gap (driver steps are deterministic); only the witness, the
 //   moments of hardware actions and their choices are symbolic. Walks are ite-terms over the
 //   concrete page tables of each memory epoch, so one solver call covers every address.
-// - A cached entry that a lookup of the witness can hit was inserted by one fill, through a
-//   walk that used at most one PASID-cache entry and at most one paging-structure-cache (PSC)
-//   entry at a higher level, each inserted by an earlier fill and not removed in between.
-//   Derivations are therefore chains with strictly increasing levels: one instance per PSC
-//   level, one IOTLB, one device-TLB, one PASID-cache instance per walk (private copies are
-//   exact because caches are sets of entries, MOD-2), plus the PASID-cache entry judged as a
-//   target. With scalable-mode context entries (Config::context_cache), a walk that reads a
-//   PASID-table entry from memory needs the device's context entry, from memory or from one
-//   cached copy filled earlier: again one private copy per walk, plus one context-cache entry
-//   as a target. Nested walks add one instance per level for the second-stage pointers they
-//   read, walked from the parent's root for one symbolic guest-physical address gq: the
-//   witness's own at the check point when such an entry is the stale one, the one a later
-//   nested fill goes on from when that fill uses it, or any when it is judged by its tags
-//   alone (no-reuse-while-cached). One address suffices: a query needs one stale target.
+// - The bound, per cache the hardware declares (Config::hw, spec/hw/description.h; a role no
+//   cache plays has its instances forced inactive):
+//   - A cached entry that a lookup of the witness can hit was inserted by one fill, through a
+//     walk that used at most one cached record of the translating structure (PASID cache; the
+//     legacy context cache) and at most one pointer-cache entry (paging-structure / walk cache)
+//     at a higher level, each inserted by an earlier fill and not removed in between.
+//     Derivations are therefore chains with strictly increasing levels. Tracked: one instance
+//     per level of each per-level pointer cache; one of the leaf cache (IOTLB / TLB); one of
+//     the device-side cache (device TLB / ATC), filled by a walk or by ATS from the leaf
+//     instance; one of the record cache as a target; and, per walk, one private copy of the
+//     record it used (private copies are exact because caches are sets of entries, MOD-2).
+//   - A structure above the translating records (VT-d scalable-mode context entries; the toy
+//     profile's STE): a walk that reads a record from memory needs that structure's entry, from
+//     memory or from one cached copy filled earlier: again one private copy per walk, plus one
+//     instance of its cache as a target.
+//   - Nested walks add one instance per level for the second-stage pointers they read, walked
+//     from the parent's root for one symbolic guest-physical address gq: the witness's own at
+//     the check point when such an entry is the stale one, the one a later nested fill goes on
+//     from when that fill uses it, or any when it is judged by its tags alone
+//     (no-reuse-while-cached). One address suffices: a query needs one stale target.
 //   That is the bound: at most one fill per tracked entry per query, and no eviction
 //   (evictions only remove options). Later fills of the same tag cannot help, because the
-//   hardware could have skipped them. tests/unit/differential_test.cpp checks this argument
-//   against the explorer's exhaustive enumeration.
+//   hardware could have skipped them. Tags are whatever the cache declares: the domain tag is
+//   one bit-vector of the packed declared fields, so a second domain tag (ASID and VMID) adds
+//   no instance. tests/unit/differential_test.cpp checks this argument against the explorer's
+//   exhaustive enumeration, for every registered profile.
 // - Time: every hardware action has a moment (gap, pos); gap g precedes driver step g; pos
 //   orders actions inside a gap arbitrarily. An invalidation removes an entry filled at f and
 //   used at u iff it completes at c with f < c <= u and its pattern matches the entry's tags.

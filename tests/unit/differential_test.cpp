@@ -81,6 +81,8 @@ void differential(const Run & run)
   double explicit_s = 0, matrix_s = 0, check_s = 0, neutral_s = 0;
   unsigned solver_calls = 0;
   std::map<std::string, int> cells, firsts, cex_kinds;
+  std::size_t masked = 0, hinted = 0;  // flushes with a domain-tag mask, with a level hint
+  bool declares_masks = false, declares_hints = false;
   unsigned decided[kFeatureCount] = {}, decided_cells[kFeatureCount] = {}, present[kFeatureCount] = {};
   while (done < want) {
     ++tried;
@@ -97,6 +99,12 @@ void differential(const Run & run)
     explicit_s += since(t0);
     if (!ex.complete) continue;
     ++done;
+    for (const Step & st : sc.steps) {
+      masked += st.op == Op::Invalidate && st.inv.did && st.inv.did_mask != ~u64{0};
+      hinted += st.op == Op::Invalidate && st.inv.level.has_value();
+    }
+    declares_masks |= sc.config.hw.domain_tags.size() > 1;
+    declares_hints |= sc.config.hw.features.level_hint;
 
     // The whole verdict, cell by cell.
     auto t1 = Clock::now();
@@ -204,6 +212,17 @@ void differential(const Run & run)
                 << decided_cells[f] << "]";
   }
   std::cout << "\n";
+
+  // What the description declares is drawn (a profile's corpus is its description's). The
+  // random corpus does not show that masks and hints decide verdicts: the toy profile's
+  // scenario pairs (tests/profiles/toy/scenarios) and the kernel's own tests do.
+  if (declares_masks) {
+    EXPECT_GT(masked, 0u) << "no flush filtered on some of several domain tags";
+  }
+  if (declares_hints) {
+    EXPECT_GT(hinted, 0u) << "no flush carried a level hint";
+  }
+  if (masked || hinted) std::cout << "  flushes with a domain-tag mask: " << masked << ", with a level hint: " << hinted << "\n";
 
   // The corpus must exercise both outcomes and every property, or it proves little.
   EXPECT_GT(violating, done / 10);
