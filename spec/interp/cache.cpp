@@ -2,6 +2,7 @@
 #include "spec/interp/cache.h"
 #include "spec/semantics/match.h"
 #include "spec/semantics/record.h"
+#include "spec/semantics/translate.h"
 
 #include <algorithm>
 
@@ -143,28 +144,39 @@ Translation nest(const Config & cfg, const Memory & mem, u64 s2_root, const Tran
   return nest_from(cfg, mem, s2_root, cfg.geo.levels, s1, addr);
 }
 
+/// The kernel's translation form (spec/semantics/translate.h) and back.
+static sem::Tr<sem::Concrete> to_tr(const Translation & t)
+{
+  const unsigned k = t.kind == Translation::Leaf ? sem::kTrLeaf : t.kind == Translation::Wild ? sem::kTrWild : sem::kTrNone;
+  return {k, t.out, t.perm};
+}
+
+static Translation from_tr(const sem::Tr<sem::Concrete> & t)
+{
+  const Translation::Kind k = t.kind == sem::kTrLeaf ? Translation::Leaf
+                              : t.kind == sem::kTrWild ? Translation::Wild
+                                                       : Translation::None;
+  return {k, t.out, static_cast<unsigned>(t.perm)};
+}
+
 Translation nest_from(const Config & cfg, const Memory & mem, u64 table, unsigned level, const Translation & s1,
                       u64 addr)
 {
-  if (s1.kind != Translation::Leaf) return s1;
+  // The second-stage walk is memory's; how the two stages combine is the kernel's.
   const Geometry & g = cfg.geo;
-  Translation t;
-  std::optional<u64> gp = guest_physical(g, s1, addr);
-  if (!gp) return t;  // beyond stage 2: fault
-  u64 gpa = *gp;
-  WalkResult r = mem.walk_from(g, table, level, gpa, 1);
-  if (r.kind == WalkResult::Wild) t.kind = Translation::Wild;
-  if (r.kind == WalkResult::Leaf && (r.perm & s1.perm) != 0) {
-    t.kind = Translation::Leaf;
-    t.out = out_frame(g, r.level, r.frame, gpa);
-    t.perm = r.perm & s1.perm;
+  std::optional<u64> gpa = guest_physical(g, s1, addr);  // none: no leaf, or beyond stage 2
+  Translation s2;
+  if (gpa) {
+    WalkResult r = mem.walk_from(g, table, level, *gpa, 1);
+    if (r.kind == WalkResult::Wild) s2.kind = Translation::Wild;
+    if (r.kind == WalkResult::Leaf) s2 = {Translation::Leaf, out_frame(g, r.level, r.frame, *gpa), r.perm};
   }
-  return t;
+  return from_tr(sem::nest(sem::Concrete{}, to_tr(s1), gpa.has_value(), to_tr(s2), 64));
 }
 
 Translation pass_through(const Geometry & g, u64 addr)
 {
-  return Translation{Translation::Leaf, (addr & g.addr_mask()) >> g.page_shift, kPermRW};
+  return from_tr(sem::pass_through(sem::Concrete{}, (addr & g.addr_mask()) >> g.page_shift));
 }
 
 namespace {

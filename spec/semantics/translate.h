@@ -16,16 +16,15 @@ Tr<D> pass_through(const D & d, const typename D::Word & frame)
   return {d.word(kTrLeaf, kTrKindWidth), frame, d.word(3, kPermWidth)};
 }
 
-/// VTD-CACHE-3 (nested): the combined translation of a first-stage result `s1` whose output is
-/// a guest-physical address (`gpa_ok`: inside what the second stage translates), through the
-/// second stage's result `s2` for that address (its `out` already the host frame of the
-/// accessed page, `out_w` bits wide). Anything, when either stage read through a frame that holds no table; a
-/// leaf with the permissions both stages grant, when both grant some; nothing otherwise. The
-/// IOTLB caches it as one entry (the engines cache it as 4 KiB).
+/// VTD-CACHE-3 (nested): the combined translation of a first-stage result `s1` through the
+/// second stage's result `s2` for its output address (`s2.out` already the host frame of the
+/// accessed page, `out_w` bits wide). `leaf1`: s1 is a leaf whose guest-physical output the
+/// second stage translates. Anything, when either stage read through a frame that holds no
+/// table; a leaf with the permissions both stages grant, when both grant some; nothing
+/// otherwise. The IOTLB caches the result as one entry (both engines: as 4 KiB).
 template <class D>
-Tr<D> nest(const D & d, const Tr<D> & s1, const typename D::Bool & gpa_ok, const Tr<D> & s2, unsigned out_w)
+Tr<D> nest(const D & d, const Tr<D> & s1, const typename D::Bool & leaf1, const Tr<D> & s2, unsigned out_w)
 {
-  const typename D::Bool leaf1 = is_kind(d, s1.kind, kTrLeaf) && gpa_ok;
   const typename D::Word perm = s2.perm & s1.perm;
   const typename D::Bool ok = leaf1 && is_kind(d, s2.kind, kTrLeaf) && perm != d.word(0, kPermWidth);
   const typename D::Bool wild = is_kind(d, s1.kind, kTrWild) || (leaf1 && is_kind(d, s2.kind, kTrWild));

@@ -130,7 +130,8 @@ z3::expr MemoryTerms::out_frame(const z3::expr & base, const z3::expr & lvl, con
 Res MemoryTerms::pass_res()
 {
   z3::expr f = z3::zext(t.wa.extract(t.AW - 1, t.geo.page_shift), t.FW - (t.AW - t.geo.page_shift));
-  return t.mk(kLeaf, t.bv(1, kLvlW), f, t.bv(kPermRW, kPermW), t.bv(0, t.FW));
+  sem::Tr<Z3Domain> p = sem::pass_through(Z3Domain{t.c}, f);  // VTD-CACHE-3, the kernel's
+  return Res{p.kind, t.bv(1, kLvlW), p.out, p.perm, t.bv(0, t.FW)};
 }
 
 std::pair<z3::expr, z3::expr> MemoryTerms::guest_physical(const Res & s1)

@@ -8,7 +8,9 @@
 #include <utility>
 #include <vector>
 
+#include "spec/semantics/translate.h"
 #include "spec/smt/terms.h"
+#include "spec/smt/z3_domain.h"
 
 namespace nostale::smt {
 
@@ -69,13 +71,13 @@ class MemoryTerms {
   template <class W>
   Res nest(const Res & s1, W walk_s2)
   {
+    // The second-stage walk is the encoding's; how the two stages combine is the kernel's.
     auto [leaf1, gpa] = guest_physical(s1);
     Res s2 = walk_s2(gpa);
-    z3::expr perm = s2.perm & s1.perm;
-    z3::expr ok = leaf1 && s2.kind == t.bv(kLeaf, 2) && perm != t.bv(0, kPermW);
-    z3::expr wild_any = s1.kind == t.bv(kWild, 2) || (leaf1 && s2.kind == t.bv(kWild, 2));
-    Res leaf = t.mk(kLeaf, t.bv(1, kLvlW), out_frame(s2.frame, s2.level, gpa), perm, t.bv(0, t.FW));
-    return ite(wild_any, t.wild(1), ite(ok, leaf, t.none(1)));
+    using Tr = sem::Tr<Z3Domain>;
+    Tr n = sem::nest(Z3Domain{t.c}, Tr{s1.kind, s1.frame, s1.perm}, leaf1,
+                     Tr{s2.kind, out_frame(s2.frame, s2.level, gpa), s2.perm}, t.FW);
+    return Res{n.kind, t.bv(1, kLvlW), n.out, n.perm, t.bv(0, t.FW)};  // cached as 4 KiB
   }
 
  private:
