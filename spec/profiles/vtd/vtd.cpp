@@ -383,8 +383,8 @@ class Vtd final : public Profile {
       // inv_wait with PD=1 (VTD-SEQ-9, intel_iommu_drain_pasid_prq). Removing nothing is the
       // sound reading; DESCRIPTORS.md has the sources.
       if (legacy(cfg))
-        throw ScenarioError(dpath, "page_grp_resp needs scalable mode: page requests are reported only there "
-                                   "(ECAP.PRS; Linux enables the page request queue only with scalable mode)");
+        throw ScenarioError(dpath, "page_grp_resp needs scalable mode: only a scalable-mode context entry "
+                                   "enables page requests (PRE)");
       const int dev = ctx.device_by_sid(r->rid, dpath);
       if (!cfg.devices.at(static_cast<std::size_t>(dev)).pri)
         throw ScenarioError(dpath, "page_grp_resp answers page requests, but device '" +
