@@ -1,8 +1,8 @@
 // The `vtd` profile: Intel VT-d in scalable mode, first- and second-stage PASID-table entries,
 // queued invalidation. Each `descriptor` step is one descriptor, readable or raw
 // (descriptor.h); it decodes to a semantic invalidation (InvPattern), a fence, a wait, or a
-// command with no translation effect (iec_inv, page_grp_resp). Rule ids: ../reference/rules.md §1 (VTD-*) and §4 (ATS-*);
-// choices are listed in README.md next to this file.
+// command with no translation effect (iec_inv, page_grp_resp). Rule ids: ../reference/rules.md
+// §1 (VTD-*) and §4 (ATS-*); choices are listed in README.md next to this file.
 #include <cstdio>
 #include <map>
 
