@@ -6,7 +6,8 @@ corpus/loader/:     the smallest bundled scenarios of each profile folder (every
 corpus/descriptor/: every distinct raw descriptor of scenarios/vtd (mode byte 0/1: 128/256-bit,
                     and with bit 2 set: through the loader in a vtd scenario), every distinct
                     readable descriptor (mode 3), hand-made words for the types no scenario
-                    writes raw (cc_inv, iec_inv), and a few wrong word counts (mode 2).
+                    writes raw (cc_inv, iec_inv, page_grp_resp 128-bit), and a few wrong word
+                    counts (mode 2).
 The mode byte is documented in descriptor_input.cpp.
 """
 import glob
@@ -55,6 +56,8 @@ def descriptor_seeds(out):
     raws[(0x0000000000020032, 0x0000000000200000)] = None  # iotlb_inv PSI did 2, 0x200000
     raws[(0x0000000000020022, 0)] = None            # iotlb_inv DSI did 2
     raws[(0x0000000000000012, 0)] = None            # iotlb_inv global
+    raws[(0x0000000501000019, 0x000000000000001c)] = None  # page_grp_resp rid 0x100 PASID 5, group 3, LPIG
+    raws[(0x000000000a101009, 0)] = None            # page_grp_resp rid 0x0a10 no PASID, invalid request
     n = 0
     for words in raws:
         mode = 0 if len(words) == 2 else 1

@@ -85,6 +85,19 @@ constexpr u64 QI_DEV_EIOTLB_PASID(u64 p) { return (p & 0xfffff) << 32; }
 constexpr u64 QI_DEV_EIOTLB_SID(u64 sid) { return (sid & 0xffff) << 16; }
 constexpr u64 QI_DEV_EIOTLB_QDEP(u64 qd) { return (qd & 0x1f) << 4; }
 constexpr u64 QI_DEV_EIOTLB_PFSID(u64 pfsid) { return ((pfsid & 0xf) << 12) | (((pfsid >> 4) & 0xfff) << 52); }
+
+// Page group response (intel_iommu_page_response, handle_bad_prq_event). QI_PGRP_LPIG was
+// dropped in 2025 ("Remove LPIG from page group response descriptor", bit 66 reserved since
+// VT-d 4.0), QI_PGRP_PDP in 2024 ("Remove private data use in fault message").
+constexpr u64 QI_PGRP_RESP_TYPE = 0x9;
+constexpr u64 QI_PGRP_PASID_P(u64 p) { return p << 4; }
+constexpr u64 QI_PGRP_PDP(u64 p) { return p << 5; }
+constexpr u64 QI_PGRP_RESP_CODE(u64 res) { return res << 12; }
+constexpr u64 QI_PGRP_DID(u64 rid) { return rid << 16; }
+constexpr u64 QI_PGRP_PASID(u64 pasid) { return pasid << 32; }
+constexpr u64 QI_PGRP_LPIG(u64 x) { return x << 2; }
+constexpr u64 QI_PGRP_IDX(u64 idx) { return idx << 3; }
+constexpr u64 QI_RESP_SUCCESS = 0x0, QI_RESP_INVALID = 0x1, QI_RESP_FAILURE = 0xf;
 }  // namespace linux_qi
 
 // QEMU hw/i386/intel_iommu_internal.h (after "intel_iommu: Fix invalidation descriptor type
@@ -100,6 +113,8 @@ constexpr u64 VTD_INV_DESC_PIOTLB_RSVD_VAL0 = 0xfff000000000f1c0ULL, VTD_INV_DES
 constexpr u64 VTD_INV_DESC_PASIDC_RSVD_VAL0 = 0xfff000000000f1c0ULL;
 constexpr u64 VTD_INV_DESC_PASID_DEVICE_IOTLB_RSVD_VAL0 = 0xfff000000000f000ULL,
               VTD_INV_DESC_PASID_DEVICE_IOTLB_RSVD_VAL1 = 0x7feULL;
+// "intel_iommu: Add PRI operations support" (2025): vtd_process_page_group_response_desc.
+constexpr u64 VTD_INV_DESC_PGRESP_RSVD_HI = 0xfffffffffffff003ULL, VTD_INV_DESC_PGRESP_RSVD_LO = 0xfff00000000001e0ULL;
 constexpr u64 VTD_INV_DESC_ALL_ONE = ~u64{0};
 }  // namespace qemu
 
@@ -187,6 +202,26 @@ std::vector<Sample> samples()
                 QI_DEV_EIOTLB_ADDR(0x7ffffffffffff000) | QI_DEV_EIOTLB_SIZE}});
   s.push_back({"pdevtlb_global", {{"type", "p_dev_tlb_inv"}, {"sid", 0x100}, {"pasid", 0}, {"g", true}, {"addr", "0x0"}},
                {QI_DEV_EIOTLB_SID(0x100) | QI_DEIOTLB_TYPE, QI_DEV_IOTLB_GRAN_ALL}});
+  // page_grp_resp: intel_iommu_page_response before v6.18 (with LPIG) and after (without), and
+  // handle_bad_prq_event's answers to a request without PASID and to a broken one.
+  s.push_back({"pgrp_success_lpig",
+               {{"type", "page_grp_resp"}, {"rid", "0x100"}, {"pp", true}, {"pasid", 5}, {"rc", "success"}, {"prgi", 3},
+                {"lpig", true}},
+               {QI_PGRP_PASID(5) | QI_PGRP_DID(0x100) | QI_PGRP_PASID_P(1) | QI_PGRP_RESP_CODE(QI_RESP_SUCCESS) |
+                    QI_PGRP_RESP_TYPE,
+                QI_PGRP_IDX(3) | QI_PGRP_LPIG(1)}});
+  s.push_back({"pgrp_success",
+               {{"type", "page_grp_resp"}, {"rid", "0xff07"}, {"pp", true}, {"pasid", "0xfffff"}, {"rc", 0}, {"prgi", 511}},
+               {QI_PGRP_PASID(0xfffff) | QI_PGRP_DID(0xff07) | QI_PGRP_PASID_P(1) | QI_PGRP_RESP_CODE(QI_RESP_SUCCESS) |
+                    QI_PGRP_RESP_TYPE,
+                QI_PGRP_IDX(511)}});
+  s.push_back({"pgrp_invalid_no_pasid",
+               {{"type", "page_grp_resp"}, {"rid", 0x0a10}, {"rc", "invalid_request"}, {"prgi", 0}, {"lpig", true}},
+               {QI_PGRP_DID(0x0a10) | QI_PGRP_RESP_CODE(QI_RESP_INVALID) | QI_PGRP_RESP_TYPE, QI_PGRP_LPIG(1)}});
+  s.push_back({"pgrp_failure",
+               {{"type", "page_grp_resp"}, {"rid", 1}, {"pp", true}, {"pasid", 1}, {"rc", "response_failure"}, {"prgi", 256}},
+               {QI_PGRP_PASID(1) | QI_PGRP_DID(1) | QI_PGRP_PASID_P(1) | QI_PGRP_RESP_CODE(QI_RESP_FAILURE) | QI_PGRP_RESP_TYPE,
+                QI_PGRP_IDX(256)}});
   return s;
 }
 
@@ -221,8 +256,9 @@ std::string range(const FieldInfo & f)
   return "qw" + std::to_string(f.word) + "[" + std::to_string(f.hi) + (f.hi == f.lo ? "" : ":" + std::to_string(f.lo)) + "]";
 }
 
-const Type kTypes[] = {Type::CcInv,   Type::IotlbInv,  Type::DevTlbInv, Type::IecInv,
-                       Type::InvWait, Type::PIotlbInv, Type::PcInv,     Type::PDevTlbInv};
+const Type kTypes[] = {Type::CcInv,   Type::IotlbInv,  Type::DevTlbInv, Type::IecInv,     Type::InvWait,
+                       Type::PIotlbInv, Type::PcInv,   Type::PDevTlbInv, Type::PageGrpResp};
+constexpr unsigned kTypeCount = sizeof kTypes / sizeof kTypes[0];
 
 }  // namespace
 
@@ -326,7 +362,7 @@ TEST(VtdDescriptor, RandomValidWordsRoundTrip)
   std::mt19937_64 rng(20240917);
   unsigned decoded = 0, rejected = 0;
   for (int i = 0; i < 200000; ++i) {
-    Type t = kTypes[rng() % 8];
+    Type t = kTypes[rng() % kTypeCount];
     const unsigned code = static_cast<unsigned>(t);
     Words w = {rng(), rng()};
     // Small AM values and low addresses are the interesting ones for PSI alignment.
@@ -403,6 +439,9 @@ TEST(VtdDescriptor, ReservedMasksAreQemus)
   EXPECT_EQ(reserved_mask(Type::PcInv, 1), VTD_INV_DESC_ALL_ONE);
   EXPECT_EQ(reserved_mask(Type::PDevTlbInv, 0), VTD_INV_DESC_PASID_DEVICE_IOTLB_RSVD_VAL0 & ~kPfsidBits);
   EXPECT_EQ(reserved_mask(Type::PDevTlbInv, 1), VTD_INV_DESC_PASID_DEVICE_IOTLB_RSVD_VAL1);
+  // PDP (qw0[5]) is reserved, as in QEMU; LPIG (qw1[2]) is a field, as in QEMU.
+  EXPECT_EQ(reserved_mask(Type::PageGrpResp, 0), VTD_INV_DESC_PGRESP_RSVD_LO);
+  EXPECT_EQ(reserved_mask(Type::PageGrpResp, 1), VTD_INV_DESC_PGRESP_RSVD_HI);
 }
 
 TEST(VtdDescriptor, EveryReservedBitIsRejectedNamingPathAndRange)
@@ -453,6 +492,9 @@ TEST(VtdDescriptor, NonFieldBitsOfEveryTypeAreRejected)
       {{0x37 | (u64{1} << 8), 0}, "qw0[8:6]"},        {{0x37 | (u64{1} << 14), 0}, "qw0[15:12]"},
       {{0x37 | (u64{1} << 60), 0}, "qw0[63:52]"},     {{0x37, u64{1} << 12}, "qw1[63:0]"},
       {{0x8, 2}, "qw1[10:1]"},                        {{0x8, u64{1} << 10}, "qw1[10:1]"},
+      {{0x9 | (u64{1} << 5), 0}, "qw0[5]"},           {{0x9 | (u64{1} << 8), 0}, "qw0[8:6]"},
+      {{0x9 | (u64{1} << 52), 0}, "qw0[63:52]"},      {{0x9, 1}, "qw1[1:0]"},
+      {{0x9, u64{1} << 12}, "qw1[63:12]"},            {{0x9, u64{1} << 63}, "qw1[63:12]"},
   };
   for (const Case & c : cases) {
     ScenarioError e = raw_error(c.w);
@@ -488,16 +530,21 @@ TEST(VtdDescriptor, WordCountIsTwoOrFour)
 
 TEST(VtdDescriptor, UnknownTypesAreRejected)
 {
-  for (u64 q0 : {u64{0x0}, u64{0x9}, u64{0xa}, u64{0xf}, u64{0x202}, u64{0x201}, u64{0xe05}, u64{0x400}}) {
+  for (u64 q0 : {u64{0x0}, u64{0xa}, u64{0xf}, u64{0x202}, u64{0x201}, u64{0xe05}, u64{0x400}, u64{0x209}}) {
     ScenarioError e = raw_error({q0, 0});
     EXPECT_EQ(e.where(), kPath);
     EXPECT_TRUE(contains(e.what(), "unknown descriptor type")) << e.what();
+    EXPECT_TRUE(contains(e.what(), "decoded: 0x1..0x9")) << e.what();
   }
   EXPECT_TRUE(contains(raw_error({0x202, 0}).what(), "type 0x12")) << raw_error({0x202, 0}).what();
-  EXPECT_TRUE(contains(raw_error({0x9, 0}).what(), "page_grp_resp"));
-  ScenarioError j = json_error({{"type", "page_grp_resp"}});
+  EXPECT_TRUE(contains(raw_error({0xa, 0}).what(), "page-stream response"));
+  // 0x9 is page_grp_resp; type[6:4] = 1 makes it 0x19, still unknown.
+  EXPECT_EQ(decode_raw({0x9, 0}, kPath).type(), Type::PageGrpResp);
+  EXPECT_TRUE(contains(raw_error({0x209, 0}).what(), "type 0x19")) << raw_error({0x209, 0}).what();
+  ScenarioError j = json_error({{"type", "page_strm_resp"}});
   EXPECT_EQ(j.where(), kPath + "/type");
-  EXPECT_TRUE(contains(j.what(), "unknown descriptor type 'page_grp_resp'")) << j.what();
+  EXPECT_TRUE(contains(j.what(), "unknown descriptor type 'page_strm_resp'")) << j.what();
+  EXPECT_TRUE(contains(j.what(), "p_dev_tlb_inv, page_grp_resp)")) << j.what();
   EXPECT_EQ(json_error({{"granularity", "global"}}).where(), kPath + "/type");
   EXPECT_EQ(json_error({{"type", 2}}).where(), kPath + "/type");
 }
@@ -598,6 +645,19 @@ TEST(VtdDescriptor, JsonIsStrict)
       {R"({"type": "p_dev_tlb_inv", "sid": 1, "pasid": 1, "addr": 0, "g": "yes"})", "/g", "expected true or false"},
       {R"({"type": "p_iotlb_inv", "granularity": "pasid", "pasid": 1})", "/did", "missing required key 'did'"},
       {R"({"type": "pc_inv", "granularity": "global", "width": 512})", "/width", "128 or 256"},
+      {R"({"type": "page_grp_resp", "rc": 0, "prgi": 1})", "/rid", "missing required key 'rid'"},
+      {R"({"type": "page_grp_resp", "rid": 1, "rc": 0})", "/prgi", "missing required key 'prgi'"},
+      {R"({"type": "page_grp_resp", "rid": 1, "prgi": 1})", "/rc", "missing required key 'rc'"},
+      {R"({"type": "page_grp_resp", "rid": 1, "pp": true, "rc": 0, "prgi": 1})", "/pasid", "missing required key 'pasid'"},
+      {R"({"type": "page_grp_resp", "rid": "0x10000", "rc": 0, "prgi": 1})", "/rid", "does not fit in 16 bits"},
+      {R"({"type": "page_grp_resp", "rid": 1, "pp": true, "pasid": "0x100000", "rc": 0, "prgi": 1})", "/pasid", "does not fit in 20 bits"},
+      {R"({"type": "page_grp_resp", "rid": 1, "rc": 0, "prgi": 512})", "/prgi", "does not fit in 9 bits"},
+      {R"({"type": "page_grp_resp", "rid": 1, "rc": 16, "prgi": 1})", "/rc", "does not fit in 4 bits"},
+      {R"({"type": "page_grp_resp", "rid": 1, "rc": "ok", "prgi": 1})", "/rc", "unknown response code 'ok' (success = 0"},
+      {R"({"type": "page_grp_resp", "rid": 1, "rc": -1, "prgi": 1})", "/rc", "non-negative"},
+      {R"({"type": "page_grp_resp", "rid": 1, "rc": 0, "prgi": 1, "lpig": 1})", "/lpig", "expected true or false"},
+      {R"({"type": "page_grp_resp", "rid": 1, "rc": 0, "prgi": 1, "pp": "yes"})", "/pp", "expected true or false"},
+      {R"({"type": "page_grp_resp", "rid": 1, "rc": 0, "prgi": 1, "pdp": true})", "/pdp", "unknown key 'pdp'"},
   };
   for (const Case & c : cases) {
     ScenarioError e = json_error(json::parse(c.text));
@@ -666,8 +726,11 @@ TEST(VtdDescriptor, LinuxMacroConstants)
 TEST(VtdDescriptor, TypeCodesAndQueueWidth)
 {
   using namespace linux_qi;
-  const u64 codes[] = {QI_CC_TYPE, QI_IOTLB_TYPE, QI_DIOTLB_TYPE, QI_IEC_TYPE, QI_IWD_TYPE, QI_EIOTLB_TYPE, QI_PC_TYPE, QI_DEIOTLB_TYPE};
-  for (unsigned i = 0; i < 8; ++i) EXPECT_EQ(static_cast<u64>(kTypes[i]), codes[i]);
+  const u64 codes[] = {QI_CC_TYPE,     QI_IOTLB_TYPE, QI_DIOTLB_TYPE,  QI_IEC_TYPE,      QI_IWD_TYPE,
+                       QI_EIOTLB_TYPE, QI_PC_TYPE,    QI_DEIOTLB_TYPE, QI_PGRP_RESP_TYPE};
+  static_assert(sizeof codes / sizeof codes[0] == kTypeCount);
+  for (unsigned i = 0; i < kTypeCount; ++i) EXPECT_EQ(static_cast<u64>(kTypes[i]), codes[i]);
+  EXPECT_STREQ(type_name(Type::PageGrpResp), "page_grp_resp");  // the qi_submit trace label (TRACE-1)
   EXPECT_FALSE(needs_256bit_queue(Type::CcInv));
   EXPECT_FALSE(needs_256bit_queue(Type::IotlbInv));
   EXPECT_FALSE(needs_256bit_queue(Type::DevTlbInv));
@@ -676,6 +739,59 @@ TEST(VtdDescriptor, TypeCodesAndQueueWidth)
   EXPECT_TRUE(needs_256bit_queue(Type::PIotlbInv));
   EXPECT_TRUE(needs_256bit_queue(Type::PcInv));
   EXPECT_TRUE(needs_256bit_queue(Type::PDevTlbInv));
+  EXPECT_FALSE(needs_256bit_queue(Type::PageGrpResp));
+}
+
+// ---- page_grp_resp ---------------------------------------------------------------------------
+
+TEST(VtdDescriptor, PageGroupResponseIsLinuxsEncoding)
+{
+  using namespace linux_qi;
+  // intel_iommu_page_response (v6.18+, no LPIG): sid 0x0300, PASID 7, group 12, success.
+  const Words w = {QI_PGRP_PASID(7) | QI_PGRP_DID(0x0300) | QI_PGRP_PASID_P(1) | QI_PGRP_RESP_CODE(QI_RESP_SUCCESS) |
+                       QI_PGRP_RESP_TYPE,
+                   QI_PGRP_IDX(12), 0, 0};
+  Descriptor d = decode_raw(w, kPath);
+  EXPECT_EQ(d, (Descriptor{PageGrpResp{true, 0, 0x0300, 7, false, 12}, true}));
+  EXPECT_EQ(w[0], 0x0000000703000019u);
+  EXPECT_EQ(encode_raw(d), w);
+  EXPECT_EQ(static_cast<unsigned>(RespCode::Success), QI_RESP_SUCCESS);
+  EXPECT_EQ(static_cast<unsigned>(RespCode::InvalidRequest), QI_RESP_INVALID);
+  EXPECT_EQ(static_cast<unsigned>(RespCode::ResponseFailure), QI_RESP_FAILURE);
+  // Fields: RID is what Linux calls QI_PGRP_DID; the group index is 9 bits from qw1[3].
+  EXPECT_EQ(field_at(Type::PageGrpResp, 0, 16).name, std::string("RID"));
+  EXPECT_EQ(field_at(Type::PageGrpResp, 1, 2).name, std::string("LPIG"));
+  EXPECT_EQ(range(field_at(Type::PageGrpResp, 1, 3)), "qw1[11:3]");
+}
+
+TEST(VtdDescriptor, PageGroupResponseRejectsPrivateData)
+{
+  using namespace linux_qi;
+  // Linux up to v6.8 wrote PDP and the private data into qw2/qw3 when a request carried it;
+  // VT-d 4.0 removed private data and QEMU reserves PDP: both are reserved here.
+  const u64 q0 = QI_PGRP_PASID(5) | QI_PGRP_DID(0x100) | QI_PGRP_PASID_P(1) | QI_PGRP_RESP_TYPE;
+  ScenarioError e = raw_error({q0 | QI_PGRP_PDP(1), QI_PGRP_IDX(1), 0, 0});
+  EXPECT_TRUE(contains(e.what(), "page_grp_resp: reserved field qw0[5] = 0x1")) << e.what();
+  ScenarioError f = raw_error({q0, QI_PGRP_IDX(1), 0xdead, 0xbeef});
+  EXPECT_TRUE(contains(f.what(), "reserved fields qw2[63:0] = 0xdead, qw3[63:0] = 0xbeef")) << f.what();
+}
+
+TEST(VtdDescriptor, PageGroupResponseKeepsWhatTheHardwareIgnores)
+{
+  // Without PP the PASID field is ignored, and LPIG is ignored by hardware since VT-d 4.0; an
+  // unused response code is kept as a number. All survive both round trips.
+  const Words w = {(u64{0x1234} << 32) | (u64{5} << 12) | (u64{0x100} << 16) | 0x9, (u64{0x1ff} << 3) | 4};
+  Descriptor d = decode_raw(w, kPath);
+  EXPECT_EQ(d, (Descriptor{PageGrpResp{false, 5, 0x100, 0x1234, true, 0x1ff}}));
+  EXPECT_EQ(encode_raw(d), w);
+  json j = to_json(d);
+  EXPECT_EQ(j, json::parse(R"({"type": "page_grp_resp", "rid": 256, "pp": false, "pasid": 4660, "rc": 5, "prgi": 511,
+                               "lpig": true})"));
+  EXPECT_EQ(decode_json(j, kPath), d);
+  // Codes with a name are written by name, and a "0x" string is a number, not a name.
+  EXPECT_EQ(to_json(decode_raw({0xf009, 0}, kPath))["rc"], "response_failure");
+  EXPECT_EQ(decode_json(json::parse(R"({"type": "page_grp_resp", "rid": 1, "rc": "0xf", "prgi": 0})"), kPath),
+            decode_json(json::parse(R"({"type": "page_grp_resp", "rid": 1, "rc": "response_failure", "prgi": 0})"), kPath));
 }
 
 // ---- describe, encode preconditions ----------------------------------------------------------
@@ -701,6 +817,11 @@ TEST(VtdDescriptor, Describe)
   EXPECT_EQ(d(R"({"type": "pc_inv", "granularity": "global"})"), "pc_inv GLOBAL");
   EXPECT_EQ(d(R"({"type": "p_dev_tlb_inv", "sid": 1, "pasid": 2, "addr": 0, "g": true})"),
             "p_dev_tlb_inv sid=0x1 pasid=2 addr=0x0 s=0 g=1");
+  EXPECT_EQ(d(R"({"type": "page_grp_resp", "rid": "0x100", "pp": true, "pasid": 5, "rc": "success", "prgi": 3, "lpig": true})"),
+            "page_grp_resp rid=0x100 pasid=5 prgi=3 rc=success lpig=1");
+  EXPECT_EQ(d(R"({"type": "page_grp_resp", "rid": 16, "rc": "response_failure", "prgi": 0, "width": 256})"),
+            "page_grp_resp rid=0x10 prgi=0 rc=response_failure (256-bit)");
+  EXPECT_EQ(d(R"({"type": "page_grp_resp", "rid": 16, "rc": 5, "prgi": 0})"), "page_grp_resp rid=0x10 prgi=0 rc=0x5");
 }
 
 TEST(VtdDescriptor, EncodeRejectsStructsNoDescriptorCanHold)
@@ -715,4 +836,7 @@ TEST(VtdDescriptor, EncodeRejectsStructsNoDescriptorCanHold)
   EXPECT_THROW(encode_raw({DevTlbInv{1, 0, 32, false, 0}}), InternalError);
   EXPECT_THROW(encode_raw({IecInv{IecGran::Index, 32, 0}}), InternalError);
   EXPECT_THROW(encode_raw({PDevTlbInv{0, 0, 1, 1u << 20, false, false, 0}}), InternalError);
+  EXPECT_THROW(encode_raw({PageGrpResp{true, 0, 1, 1u << 20, false, 0}}), InternalError);
+  EXPECT_THROW(encode_raw({PageGrpResp{false, 16, 1, 0, false, 0}}), InternalError);
+  EXPECT_THROW(encode_raw({PageGrpResp{false, 0, 1, 0, false, 512}}), InternalError);
 }

@@ -56,6 +56,13 @@ const Field kPDevTlb[] = {
     {"type[3:0]", 0, 3, 0},     {"MIP", 0, 8, 4},   {"type[6:4]", 0, 11, 9}, {"PFSID[3:0]", 0, 15, 12},
     {"SID", 0, 31, 16},         {"PASID", 0, 51, 32}, {"PFSID[15:4]", 0, 63, 52},
     {"G", 1, 0, 0},             {kRsvd, 1, 10, 1},  {"S", 1, 11, 11},        {"ADDR", 1, 63, 12}};
+// PDP (qw0[5], private data present) is reserved here: VT-d 4.0 removed private data and QEMU
+// reserves the bit (DESCRIPTORS.md, decision 11); its own row makes errors name qw0[5].
+const Field kPgrp[] = {
+    {"type[3:0]", 0, 3, 0}, {"PP", 0, 4, 4},      {kRsvd, 0, 5, 5},     {kRsvd, 0, 8, 6},
+    {"type[6:4]", 0, 11, 9}, {"RC", 0, 15, 12},   {"RID", 0, 31, 16},   {"PASID", 0, 51, 32},
+    {kRsvd, 0, 63, 52},     {kRsvd, 1, 1, 0},     {"LPIG", 1, 2, 2},    {"PRGI", 1, 11, 3},
+    {kRsvd, 1, 63, 12}};
 
 struct Layout {
   const Field * begin;
@@ -79,6 +86,7 @@ Layout layout(Type t)
     case Type::PIotlbInv: return layout_of(kPIotlb);
     case Type::PcInv: return layout_of(kPc);
     case Type::PDevTlbInv: return layout_of(kPDevTlb);
+    case Type::PageGrpResp: return layout_of(kPgrp);
   }
   NOSTALE_CHECK(false, "vtd: bad descriptor type");
   return {};
@@ -228,6 +236,16 @@ Descriptor decode_words(Type t, u64 q0, u64 q1, const std::string & path)
       c.addr = q1 & mask(63, 12);
       return {c};
     }
+    case Type::PageGrpResp: {
+      PageGrpResp c;
+      c.pp = get(q0, 4, 4);
+      c.rc = static_cast<std::uint8_t>(get(q0, 15, 12));
+      c.rid = static_cast<std::uint16_t>(get(q0, 31, 16));
+      c.pasid = static_cast<std::uint32_t>(get(q0, 51, 32));
+      c.lpig = get(q1, 2, 2);
+      c.prgi = static_cast<std::uint16_t>(get(q1, 11, 3));
+      return {c};
+    }
   }
   NOSTALE_CHECK(false, "vtd: bad descriptor type");
   return {};
@@ -253,6 +271,8 @@ const GranName kIotlbGran[] = {{"global", 1}, {"dsi", 2}, {"psi", 3}};
 const GranName kIecGran[] = {{"global", 0}, {"index", 1}};
 const GranName kPIotlbGran[] = {{"pasid", 2}, {"psi", 3}};
 const GranName kPcGran[] = {{"domain", 0}, {"pasid", 1}, {"global", 3}};
+/// page_grp_resp response codes with a PCIe meaning; the other 13 encodings are unused.
+const GranName kRespCode[] = {{"success", 0x0}, {"invalid_request", 0x1}, {"response_failure", 0xf}};
 
 template <std::size_t N>
 const char * gran_name(const GranName (&t)[N], unsigned code)
@@ -312,6 +332,31 @@ u64 address(const json & j, const std::string & path, Type t, const char * key, 
 
 bool flag(const json & j, const std::string & path, const char * key) { return get_bool(j, path, key, false); }
 
+/// page_grp_resp "rc": a name of kRespCode or any 4-bit number (the field holds all 16).
+std::uint8_t parse_rc(const json & j, const std::string & path, Type t)
+{
+  const std::string p = path + "/rc";
+  const json & v = need(j, path, "rc");
+  if (v.is_string() && v.get<std::string>().rfind("0x", 0) != 0) {
+    std::string s = v.get<std::string>(), list;
+    for (const GranName & n : kRespCode) {
+      if (s == n.name) return static_cast<std::uint8_t>(n.code);
+      list += (list.empty() ? "" : ", ") + std::string(n.name) + " = " + std::to_string(n.code);
+    }
+    throw ScenarioError(p, std::string(type_name(t)) + ": unknown response code '" + s + "' (" + list +
+                               ", or a number below 16)");
+  }
+  return static_cast<std::uint8_t>(num(j, path, t, "rc", 4, true));
+}
+
+/// The name of response code `rc`, or nullptr for an unused encoding.
+const char * rc_name(unsigned rc)
+{
+  for (const GranName & n : kRespCode)
+    if (n.code == rc) return n.name;
+  return nullptr;
+}
+
 template <class T>
 T narrow(u64 v)
 {
@@ -342,6 +387,7 @@ const char * type_name(Type t)
     case Type::PIotlbInv: return "p_iotlb_inv";
     case Type::PcInv: return "pc_inv";
     case Type::PDevTlbInv: return "p_dev_tlb_inv";
+    case Type::PageGrpResp: return "page_grp_resp";
   }
   return "?";
 }
@@ -372,13 +418,11 @@ Descriptor decode_raw(const std::vector<u64> & words, const std::string & path)
                                   std::to_string(words.size()));
   const u64 q0 = words[0];
   const unsigned code = static_cast<unsigned>(get(q0, 3, 0) | get(q0, 11, 9) << 4);
-  if (code < 1 || code > 8) {
-    std::string what = code == 0x9 ? " (page_grp_resp, not an invalidation)"
-                       : code == 0xa ? " (page-stream response, not an invalidation)"
-                                     : "";
+  if (code < 1 || code > 9) {
+    std::string what = code == 0xa ? " (page-stream response, not decoded)" : "";
     throw ScenarioError(path, "unknown descriptor type " + hex(code) + what + " (type[6:4] = qw0[11:9] = " +
                                   hex(get(q0, 11, 9)) + ", type[3:0] = qw0[3:0] = " + hex(get(q0, 3, 0)) +
-                                  "; decoded: 0x1..0x8)");
+                                  "; decoded: 0x1..0x9)");
   }
   const Type t = static_cast<Type>(code);
   check_reserved(t, words, path);
@@ -438,13 +482,19 @@ std::vector<u64> encode_raw(const Descriptor & d)
           NOSTALE_CHECK(g <= 3 && g != 2, "vtd encode: bad pc_inv granularity");
           fits(c.pasid, 20, "pc_inv pasid");
           q0 |= put(g, 5, 4) | put(c.did, 31, 16) | put(c.pasid, 51, 32);
-        } else {
-          static_assert(std::is_same_v<T, PDevTlbInv>);
+        } else if constexpr (std::is_same_v<T, PDevTlbInv>) {
           fits(c.mip, 5, "p_dev_tlb_inv mip");
           fits(c.pasid, 20, "p_dev_tlb_inv pasid");
           q0 |= put(c.mip, 8, 4) | put(c.pfsid & 0xf, 15, 12) | put(c.sid, 31, 16) | put(c.pasid, 51, 32) |
                 put(c.pfsid >> 4, 63, 52);
           q1 = put(c.g, 0, 0) | put(c.s, 11, 11) | page(c.addr);
+        } else {
+          static_assert(std::is_same_v<T, PageGrpResp>);
+          fits(c.rc, 4, "page_grp_resp rc");
+          fits(c.pasid, 20, "page_grp_resp pasid");
+          fits(c.prgi, 9, "page_grp_resp prgi");
+          q0 |= put(c.pp, 4, 4) | put(c.rc, 15, 12) | put(c.rid, 31, 16) | put(c.pasid, 51, 32);
+          q1 = put(c.lpig, 2, 2) | put(c.prgi, 11, 3);
         }
       },
       d.body);
@@ -460,7 +510,7 @@ Descriptor decode_json(const json & j, const std::string & path)
   Type t{};
   bool found = false;
   std::string list;
-  for (unsigned c = 1; c <= 8; ++c) {
+  for (unsigned c = 1; c <= 9; ++c) {
     list += (list.empty() ? "" : ", ") + std::string(type_name(static_cast<Type>(c)));
     if (tname == type_name(static_cast<Type>(c))) t = static_cast<Type>(c), found = true;
   }
@@ -564,6 +614,18 @@ Descriptor decode_json(const json & j, const std::string & path)
       d.body = c;
       break;
     }
+    case Type::PageGrpResp: {
+      only_keys(j, path, {"type", "width", "rid", "pp", "pasid", "rc", "prgi", "lpig"});
+      PageGrpResp c;
+      c.rid = narrow<std::uint16_t>(num(j, path, t, "rid", 16, true));
+      c.pp = flag(j, path, "pp");
+      c.pasid = narrow<std::uint32_t>(num(j, path, t, "pasid", 20, c.pp));
+      c.rc = parse_rc(j, path, t);
+      c.prgi = narrow<std::uint16_t>(num(j, path, t, "prgi", 9, true));
+      c.lpig = flag(j, path, "lpig");
+      d.body = c;
+      break;
+    }
   }
   check_semantics(d, [&](const char * key) { return path + "/" + key; });
   return d;
@@ -631,7 +693,7 @@ json to_json(const Descriptor & d)
           o["granularity"] = gran_name(kPcGran, static_cast<unsigned>(c.g));
           n("did", c.did, c.g != PcGran::Global);
           n("pasid", c.pasid, c.g == PcGran::Pasid);
-        } else {
+        } else if constexpr (std::is_same_v<T, PDevTlbInv>) {
           n("sid", c.sid, true);
           n("pfsid", c.pfsid, false);
           n("pasid", c.pasid, true);
@@ -639,6 +701,15 @@ json to_json(const Descriptor & d)
           b("g", c.g, true);
           b("s", c.s, true);
           a("addr", c.addr, true);
+        } else {
+          static_assert(std::is_same_v<T, PageGrpResp>);
+          n("rid", c.rid, true);
+          b("pp", c.pp, true);
+          n("pasid", c.pasid, c.pp);
+          if (const char * name = rc_name(c.rc)) o["rc"] = name;
+          else o["rc"] = c.rc;
+          n("prgi", c.prgi, true);
+          b("lpig", c.lpig, true);
         }
       },
       d.body);
@@ -687,7 +758,7 @@ std::string describe(const Descriptor & d)
           s += std::string(" ") + upper(gran_name(kPcGran, static_cast<unsigned>(c.g)));
           if (c.g != PcGran::Global) kv("did", dec(c.did));
           if (c.g == PcGran::Pasid) kv("pasid", dec(c.pasid));
-        } else {
+        } else if constexpr (std::is_same_v<T, PDevTlbInv>) {
           kv("sid", hex(c.sid));
           kv("pasid", dec(c.pasid));
           kv("addr", hex(c.addr));
@@ -695,6 +766,14 @@ std::string describe(const Descriptor & d)
           if (c.g) kv("g", "1");
           if (c.mip) kv("mip", dec(c.mip));
           if (c.pfsid) kv("pfsid", hex(c.pfsid));
+        } else {
+          static_assert(std::is_same_v<T, PageGrpResp>);
+          kv("rid", hex(c.rid));
+          if (c.pp) kv("pasid", dec(c.pasid));
+          kv("prgi", dec(c.prgi));
+          const char * name = rc_name(c.rc);
+          kv("rc", name ? name : hex(c.rc));
+          if (c.lpig) kv("lpig", "1");
         }
       },
       d.body);

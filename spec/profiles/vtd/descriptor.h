@@ -22,8 +22,9 @@
 
 namespace nostale::vtd {
 
-/// Descriptor type: qw0[3:0] plus qw0[11:9] as type[6:4] (VT-d 3.x). Only these eight are
-/// decoded; page_grp_resp (0x9) and page-stream response (0xa) are not invalidations.
+/// Descriptor type: qw0[3:0] plus qw0[11:9] as type[6:4] (VT-d 3.x). Only these nine are
+/// decoded: eight invalidations and page_grp_resp, the one response Linux submits on the queue;
+/// the page-stream response (0xa) is not decoded.
 enum class Type : unsigned {
   CcInv = 0x1,       ///< cc_inv, context-cache invalidate (QI_CC_TYPE)
   IotlbInv = 0x2,    ///< iotlb_inv (QI_IOTLB_TYPE)
@@ -33,6 +34,7 @@ enum class Type : unsigned {
   PIotlbInv = 0x6,   ///< p_iotlb_inv, PASID-based IOTLB (QI_EIOTLB_TYPE)
   PcInv = 0x7,       ///< pc_inv, PASID cache (QI_PC_TYPE)
   PDevTlbInv = 0x8,  ///< p_dev_tlb_inv, PASID-based device TLB (QI_DEIOTLB_TYPE)
+  PageGrpResp = 0x9, ///< page_grp_resp, page group response (QI_PGRP_RESP_TYPE)
 };
 
 /// cc_inv G, qw0[5:4] (QI_CC_GRAN(DMA_CCMD_*_INVL)); 0 is invalid.
@@ -121,8 +123,24 @@ struct PDevTlbInv {
   bool operator==(const PDevTlbInv &) const = default;
 };
 
+/// page_grp_resp response codes (PCIe PRG Response; Linux QI_RESP_*). The field holds any of
+/// 16 values; these three are the ones PCIe defines, the others are unused encodings.
+enum class RespCode : unsigned { Success = 0x0, InvalidRequest = 0x1, ResponseFailure = 0xf };
+
+/// The answer to a page request group (VT-d 3.x layout): the remapping hardware sends it to the
+/// device as a PCIe PRG Response message. It invalidates nothing (DESCRIPTORS.md).
+struct PageGrpResp {
+  bool pp = false;          ///< qw0[4] PASID present (QI_PGRP_PASID_P)
+  std::uint8_t rc = 0;      ///< qw0[15:12] response code (QI_PGRP_RESP_CODE), see RespCode
+  std::uint16_t rid = 0;    ///< qw0[31:16] requester id of the device (QI_PGRP_DID)
+  std::uint32_t pasid = 0;  ///< qw0[51:32] (QI_PGRP_PASID), meaningful with pp
+  bool lpig = false;        ///< qw1[2] last page in group (QI_PGRP_LPIG; reserved since VT-d 4.0)
+  std::uint16_t prgi = 0;   ///< qw1[11:3] page request group index (QI_PGRP_IDX), 9 bits
+  bool operator==(const PageGrpResp &) const = default;
+};
+
 /// Alternatives in type order: index() + 1 == type code.
-using Body = std::variant<CcInv, IotlbInv, DevTlbInv, IecInv, InvWait, PIotlbInv, PcInv, PDevTlbInv>;
+using Body = std::variant<CcInv, IotlbInv, DevTlbInv, IecInv, InvWait, PIotlbInv, PcInv, PDevTlbInv, PageGrpResp>;
 
 struct Descriptor {
   Body body;
@@ -134,11 +152,12 @@ struct Descriptor {
   bool operator==(const Descriptor &) const = default;
 };
 
-/// "cc_inv", "iotlb_inv", ... (the QEMU trace / VT-d spec labels).
+/// "cc_inv", "iotlb_inv", ..., "page_grp_resp" (the Linux qi_submit trace labels, TRACE-1).
 const char * type_name(Type t);
 /// The PASID-based types (p_iotlb_inv, pc_inv, p_dev_tlb_inv) exist only with a 256-bit queue
 /// (QEMU rejects them in a 128-bit one: vtd_inv_desc_reserved_check(..., dw = true)). Not
-/// checked by decode_raw, which takes either width.
+/// checked by decode_raw, which takes either width. page_grp_resp is not among them: QEMU
+/// checks only its qw0/qw1 (vtd_process_page_group_response_desc).
 bool needs_256bit_queue(Type t);
 /// One named bit range qw<word>[hi:lo]; the name is the spec's ("DID", "ADDR", "type[3:0]",
 /// "PFSID[15:4]", ...) or "reserved".
@@ -154,8 +173,9 @@ u64 reserved_mask(Type t, unsigned word);
 
 /// Decodes two (128-bit) or four (256-bit) words. Throws ScenarioError(path, ...) naming the
 /// offending word and bit range for: a wrong word count, an unknown type, a set reserved bit
-/// (VTD-DESC-1), an invalid granularity encoding, a page-selective address not aligned to
-/// 2^(12+AM) or AM > 51 (VTD-DESC-2), a wait descriptor with none of SW/IF/FN.
+/// (VTD-DESC-1; page_grp_resp's PDP and private data included), an invalid granularity
+/// encoding, a page-selective address not aligned to 2^(12+AM) or AM > 51 (VTD-DESC-2), a wait
+/// descriptor with none of SW/IF/FN.
 Descriptor decode_raw(const std::vector<u64> & words, const std::string & path);
 /// The exact inverse of decode_raw: two words, or four if `d.wide`.
 std::vector<u64> encode_raw(const Descriptor & d);

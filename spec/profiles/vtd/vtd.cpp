@@ -1,8 +1,8 @@
 // The `vtd` profile: Intel VT-d in scalable mode, first- and second-stage PASID-table entries,
 // queued invalidation. Each `descriptor` step is one descriptor, readable or raw
 // (descriptor.h); it decodes to a semantic invalidation (InvPattern), a fence, a wait, or a
-// command with no translation effect. Rule ids: ../reference/rules.md §1 (VTD-*) and §4 (ATS-*);
-// choices are listed in README.md next to this file.
+// command with no translation effect (iec_inv, page_grp_resp). Rule ids: ../reference/rules.md
+// §1 (VTD-*) and §4 (ATS-*); choices are listed in README.md next to this file.
 #include <cstdio>
 #include <map>
 
@@ -374,6 +374,26 @@ class Vtd final : public Profile {
       p.addr = a;
       p.size = sz;
       out.rule = "VTD-GRAN-6";
+    } else if (auto * r = std::get_if<PageGrpResp>(&d.body)) {
+      // The answer to a page request group software read from the page request queue: the
+      // hardware sends it to the device `rid` as a PCIe PRG Response, after which the device
+      // retries its translation request. It invalidates no cache and waits for nothing, so the
+      // pattern stays empty. Nor does it retire outstanding page requests: the device may issue
+      // more while the PASID is bound, and those already in flight are drained only by a polled
+      // inv_wait with PD=1 (VTD-SEQ-9, intel_iommu_drain_pasid_prq). Removing nothing is the
+      // sound reading; DESCRIPTORS.md has the sources.
+      if (legacy(cfg))
+        throw ScenarioError(dpath, "page_grp_resp needs scalable mode: only a scalable-mode context entry "
+                                   "enables page requests (PRE)");
+      const int dev = ctx.device_by_sid(r->rid, dpath);
+      if (!cfg.devices.at(static_cast<std::size_t>(dev)).pri)
+        throw ScenarioError(dpath, "page_grp_resp answers page requests, but device '" +
+                                       cfg.devices.at(static_cast<std::size_t>(dev)).name +
+                                       "' (rid " + hex(r->rid) + ") cannot issue any (config/devices/" +
+                                       std::to_string(dev) + "/pri)");
+      if (r->pp) pasid_ok(r->pasid);
+      out.rule = "VTD-SEQ-9";
+      out.text += "  (a page response: removes no cached entry and no outstanding page request)";
     }
     if (p.ranged && p.addr >= (u64{1} << cfg.geo.iova_bits())) {
       // Whole-space device-TLB flushes (ADDR = 0x7FFFFFFFFFFFF, S=1) reach past the IOVA width.
