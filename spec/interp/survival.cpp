@@ -118,6 +118,9 @@ std::string rule_for(const Violation & v, const CheckPoint & cp, const Survival 
       // A device-TLB flush was issued, for another device only: the fan-out to every device
       // bound to the PASID was missing (PASID-3).
       if (why.kind == Survival::NotCovered && why.inv) return "PASID-3";
+      // A covering device-TLB flush was submitted, and the frame freed before any wait
+      // completed it: the order of free and wait (CORE-1), as for the IOTLB entry beside it.
+      if (why.kind == Survival::NotWaited && dma) return "CORE-1";
       return "ATS-7";
   }
   return "MOD-1";

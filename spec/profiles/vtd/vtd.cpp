@@ -155,6 +155,9 @@ class Vtd final : public Profile {
     // entries of a device whose context entry was cleared while PASID entries were present
     // (VTD-SEQ-3: pc_inv and iotlb_inv DSI for the DID of each).
     if (cex.entry.kind == CacheKind::ContextCache) return "VTD-SEQ-2";
+    // A domain id freed while entries tagged with it are cached, whichever entry the trace shows
+    // and however it was filled.
+    if (cex.property == "no-reuse-while-cached" && !tl.checks.at(cex.check).freed_pasid) return "VTD-ID-6";
     // A second-stage entry (no PASID tag) filled by a walk for another PASID: two
     // second-stage tables behind one DID (VTD-CACHE-3).
     if (cex.entry.pasid == kNoPasid)
@@ -170,8 +173,6 @@ class Vtd final : public Profile {
     const bool covered = why.kind == Survival::NotWaited || why.kind == Survival::Refilled;
     // Dirty tracking turned on without the flushes of VTD-SEQ-6, whichever entry was left.
     if (cex.property == "no-missed-dirty") return "VTD-SEQ-6";
-    // A domain id freed while entries tagged with it are cached, whichever flush was missing.
-    if (cex.property == "no-reuse-while-cached" && !tl.checks.at(cex.check).freed_pasid) return "VTD-ID-6";
     // A second-stage pointer of nested walks: only an iotlb_inv of the nested DID with IH=0
     // removes it (no PASID or address names it).
     if (!cex.from_memory && !covered && cex.entry.gpa) return "VTD-SEQ-13";
