@@ -37,7 +37,7 @@ std::size_t scaled(std::size_t n)
 
 double since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
 
-enum class Corpus { Generic, Stages, Nested, Focused };
+enum class Corpus { Generic, Stages, Nested, Focused, Skipping };
 
 struct Run {
   Corpus corpus;
@@ -56,6 +56,7 @@ Scenario draw(Gen & g, Corpus c)
     case Corpus::Stages: return random_scenario(g, 4 + g.pick(7), true);
     case Corpus::Nested: return random_scenario(g, 4 + g.pick(7), true, true);
     case Corpus::Focused: return focused_scenario(g);
+    case Corpus::Skipping: return random_scenario(g, 4 + g.pick(7), false, false, true);
   }
   return {};
 }
@@ -160,6 +161,7 @@ void differential(const Run & run)
             !tl.mem_at_check(tl.checks[cx.check]).context_present(cx.device))
           ++cex_kinds["context cleared"];
         if (cx.page_request) ++cex_kinds["page request"];
+        if (cx.entry.kind == CacheKind::Psc && cx.entry.next) ++cex_kinds["paging-structure entry that skips levels"];
       }
     }
 
@@ -213,6 +215,8 @@ void differential(const Run & run)
   }
   if (run.corpus == Corpus::Focused) {
     EXPECT_GT(cex_kinds["level-2 IOTLB entry"], 0);
+  } else if (run.corpus == Corpus::Skipping) {
+    EXPECT_GT(cex_kinds["paging-structure entry that skips levels"], 0);
   } else if (run.corpus == Corpus::Nested) {
     EXPECT_GT(cex_kinds["nested entry"], 0);
     EXPECT_GT(cex_kinds["nested second-stage walk entry"], 0);
@@ -255,6 +259,14 @@ TEST(Differential, SmtAgreesWithExhaustiveEnumerationOnNestedWalks)
 TEST(Differential, SmtAgreesWithExhaustiveEnumerationOnDecidingFeatures)
 {
   differential({Corpus::Focused, 300, 20261128, 2, 1});
+}
+
+// Domains whose tables skip a level (AMD-PT-1, the generic description with level skipping
+// forced on): pointers that lead two levels down, cached and walked on from, and addresses
+// whose skipped index bits are not zero.
+TEST(Differential, SmtAgreesWithExhaustiveEnumerationWithSkippedLevels)
+{
+  differential({Corpus::Skipping, 150, 20261130});
 }
 
 }  // namespace

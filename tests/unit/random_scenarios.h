@@ -40,17 +40,24 @@ inline Scenario small_config(Gen & g, const char * name, unsigned inorder_percen
 /// `stages`: also draw the hardware-profile features (translation types and stage-selective
 /// patterns, fences, a non-coherent walker with clflush, negative caching). `nested`: mostly
 /// nested entries, leaf-only flushes and freed table pages, where the second-stage entries of
-/// nested walks are what stays stale.
-inline Scenario random_scenario(Gen & g, std::size_t nsteps, bool stages = false, bool nested = false)
+/// nested walks are what stays stale. `skipping`: the page-table format may skip levels
+/// (AMD-PT-1), and domains draw which level their tables skip.
+inline Scenario random_scenario(Gen & g, std::size_t nsteps, bool stages = false, bool nested = false,
+                                bool skipping = false)
 {
   Scenario sc = small_config(g, "random", 30);
   Config & c = sc.config;
+  if (skipping) c.hw.format.level_skipping = true;
   std::size_t ndev = 1 + g.pick(2), ndom = nested ? 2 : 1 + g.pick(2);
   for (std::size_t i = 0; i < ndev; ++i) {
     bool ats = g.coin(60);
     c.devices.push_back({"d" + std::to_string(i), ats, stages && ats && g.coin(50), std::nullopt});
   }
   for (std::size_t i = 0; i < ndom; ++i) c.domains.push_back({"D" + std::to_string(i), u64{1 + i}});
+  // Drawn only where the format skips levels, so that the other corpora keep their draws.
+  if (c.hw.format.level_skipping)
+    for (Domain & d : c.domains)
+      if (g.coin(70)) d.skip_levels = {2};  // the only level a 3-level table can skip
   c.pt_pool = 0x100000;
   if (stages) {
     c.coherent = !g.coin(35);
@@ -114,6 +121,8 @@ inline Scenario random_scenario(Gen & g, std::size_t nsteps, bool stages = false
     } else if (kind < 18) {
       s.op = Op::Map;
       unsigned lvl = 1 + static_cast<unsigned>(g.pick(g.coin(75) ? 1 : 2));
+      const std::vector<unsigned> & skip = c.domains[static_cast<std::size_t>(s.domain)].skip_levels;
+      if (std::find(skip.begin(), skip.end(), lvl) != skip.end()) lvl = 1;  // no table holds such leaves
       s.page_size = geo.size(lvl);
       u64 n = 1 + g.pick(4);  // runs of consecutive leaves are encoded as one term
       u64 slots = pages * geo.size(1) / s.page_size;
@@ -121,6 +130,8 @@ inline Scenario random_scenario(Gen & g, std::size_t nsteps, bool stages = false
       if (first + n > slots) n = slots - first;
       s.iova = first * s.page_size;
       s.size = n * s.page_size;
+      // Mostly where the table has a slot: the skipped level's index bits zero (AMD-PT-1).
+      if (!skip.empty() && g.coin(75)) s.iova &= ~((geo.size(3) - 1) & ~(geo.size(2) - 1));
       s.phys = (0x40 + g.pick(6) * 2) * s.page_size;
       // Guest-physical outputs a nested second stage can translate (inside the IOVA width).
       if (stages && g.coin(nested ? 80 : 40)) s.phys = g.pick(pages * geo.size(1) / s.page_size) * s.page_size;
