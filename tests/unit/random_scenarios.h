@@ -148,6 +148,12 @@ inline Scenario random_scenario(Gen & g, std::size_t nsteps, bool stages = false
       s.iova = first * geo.size(1);
       s.size = n * geo.size(1);
       s.free_tables = g.coin(50);
+      // A table reached by skipping is unlinked only with the whole range of the pointer above.
+      if (!c.domains[static_cast<std::size_t>(s.domain)].skip_levels.empty() && g.coin(40)) {
+        s.iova = s.iova / geo.size(3) * geo.size(3);
+        s.size = geo.size(3);
+        s.free_tables = true;
+      }
     } else if (kind < 38) {
       s.op = Op::ConfigWrite;  // attach
       s.cw.present = true;
