@@ -227,6 +227,23 @@ TEST(LevelSkip, CachedPointerThatSkipsALevelAgreesWithMemory)
   EXPECT_EQ(b.smt.verdict, Verdict::Safe) << b.smt.property << " " << b.smt.severity;
 }
 
+// Memory itself still maps a freed data frame, through the pointer that skips level 2.
+TEST(LevelSkip, FreeOfAFrameMappedThroughASkippingPointerIsFound)
+{
+  Scenario sc = skipping_scenario();
+  add(sc, attach());
+  add(sc, map(kPage));
+  Step f = step(Op::FreeFrame);
+  f.phys = 0x40 * kPage;
+  f.size = kPage;
+  add(sc, f);
+  Both b = run(sc);
+  ASSERT_TRUE(b.ex.check.has_value());
+  EXPECT_EQ(b.ex.property, "no-dma-after-free");
+  ASSERT_EQ(b.smt.verdict, Verdict::Violation);
+  EXPECT_EQ(b.smt.property, "no-dma-after-free");
+}
+
 // No walk translates an address whose skipped index bits are not zero, so no IOTLB entry
 // for it can exist: a flush of exactly the unmapped page is enough. An engine that skipped
 // the check would alias 0x4000 onto page 0 and find that alias stale after the flush.

@@ -106,6 +106,7 @@ inline Scenario random_scenario(Gen & g, std::size_t nsteps, bool stages = false
     }
   }
   for (std::size_t i = 0; i < nsteps; ++i) {
+    bool free_after = false;
     Step s;
     s.path = "/steps/" + std::to_string(sc.steps.size());
     s.domain = static_cast<int>(g.pick(ndom));
@@ -153,6 +154,7 @@ inline Scenario random_scenario(Gen & g, std::size_t nsteps, bool stages = false
         s.iova = s.iova / geo.size(3) * geo.size(3);
         s.size = geo.size(3);
         s.free_tables = true;
+        free_after = g.coin(60);  // and the unlinked table freed right away
       }
     } else if (kind < 38) {
       s.op = Op::ConfigWrite;  // attach
@@ -224,6 +226,12 @@ inline Scenario random_scenario(Gen & g, std::size_t nsteps, bool stages = false
       s.did = g.pick(4);
     }
     sc.steps.push_back(s);
+    if (free_after) {
+      Step f = s;
+      f.op = Op::FreePgtables;
+      f.path = "/steps/" + std::to_string(sc.steps.size());
+      sc.steps.push_back(f);
+    }
   }
   sc.expect.verdict = "safe";
   return sc;
