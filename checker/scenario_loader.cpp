@@ -3,6 +3,7 @@
 #include "checker/printable.h"
 #include "checker/strict_json.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <fstream>
 #include <map>
@@ -129,9 +130,10 @@ class Loader {
       throw ScenarioError(path + "/domains", "expected an array of 1 to 16 domains");
     for (std::size_t i = 0; i < doms.size(); ++i) {
       std::string p = path + "/domains/" + std::to_string(i);
-      only_keys(doms[i], p, {"name", "did"});
+      only_keys(doms[i], p, {"name", "did", "skip_levels"});
       Domain d{name(need(doms[i], p, "name"), p + "/name"), std::nullopt};
       if (doms[i].contains("did")) d.did = bounded(doms[i]["did"], p + "/did", 0, (u64{1} << c.did_bits) - 1);
+      if (doms[i].contains("skip_levels")) d.skip_levels = skip_levels(doms[i]["skip_levels"], p + "/skip_levels", c.geo);
       if (seen.count(d.name)) throw ScenarioError(p + "/name", "duplicate domain name '" + d.name + "'");
       seen[d.name] = 1;
       c.domains.push_back(d);
@@ -145,6 +147,25 @@ class Loader {
                             "context entries above the PASID tables need a profile that has them (vtd in "
                             "scalable mode)");
     profile_->check_config(c, path);
+    for (std::size_t i = 0; i < c.domains.size(); ++i)
+      if (!c.domains[i].skip_levels.empty() && !c.hw.format.level_skipping)
+        throw ScenarioError(path + "/domains/" + std::to_string(i) + "/skip_levels",
+                            "the " + sc_.profile + " profile's page tables cannot skip levels (AMD-PT-1)");
+  }
+
+  /// Table levels a domain skips (AMD-PT-1): neither the root level nor level 1, each once.
+  std::vector<unsigned> skip_levels(const json & j, const std::string & path, const Geometry & geo)
+  {
+    if (!j.is_array()) throw ScenarioError(path, "expected an array of table levels");
+    std::vector<unsigned> out;
+    for (std::size_t k = 0; k < j.size(); ++k) {
+      const std::string p = path + "/" + std::to_string(k);
+      if (geo.levels < 3) throw ScenarioError(p, "a table of " + std::to_string(geo.levels) + " levels has no level to skip");
+      unsigned l = static_cast<unsigned>(bounded(j[k], p, 2, geo.levels - 1));
+      if (std::find(out.begin(), out.end(), l) != out.end()) throw ScenarioError(p, "level " + std::to_string(l) + " listed twice");
+      out.push_back(l);
+    }
+    return out;
   }
 
   int lookup(const json & j, const std::string & path, bool device)

@@ -295,23 +295,36 @@ struct Walker {
     }
   }
 
+  /// A walk that ends with no translation. CM=1: the not-present result itself may be cached
+  /// (as a 4 KiB entry: the smallest is the hardest to invalidate, so it stands for every
+  /// size). Only for second-stage (and untyped) walks: first-stage maps need no flush under
+  /// CM=1 (VTD-SEQ-11).
+  void not_present()
+  {
+    if (cfg.negative_caching() && (pgtt == kPgttNone || pgtt == kPgttSecond)) {
+      Entry e = tagged(CacheKind::Iotlb, 1);
+      e.negative = true;
+      out.insert(e);
+    }
+  }
+
+  /// Go on below a (cached or read) pointer of level `level` to `ptr`, a table of level `below`:
+  /// only if the skipped index bits of the address are zero (AMD-PT-1).
+  void walk_below(u64 ptr, unsigned level, unsigned below, std::vector<Entry> & leaves)
+  {
+    if (skipped_bits_zero(cfg.geo, level, below, addr))
+      walk(ptr, below, leaves);
+    else
+      not_present();
+  }
+
   /// Walk from table `table` of level `level`, inserting every entry the walk reads.
   void walk(u64 table, unsigned level, std::vector<Entry> & leaves)
   {
     for (;;) {
       WalkResult r = mem.walk_from(cfg.geo, table, level, addr, level);
       if (r.kind == WalkResult::Wild) return wild(level, leaves);
-      if (r.kind == WalkResult::None) {
-        // CM=1: the not-present result itself may be cached (as a 4 KiB entry: the smallest
-        // is the hardest to invalidate, so it stands for every size). Only for second-stage
-        // (and untyped) walks: first-stage maps need no flush under CM=1 (VTD-SEQ-11).
-        if (cfg.negative_caching() && (pgtt == kPgttNone || pgtt == kPgttSecond)) {
-          Entry e = tagged(CacheKind::Iotlb, 1);
-          e.negative = true;
-          out.insert(e);
-        }
-        return;
-      }
+      if (r.kind == WalkResult::None) return not_present();
       if (r.kind == WalkResult::Leaf) {
         if (pgtt == kPgttNested) return nested_leaf(level, r, leaves);
         Entry e = tagged(CacheKind::Iotlb, level);
@@ -321,11 +334,15 @@ struct Walker {
         leaves.push_back(e);
         return;
       }
+      // Tagged with the level of the entry read, whatever level its table has.
       Entry e = tagged(CacheKind::Psc, level);
       e.ptr = r.ptr;
+      e.next = r.next;
       out.insert(e);
+      const unsigned below = level_below(level, r.next);
+      if (!skipped_bits_zero(cfg.geo, level, below, addr)) return not_present();
       table = r.ptr;
-      --level;
+      level = below;
     }
   }
 };
@@ -437,7 +454,7 @@ std::set<Entry> fillable_for(const Config & cfg, const Memory & mem, const std::
       if (e.wild)
         wk.wild(e.level - 1, leaves);
       else
-        wk.walk(e.ptr, e.level - 1, leaves);
+        wk.walk_below(e.ptr, e.level, level_below(e.level, e.next), leaves);
     }
     // ATS translation requests are answered from the IOTLB too (ATS-7).
     for (const Entry & e : cache)

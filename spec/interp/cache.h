@@ -55,6 +55,9 @@ struct Entry {
   u64 root = 0;        ///< PASID cache: root table frame (first-stage root when nested)
   u64 parent = 0;      ///< PASID cache, nested: second-stage root of the nesting parent
   u64 ptr = 0;         ///< paging-structure cache: next-level table frame
+  /// Paging-structure cache: the level of the table `ptr` points to when the entry skips
+  /// levels (AMD-Vi NextLevel, AMD-PT-1); 0: level - 1.
+  unsigned next = 0;
   u64 frame = 0;       ///< IOTLB / device TLB: output page frame (base)
   unsigned perm = 0;   ///< IOTLB / device TLB
   auto operator<=>(const Entry &) const = default;

@@ -64,7 +64,10 @@ static Translation built(const Config & cfg, const Memory & mem, const Entry & e
     case CacheKind::Psc:
       if (e.wild) { t.kind = Translation::Wild; return t; }
       if (e.gpa) return nest_from(cfg, mem, e.ptr, e.level - 1, s1, addr);
-      t = translate_memory_from(cfg, mem, e.ptr, e.level - 1, addr);
+      // The walk it starts goes on at the level its NextLevel names, and only for an address
+      // whose skipped index bits are zero (AMD-PT-1).
+      if (!skipped_bits_zero(cfg.geo, e.level, level_below(e.level, e.next), addr)) return t;
+      t = translate_memory_from(cfg, mem, e.ptr, level_below(e.level, e.next), addr);
       return e.pgtt == kPgttNested ? nest(cfg, mem, s2_root, t, addr) : t;
     case CacheKind::ContextCache: return t;  // judged on its own (evaluate)
     case CacheKind::Iotlb:

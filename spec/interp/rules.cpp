@@ -14,6 +14,9 @@ std::string rule_text(const std::string & id)
                 "covering it must have completed (include/uapi/linux/iommu.h, GAPI-3)"},
       {"MOD-3", "non-leaf (paging-structure) entries are removed only by non-leaf invalidations; "
                 "LEAF keeps them (struct iommu_inv_addr_info doc)"},
+      {"AMD-PT-1", "AMD-Vi: a page-directory entry's NextLevel may name a table several levels below, "
+                   "skipping levels; a walk goes on there only if the address bits of the skipped levels "
+                   "are zero, else it ends with no translation (I/O page fault)"},
       {"MOD-4", "a frame (data or table page) is freed only when memory no longer maps it and the "
                 "invalidation has completed"},
       {"CORE-1", "unmapped pages and freed table pages go back to the allocator only after the "

@@ -147,9 +147,11 @@ WalkResult Memory::walk_from(const Geometry & geo, u64 table, unsigned level, u6
     if (e == it->second.entries.end()) return WalkResult{WalkResult::None, level, 0, 0, 0, 0};
     if (e->second.kind == Pte::Leaf)
       return WalkResult{WalkResult::Leaf, level, e->second.frame, e->second.perm, 0, 0};
-    if (level == stop) return WalkResult{WalkResult::Pointer, level, 0, 0, e->second.frame, 0};
+    if (level == stop) return WalkResult{WalkResult::Pointer, level, 0, 0, e->second.frame, 0, e->second.next};
+    const unsigned below = level_below(level, e->second.next);
+    if (!skipped_bits_zero(geo, level, below, addr)) return WalkResult{WalkResult::None, level, 0, 0, 0, 0};
     table = e->second.frame;
-    --level;
+    level = below;
   }
 }
 
@@ -166,21 +168,32 @@ void Memory::map_page(const Config & cfg, const Step & s, u64 addr, unsigned lea
 {
   const Geometry & g = cfg.geo;
   DomainState & dom = domains_.at(static_cast<std::size_t>(s.domain));
+  const std::vector<unsigned> & skip = cfg.domains.at(static_cast<std::size_t>(s.domain)).skip_levels;
+  auto skipped = [&](unsigned l) { return std::find(skip.begin(), skip.end(), l) != skip.end(); };
+  // AMD-PT-1: the table has no slot for an address whose skipped index bits are not zero; the
+  // walk of such an address ends with no translation, so the page is left unmapped.
+  for (unsigned l : skip)
+    if (g.index(l, addr) != 0) return;
   u64 table = dom.root;
-  for (unsigned level = g.levels; level > leaf_level; --level) {
+  for (unsigned level = g.levels; level > leaf_level;) {
+    unsigned below = level - 1;
+    while (skipped(below)) --below;  // the loader keeps leaf levels of maps unskipped
     Pte & e = tables_.at(table).entries[g.index(level, addr)];
     if (e.kind == Pte::Leaf)
       throw ScenarioError(s.path, "map overlaps a larger page already mapped at this address; "
                                   "unmap it first");
     if (e.kind == Pte::None) {
-      u64 t = alloc_table(cfg, level - 1);
+      u64 t = alloc_table(cfg, below);
       Pte & e2 = tables_.at(table).entries[g.index(level, addr)];  // alloc may rehash: re-find
       e2.kind = Pte::Table;
       e2.frame = t;
+      e2.next = below == level - 1 ? 0 : below;
       table = t;
     } else {
       table = e.frame;
+      below = level_below(level, e.next);
     }
+    level = below;
   }
   Pte & leaf = tables_.at(table).entries[g.index(leaf_level, addr)];
   if (leaf.kind == Pte::Table) {
@@ -211,7 +224,9 @@ bool Memory::unmap_range(const Config & cfg, const Step & s, u64 table, unsigned
         throw ScenarioError(s.path, "unmap covers only part of a large page; unmap the whole page");
       drop.push_back(idx);
     } else if (pte.kind == Pte::Table) {
-      bool empty = unmap_range(cfg, s, pte.frame, level - 1, eb, lo, hi, unlinked);
+      // A table reached by skipping levels covers only the addresses whose skipped index
+      // bits are zero, from eb on: the only ones a map can have written (AMD-PT-1).
+      bool empty = unmap_range(cfg, s, pte.frame, level_below(level, pte.next), eb, lo, hi, unlinked);
       // dma_pte_free_level: only table pages whose whole range was unmapped are freed.
       if (s.free_tables && empty && inside) {
         unlinked.push_back(pte.frame);
@@ -259,6 +274,9 @@ void Memory::apply_step(const Config & cfg, const Step & s)
       for (unsigned l = 1; l <= g.max_leaf_level(); ++l)
         if (g.size(l) == s.page_size) lvl = l;
       if (lvl == 0) throw ScenarioError(s.path + "/page_size", "not a page size of this geometry");
+      const std::vector<unsigned> & skip = cfg.domains.at(static_cast<std::size_t>(s.domain)).skip_levels;
+      if (std::find(skip.begin(), skip.end(), lvl) != skip.end())
+        throw ScenarioError(s.path + "/page_size", "the domain skips the table level of this page size (skip_levels)");
       u64 pages = s.size / s.page_size;
       for (u64 i = 0; i < pages; ++i)
         map_page(cfg, s, s.iova + i * s.page_size, lvl, (s.phys + i * s.page_size) >> g.page_shift);

@@ -17,7 +17,22 @@ struct Pte {
   enum Kind { None, Leaf, Table } kind = None;
   u64 frame = 0;       ///< leaf: output frame number; table: frame of the next-level table
   unsigned perm = 0;   ///< leaf only
+  /// Table: the level of the table it points to when levels are skipped (AMD-Vi NextLevel,
+  /// AMD-PT-1); 0: the level below.
+  unsigned next = 0;
 };
+
+/// The level a pointer entry of level `level` with NextLevel `next` (0: none) leads to.
+inline unsigned level_below(unsigned level, unsigned next) { return next ? next : level - 1; }
+
+/// AMD-PT-1: a walk through a pointer of level `level` to a table of level `below` goes on only
+/// if the address's index bits of the skipped levels (below + 1 .. level - 1) are all zero.
+inline bool skipped_bits_zero(const Geometry & geo, unsigned level, unsigned below, u64 addr)
+{
+  for (unsigned k = below + 1; k < level; ++k)
+    if (geo.index(k, addr) != 0) return false;
+  return true;
+}
 
 struct TablePage {
   unsigned level = 0;                ///< entries in this page are level-`level` entries
@@ -47,6 +62,7 @@ struct WalkResult {
   unsigned perm = 0;
   u64 ptr = 0;         ///< pointer: next-level table frame
   u64 bad_frame = 0;   ///< wild: the frame that does not hold a table of that level
+  unsigned next = 0;   ///< pointer: its NextLevel when it skips levels (Pte::next)
 };
 
 class Memory {
@@ -59,7 +75,9 @@ class Memory {
 
   /// Walk from table `table` (expected to hold level-`level` entries) for `addr`, stopping at
   /// the first leaf, at a not-present entry, or at a pointer entry of level `stop` (stop >= 2
-  /// asks for the level-`stop` pointer; stop = 1 walks to the leaf).
+  /// asks for the level-`stop` pointer; stop = 1 walks to the leaf). A pointer that skips
+  /// levels leads to the table of its NextLevel, and only if the skipped index bits of `addr`
+  /// are zero (else the walk ends: None at the pointer's level, AMD-PT-1).
   WalkResult walk_from(const Geometry & geo, u64 table, unsigned level, u64 addr,
                        unsigned stop) const;
 

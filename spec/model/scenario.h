@@ -118,6 +118,10 @@ struct Device {
 struct Domain {
   std::string name;
   std::optional<u64> did;
+  /// Table levels the domain's page table skips (AMD-Vi NextLevel, AMD-PT-1): no table of these
+  /// levels is allocated, the pointer entry above points straight to the table below. Only
+  /// where the profile's page-table format allows it (hw::PageTableFormat::level_skipping).
+  std::vector<unsigned> skip_levels = {};
 };
 
 struct Config {

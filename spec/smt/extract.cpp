@@ -59,6 +59,7 @@ Entry Reader::entry_of(Instance & I, u64 pasid, u64 addr)
       e.level = I.level;
       e.wild = tru(I.wild);
       if (!e.wild) e.ptr = val(I.ptr);
+      if (!e.wild && I.next) e.next = static_cast<unsigned>(val(*I.next));
       if (I.gpa) {
         e.gpa = true;
         e.vpn = val(t.gq) >> t.geo.shift(e.level);

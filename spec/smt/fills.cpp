@@ -126,7 +126,7 @@ Res Fills::walk(Instance & I, unsigned stop, const z3::expr & walking)
     Instance & U = psc.at(l);
     z3::expr is = I.start == t.bv(l, kLvlW);
     ok_start = ok_start || is;
-    Res from = mem.at_gap(I.t.g, [&](MemTerms & m) { return mem.walk_sym(m, U.ptr, l - 1, stop); });
+    Res from = mem.at_gap(I.t.g, [&](MemTerms & m) { return mem.walk_below(m, U.ptr, l, U.next, stop, t.wa); });
     from = ite(U.wild, t.wild(l - 1), from);
     res = ite(is, from, res);
     t.cons.push_back(z3::implies(walking && is, U.active && lt(U.t, I.t) && U.did == I.did &&
@@ -189,6 +189,7 @@ void Fills::build_psc()
     t.cons.push_back(z3::implies(I.active, !t.is_pt(I.pgtt)));  // pass-through reads no table
     I.wild = res.kind == t.bv(kWild, 2);
     I.ptr = res.ptr;
+    I.next = res.next;  // skip_on: the level its walk goes on at (AMD-PT-1)
     psc.emplace(l, I);
   }
 }

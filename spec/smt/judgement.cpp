@@ -107,7 +107,7 @@ Judgement::Tr Judgement::built(Instance & I)
         return from_res(ite(I.wild, t.wild(I.level - 1), r));
       }
       // A nested paging-structure entry goes on through the second stage the route uses.
-      Res r = nest_at_check(I.pgtt, route().s2, mem.walk_sym(check_mem, I.ptr, I.level - 1, 1));
+      Res r = nest_at_check(I.pgtt, route().s2, mem.walk_below(check_mem, I.ptr, I.level, I.next, 1, t.wa));
       return from_res(ite(I.wild, t.wild(I.level - 1), r));
     }
     default:

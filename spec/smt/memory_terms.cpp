@@ -54,8 +54,13 @@ Res MemoryTerms::walk_concrete(MemTerms & m, u64 tbl, unsigned l, unsigned stop,
         e = std::next(last);
         continue;
       }
-      Res r = l == stop ? t.mk(kPtr, t.bv(l, kLvlW), t.bv(0, FW), t.bv(0, kPermW), t.bv(pte.frame, FW))
-                        : walk_concrete(m, pte.frame, l - 1, stop, addr);
+      auto below = [&] {
+        if (pte.next == 0) return walk_concrete(m, pte.frame, l - 1, stop, addr);
+        // A pointer that skips levels (AMD-PT-1).
+        return ite(skipped_zero(l, pte.next, addr), walk_concrete(m, pte.frame, pte.next, stop, addr), t.none(l));
+      };
+      Res r = l == stop ? t.mk(kPtr, t.bv(l, kLvlW), t.bv(0, FW), t.bv(0, kPermW), t.bv(pte.frame, FW)) : below();
+      if (l == stop && t.skip_on) r.next = t.bv(pte.next, kLvlW);
       acc = ite(index(l, addr) == t.bv(idx, geo.level_bits), r, acc);
       ++e;
     }
@@ -69,6 +74,23 @@ Res MemoryTerms::walk_sym(MemTerms & m, const z3::expr & X, unsigned l, unsigned
   Res acc = t.wild(l);
   for (const auto & [frame, page] : m.mem->tables())
     if (page.level == l) acc = ite(X == t.bv(frame, t.FW), walk_concrete(m, frame, l, stop, addr), acc);
+  return acc;
+}
+
+z3::expr MemoryTerms::skipped_zero(unsigned l, unsigned below, const z3::expr & addr)
+{
+  if (below + 1 >= l) return t.c.bool_val(true);
+  unsigned lo = t.geo.shift(below + 1), hi = t.geo.shift(l) - 1;
+  return addr.extract(hi, lo) == t.bv(0, hi - lo + 1);
+}
+
+Res MemoryTerms::walk_below(MemTerms & m, const z3::expr & X, unsigned l, const std::optional<z3::expr> & next,
+                            unsigned stop, const z3::expr & addr)
+{
+  Res acc = walk_sym(m, X, l - 1, stop, addr);
+  if (!next) return acc;
+  for (unsigned n = l - 2; n >= 1; --n)
+    acc = ite(*next == t.bv(n, kLvlW), ite(skipped_zero(l, n, addr), walk_sym(m, X, n, stop, addr), t.none(l)), acc);
   return acc;
 }
 

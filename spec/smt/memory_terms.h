@@ -4,6 +4,7 @@
 #pragma once
 
 #include <map>
+#include <optional>
 #include <tuple>
 #include <utility>
 #include <vector>
@@ -32,6 +33,14 @@ class MemoryTerms {
   /// Walk from a symbolic table frame X: anything but a level-`l` table reads as arbitrary.
   Res walk_sym(MemTerms & m, const z3::expr & X, unsigned l, unsigned stop) { return walk_sym(m, X, l, stop, t.wa); }
   Res walk_sym(MemTerms & m, const z3::expr & X, unsigned l, unsigned stop, const z3::expr & addr);
+
+  /// Walk on below a pointer of level `l` to the symbolic table X: of level l - 1, or, with
+  /// `next` (levels skipped, AMD-PT-1), of the level it names (0: l - 1), only if the address's
+  /// skipped index bits are zero.
+  Res walk_below(MemTerms & m, const z3::expr & X, unsigned l, const std::optional<z3::expr> & next, unsigned stop,
+                 const z3::expr & addr);
+  /// The index bits of levels below + 1 .. l - 1 of `addr` are zero (AMD-PT-1).
+  z3::expr skipped_zero(unsigned l, unsigned below, const z3::expr & addr);
 
   /// The PASID-table entry of (device w, the witness PASID) in memory m.
   Attach attach_at(const Memory & m, const z3::expr & w) { return attach_at(m, w, t.wp); }

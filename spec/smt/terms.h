@@ -20,15 +20,23 @@ constexpr unsigned kPermW = 2;
 enum : unsigned { kNone = 0, kLeaf = 1, kPtr = 2, kWild = 3 };
 constexpr unsigned kPgttW = 3;
 
-/// A walk result: what the walk ended on (kind), at which level, and the entry's payload.
+/// A walk result: what the walk ended on (kind), at which level, and the entry's payload. `next`:
+/// a pointer's NextLevel (Pte::next: 0 unless it skips levels, AMD-PT-1), only where a domain
+/// skips levels (Terms::skip_on): no term is made for it otherwise.
 struct Res {
   z3::expr kind, level, frame, perm, ptr;
+  std::optional<z3::expr> next = std::nullopt;
 };
 
 inline Res ite(const z3::expr & c, const Res & a, const Res & b)
 {
-  return Res{z3::ite(c, a.kind, b.kind), z3::ite(c, a.level, b.level),
-             z3::ite(c, a.frame, b.frame), z3::ite(c, a.perm, b.perm), z3::ite(c, a.ptr, b.ptr)};
+  Res r{z3::ite(c, a.kind, b.kind), z3::ite(c, a.level, b.level), z3::ite(c, a.frame, b.frame),
+        z3::ite(c, a.perm, b.perm), z3::ite(c, a.ptr, b.ptr)};
+  if (a.next || b.next) {
+    z3::expr none = c.ctx().bv_val(0, kLvlW);
+    r.next = z3::ite(c, a.next.value_or(none), b.next.value_or(none));
+  }
+  return r;
 }
 
 /// Bits to hold values 0..n-1 (at least 1).
@@ -69,7 +77,8 @@ inline Attach ite(const z3::expr & cnd, const Attach & a, const Attach & b)
 inline bool same(const Res & a, const Res & b)
 {
   return a.kind.id() == b.kind.id() && a.level.id() == b.level.id() && a.frame.id() == b.frame.id() &&
-         a.perm.id() == b.perm.id() && a.ptr.id() == b.ptr.id();
+         a.perm.id() == b.perm.id() && a.ptr.id() == b.ptr.id() && a.next.has_value() == b.next.has_value() &&
+         (!a.next || a.next->id() == b.next->id());
 }
 inline bool same(const z3::expr & a, const z3::expr & b) { return a.id() == b.id(); }
 inline bool same(const Attach & a, const Attach & b)
@@ -102,6 +111,7 @@ struct Instance {
   bool gpa = false;          // PSC: a second-stage entry of a nested walk, for the GPA gq
   std::optional<z3::expr> s2start = std::nullopt;  // nested fills: 0 root, l: cached npsc level l
   std::optional<z3::expr> walk_pasid = std::nullopt;  // the PASID of the walk, when not the witness's (below)
+  std::optional<z3::expr> next = std::nullopt;  // PSC, levels skipped: the entry's NextLevel (0: level - 1)
 };
 
 /// A step that writes a whole present record of translation type `type`.
@@ -140,6 +150,8 @@ struct Terms {
                                [](const Step & st) { return attaches(st, kPgttNested); });
   /// Context entries matter only if a step changes one: otherwise every one is present
   /// throughout, and gating walks on them (and caching them) changes nothing.
+  /// Pointers may skip levels (AMD-PT-1) only if a domain's table skips some.
+  bool skip_on = std::any_of(cfg.domains.begin(), cfg.domains.end(), [](const Domain & d) { return !d.skip_levels.empty(); });
   bool ctx_on = cfg.context_cache() &&
                 (std::any_of(sc.steps.begin(), sc.steps.end(), [](const Step & st) { return st.op == Op::ConfigWrite && st.cw.depth > 0; }) ||
                  std::any_of(cfg.devices.begin(), cfg.devices.end(), [](const Device & d) { return !d.context; }));

@@ -583,6 +583,17 @@ TEST(LoaderErrors, PointerFormat)
       {"expect bad property", [](json & j) { j["expect"] = {{"verdict", "violation"}, {"property", "no-leak"}}; },
        "/expect/property"},
       {"too many steps", [](json & j) { for (int i = 0; i < 2000; ++i) j["steps"].push_back({{"op", "check"}}); }, "/steps"},
+      // AMD-PT-1: only a format that skips levels takes skip_levels (generic's does not).
+      {"skip_levels on generic", [](json & j) { j["config"]["domains"][1]["skip_levels"] = {2}; },
+       "/config/domains/1/skip_levels"},
+      {"skip the root level", [](json & j) { j["config"]["domains"][0]["skip_levels"] = {4}; },
+       "/config/domains/0/skip_levels/0"},
+      {"skip level 1", [](json & j) { j["config"]["domains"][0]["skip_levels"] = {1}; },
+       "/config/domains/0/skip_levels/0"},
+      {"skip a level twice", [](json & j) { j["config"]["domains"][0]["skip_levels"] = {2, 2}; },
+       "/config/domains/0/skip_levels/1"},
+      {"skip_levels not an array", [](json & j) { j["config"]["domains"][0]["skip_levels"] = 2; },
+       "/config/domains/0/skip_levels"},
   };
   for (const Case & c : cases) {
     SCOPED_TRACE(c.what);

@@ -93,7 +93,10 @@ inline unsigned pick_bit(Gen & g, unsigned mask)
 /// records, several domain tags, level hints); nullptr: the generic base corpus. `nested`:
 /// mostly nested entries, leaf-only flushes and freed table pages, where the second-stage
 /// entries of nested walks are what stays stale (variants with nested records only).
-inline Scenario random_scenario(Gen & g, std::size_t nsteps, const Profile * profile = nullptr, bool nested = false)
+/// `skipping`: the page-table format may skip levels (AMD-PT-1) even if the profile's does not.
+/// Domains draw which level their tables skip wherever the format allows it.
+inline Scenario random_scenario(Gen & g, std::size_t nsteps, const Profile * profile = nullptr, bool nested = false,
+                                bool skipping = false)
 {
   Scenario sc = small_config(g, "random", 30);
   Config & c = sc.config;
@@ -111,6 +114,7 @@ inline Scenario random_scenario(Gen & g, std::size_t nsteps, const Profile * pro
       if (const hw::TagField * f = c.hw.tag(n)) w += f->width;
     if (w) c.did_bits = w;
   }
+  if (skipping) c.hw.format.level_skipping = true;
   std::size_t ndev = 1 + g.pick(2), ndom = nested ? 2 : 1 + g.pick(2);
   for (std::size_t i = 0; i < ndev; ++i) {
     bool ats = g.coin(60);
@@ -118,6 +122,10 @@ inline Scenario random_scenario(Gen & g, std::size_t nsteps, const Profile * pro
   }
   const u64 ids = u64{1} << c.did_bits;
   for (std::size_t i = 0; i < ndom; ++i) c.domains.push_back({"D" + std::to_string(i), (1 + i) % ids});
+  // Drawn only where the format skips levels, so that the other corpora keep their draws.
+  if (c.hw.format.level_skipping)
+    for (Domain & d : c.domains)
+      if (g.coin(70)) d.skip_levels = {2};  // the only level a 3-level table can skip
   c.pt_pool = 0x100000;
   // Context entries not set up yet; more often where a not-present one may be cached (CM=1).
   for (Device & d : c.devices) d.context = !(c.context_cache() && g.coin(c.negative_context() ? 50 : 25));
@@ -160,6 +168,7 @@ inline Scenario random_scenario(Gen & g, std::size_t nsteps, const Profile * pro
     }
   }
   for (std::size_t i = 0; i < nsteps; ++i) {
+    bool free_after = false;
     Step s;
     s.path = "/steps/" + std::to_string(sc.steps.size());
     s.domain = static_cast<int>(g.pick(ndom));
@@ -175,6 +184,8 @@ inline Scenario random_scenario(Gen & g, std::size_t nsteps, const Profile * pro
     } else if (kind < 18) {
       s.op = Op::Map;
       unsigned lvl = 1 + static_cast<unsigned>(g.pick(g.coin(75) ? 1 : 2));
+      const std::vector<unsigned> & skip = c.domains[static_cast<std::size_t>(s.domain)].skip_levels;
+      if (std::find(skip.begin(), skip.end(), lvl) != skip.end()) lvl = 1;  // no table holds such leaves
       s.page_size = geo.size(lvl);
       u64 n = 1 + g.pick(4);  // runs of consecutive leaves are encoded as one term
       u64 slots = pages * geo.size(1) / s.page_size;
@@ -182,6 +193,8 @@ inline Scenario random_scenario(Gen & g, std::size_t nsteps, const Profile * pro
       if (first + n > slots) n = slots - first;
       s.iova = first * s.page_size;
       s.size = n * s.page_size;
+      // Mostly where the table has a slot: the skipped level's index bits zero (AMD-PT-1).
+      if (!skip.empty() && g.coin(75)) s.iova &= ~((geo.size(3) - 1) & ~(geo.size(2) - 1));
       s.phys = (0x40 + g.pick(6) * 2) * s.page_size;
       // Guest-physical outputs a nested second stage can translate (inside the IOVA width).
       if (dr.on && g.coin(nested ? 80 : 40)) s.phys = g.pick(pages * geo.size(1) / s.page_size) * s.page_size;
@@ -198,6 +211,13 @@ inline Scenario random_scenario(Gen & g, std::size_t nsteps, const Profile * pro
       s.iova = first * geo.size(1);
       s.size = n * geo.size(1);
       s.free_tables = g.coin(50);
+      // A table reached by skipping is unlinked only with the whole range of the pointer above.
+      if (!c.domains[static_cast<std::size_t>(s.domain)].skip_levels.empty() && g.coin(40)) {
+        s.iova = s.iova / geo.size(3) * geo.size(3);
+        s.size = geo.size(3);
+        s.free_tables = true;
+        free_after = g.coin(60);  // and the unlinked table freed right away
+      }
     } else if (kind < 38) {
       s.op = Op::ConfigWrite;  // attach
       s.cw.present = true;
@@ -271,6 +291,12 @@ inline Scenario random_scenario(Gen & g, std::size_t nsteps, const Profile * pro
       s.did = g.pick(4);
     }
     sc.steps.push_back(s);
+    if (free_after) {
+      Step f = s;
+      f.op = Op::FreePgtables;
+      f.path = "/steps/" + std::to_string(sc.steps.size());
+      sc.steps.push_back(f);
+    }
   }
   sc.expect.verdict = "safe";
   return sc;
