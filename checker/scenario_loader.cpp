@@ -141,6 +141,8 @@ class Loader {
     // Called without caps too: the profile sets its defaults (e.g. vtd's scalable mode).
     profile_->decode_caps(j.contains("caps") ? j["caps"] : nlohmann::json::object(), path + "/caps", c);
     c.hw = profile_->hardware(c);
+    // A profile that declares hardware the engines cannot model is nostale's bug (exit 4).
+    NOSTALE_CHECK(unsupported(c.hw).empty(), "the " + sc_.profile + " profile: " + unsupported(c.hw));
     for (std::size_t i = 0; i < c.devices.size(); ++i)
       if (!c.devices[i].context && !c.context_cache())
         throw ScenarioError(path + "/devices/" + std::to_string(i) + "/context",

@@ -88,6 +88,8 @@ struct Description {
   /// them is a value and a mask over the packed tag.
   std::vector<TagField> tags;
   std::vector<std::string> domain_tags;
+  /// The tag fields that hold the requester (VT-d sid) and the PASID (SMMUv3 SSID).
+  std::string device_tag = "device", pasid_tag = "pasid";
   std::vector<Cache> caches;
   std::vector<Structure> chain;  ///< outermost first
   /// Translation types a record may have (bit t: ConfigWrite::type t; bit 0: one untyped stage).

@@ -36,6 +36,45 @@ const hw::Cache * declared_cache(const Config & cfg, CacheKind k)
 
 bool has_cache(const Config & cfg, CacheKind k) { return cfg.hw.caches.empty() || declared_cache(cfg, k); }
 
+std::string unsupported(const hw::Description & d)
+{
+  using Tags = std::set<std::string>;
+  const Tags domain(d.domain_tags.begin(), d.domain_tags.end());
+  auto with = [](Tags t, std::initializer_list<std::string> more) {
+    t.insert(more);
+    return t;
+  };
+  for (const hw::Cache & c : d.caches) {
+    Tags want;
+    switch (c.holds) {
+      case hw::Holds::Record: {
+        if (c.structure < 0 || static_cast<std::size_t>(c.structure) >= d.chain.size())
+          return c.name + " caches records of no structure of the chain";
+        const hw::Structure & st = d.chain[static_cast<std::size_t>(c.structure)];
+        const bool inner = static_cast<std::size_t>(c.structure) + 1 == d.chain.size();
+        if (!inner && static_cast<std::size_t>(c.structure) + 2 != d.chain.size())
+          return c.name + ": the engines model at most one structure above the translating record";
+        const bool by_pasid = std::find(st.key.begin(), st.key.end(), d.pasid_tag) != st.key.end() ||
+                              std::find(st.key.begin(), st.key.end(), "pasid") != st.key.end();
+        want = inner ? with(domain, {d.device_tag}) : Tags{d.device_tag};
+        if (inner && by_pasid) want.insert(d.pasid_tag);
+        break;
+      }
+      case hw::Holds::Pointer:
+      case hw::Holds::Leaf: want = with(domain, {d.pasid_tag}); break;
+      case hw::Holds::Device: want = {d.device_tag, d.pasid_tag}; break;
+    }
+    const Tags got(c.tags.begin(), c.tags.end());
+    if (got != want) {
+      std::string w, g;
+      for (const std::string & t : want) w += (w.empty() ? "" : ", ") + t;
+      for (const std::string & t : got) g += (g.empty() ? "" : ", ") + t;
+      return c.name + " is declared with tags {" + g + "}; the engines tag its entries with {" + w + "}";
+    }
+  }
+  return "";
+}
+
 std::string cache_label(const Config & cfg, CacheKind k)
 {
   const hw::Cache * c = declared_cache(cfg, k);

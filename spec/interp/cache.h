@@ -25,6 +25,13 @@ const hw::Cache * declared_cache(const Config & cfg, CacheKind k);
 /// The hardware has a cache of role `k`: one is declared (a configuration without a
 /// description, as unit tests build by hand, has every role). Both engines fill only these.
 bool has_cache(const Config & cfg, CacheKind k);
+/// Why the engines cannot model `d` as declared (empty: they can). Each cache must carry the
+/// tags the engines give its role: records of the translating structure its key and the domain
+/// tag, records of the structure above the requester, pointer and leaf caches the domain tag and
+/// the PASID, device caches the requester and the PASID. A cache declared with fewer tags (an
+/// ATC without PASID) would be hit by lookups the engines do not make, so it is refused, never
+/// modelled as something it is not.
+std::string unsupported(const hw::Description & d);
 /// What traces call the cache of role `k`: its declared name.
 std::string cache_label(const Config & cfg, CacheKind k);
 

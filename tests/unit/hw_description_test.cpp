@@ -7,6 +7,7 @@
 
 #include "checker/scenario_loader.h"
 #include "spec/interp/cache.h"
+#include "spec/profiles/api/profile.h"
 
 namespace nostale {
 namespace {
@@ -61,6 +62,30 @@ TEST(HwDescription, MatchesWhatTheEnginesModel)
                          "vtd/linux/sm-context-setup-cm.json", "vtd/linux/legacy-context-setup-cm.json",
                          "vtd/linux/noncoherent-walker.json", "vtd/linux/map-caching-mode.json"})
     expect_matches_engines(f);
+}
+
+}  // namespace
+}  // namespace nostale
+
+namespace nostale {
+namespace {
+
+// Every variant of every registered profile declares caches the engines can model as declared;
+// a declaration they cannot (an ATC without PASID tag, a TLB without the domain tag) is refused
+// by name, not modelled as something else.
+TEST(HwDescription, EveryVariantIsOneTheEnginesModel)
+{
+  for (const std::string & id : profile_ids())
+    for (const hw::Description & d : find_profile(id)->variants(Config{}))
+      EXPECT_EQ(unsupported(d), "") << id;
+  hw::Description d = find_profile("vtd")->hardware(Config{});
+  for (hw::Cache & c : d.caches)
+    if (c.holds == hw::Holds::Device) c.tags = {"sid"};  // an ATC that ignores the PASID
+  EXPECT_NE(unsupported(d).find("device-TLB is declared with tags {sid}"), std::string::npos) << unsupported(d);
+  d = find_profile("vtd")->hardware(Config{});
+  for (hw::Cache & c : d.caches)
+    if (c.holds == hw::Holds::Leaf) c.tags = {"pasid"};  // a TLB without the domain id
+  EXPECT_NE(unsupported(d).find("IOTLB"), std::string::npos);
 }
 
 }  // namespace

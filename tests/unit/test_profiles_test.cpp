@@ -12,6 +12,7 @@
 #include "checker/engine.h"
 #include "checker/report.h"
 #include "checker/scenario_loader.h"
+#include "spec/interp/cache.h"
 #include "spec/profiles/api/profile.h"
 
 namespace nostale {
@@ -49,6 +50,7 @@ TEST(TestProfiles, RegisterWithoutTheCore)
   ASSERT_EQ(d.chain.size(), 2u);
   EXPECT_EQ(d.chain[0].name, "STE");
   EXPECT_EQ(d.chain[1].words.size(), 2u);
+  for (const hw::Description & v : toy->variants(c)) EXPECT_EQ(unsupported(v), "");
 }
 
 TEST(TestProfiles, BothEnginesMeetEachScenarioExpectation)

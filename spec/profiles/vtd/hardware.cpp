@@ -14,6 +14,7 @@ hw::Description hardware(const Config & cfg, Mode mode)
   d.profile = "vtd";
   d.tags = {{"sid", 16}, {"did", cfg.did_bits}, {"pasid", cfg.pasid_bits}};
   d.domain_tags = {"did"};
+  d.device_tag = "sid";
   if (mode.legacy) {
     // Legacy mode: the context entry (per requester id) is the record a walk translates through
     // (TT: second-stage or pass-through). With CM=1 not-present context entries are cached under

@@ -34,6 +34,8 @@ hw::Description describe(const Config & cfg, bool walk_cache)
   const unsigned a = asid_bits(cfg);
   d.tags = {{"sid", 8}, {"asid", a}, {"vmid", cfg.did_bits - a}, {"ssid", cfg.pasid_bits}};
   d.domain_tags = {"asid", "vmid"};
+  d.device_tag = "sid";
+  d.pasid_tag = "ssid";
   // STE (per stream) -> CD (per stream and substream), the CD read as two words: the word with
   // V and the ASID/VMID, and the word with the table pointers and the stage.
   d.chain = {{"STE", {"sid"}, {{RecordField::Present}}},
