@@ -99,11 +99,6 @@ struct Description {
 
   /// The innermost structure: the record a walk translates through (VT-d PASID-table entry).
   const Structure * leaf_structure() const { return chain.empty() ? nullptr : &chain.back(); }
-  /// The structure `depth` levels above the translating record (0: the record itself).
-  const Structure * structure_at(unsigned depth) const
-  {
-    return depth < chain.size() ? &chain[chain.size() - 1 - depth] : nullptr;
-  }
   /// The cache of the records of the structure at `depth` (nullptr: not cached).
   const Cache * record_cache(unsigned depth) const
   {
@@ -135,6 +130,14 @@ struct Description {
       off += t ? t->width : 0;
     }
     return -1;
+  }
+  /// Bits of the packed domain tag.
+  unsigned domain_tag_width() const
+  {
+    unsigned w = 0;
+    for (const std::string & n : domain_tags)
+      if (const TagField * t = tag(n)) w += t->width;
+    return w;
   }
 };
 

@@ -54,8 +54,7 @@ std::string unsupported(const hw::Description & d)
         const bool inner = static_cast<std::size_t>(c.structure) + 1 == d.chain.size();
         if (!inner && static_cast<std::size_t>(c.structure) + 2 != d.chain.size())
           return c.name + ": the engines model at most one structure above the translating record";
-        const bool by_pasid = std::find(st.key.begin(), st.key.end(), d.pasid_tag) != st.key.end() ||
-                              std::find(st.key.begin(), st.key.end(), "pasid") != st.key.end();
+        const bool by_pasid = std::find(st.key.begin(), st.key.end(), "pasid") != st.key.end();
         want = inner ? with(domain, {d.device_tag}) : Tags{d.device_tag};
         if (inner && by_pasid) want.insert(d.pasid_tag);
         break;
@@ -142,7 +141,6 @@ bool matches(const Geometry & g, const InvPattern & p, const Entry & e)
 {
   // The kernel decides (spec/semantics/match.h); plain values stand for the entry's tags.
   const sem::Concrete V;
-  const sem::Grid grid{g.page_shift, g.level_bits, g.levels};
   const unsigned aw = g.iova_bits();
   const u64 addr = e.vpn << g.shift(e.level);
   switch (e.kind) {
@@ -152,10 +150,10 @@ bool matches(const Geometry & g, const InvPattern & p, const Entry & e)
     case CacheKind::Psc:
     case CacheKind::Iotlb: {
       sem::Tagged<sem::Concrete> t{e.did, e.pasid, e.pasid == kNoPasid, e.pgtt, e.level, addr, e.gpa};
-      return sem::match_tlb(V, p, e.kind == CacheKind::Psc, grid, t, 64, 64, aw, 64);
+      return sem::match_tlb(V, p, e.kind == CacheKind::Psc, g, t, 64, 64, aw, 64);
     }
     case CacheKind::DevTlb:
-      return sem::match_devtlb(V, p, grid, static_cast<u64>(e.dev), 64, e.pasid, 64, e.level, addr, aw);
+      return sem::match_devtlb(V, p, g, static_cast<u64>(e.dev), 64, e.pasid, 64, e.level, addr, aw);
   }
   return false;
 }
@@ -511,8 +509,13 @@ std::set<Entry> fillable_for(const Config & cfg, const Memory & mem, const std::
       out.insert(e);
     }
   }
-  // Only the caches the hardware declares hold anything (spec/hw/description.h).
-  for (auto it = out.begin(); it != out.end();) it = has_cache(cfg, it->kind) ? std::next(it) : out.erase(it);
+  // Only the caches the hardware declares hold anything (spec/hw/description.h). Most
+  // descriptions declare every role, and this runs on the explorer's hot path: look once.
+  bool every_role = true;
+  for (CacheKind k : {CacheKind::PasidCache, CacheKind::Psc, CacheKind::Iotlb, CacheKind::DevTlb, CacheKind::ContextCache})
+    every_role &= has_cache(cfg, k);
+  if (!every_role)
+    for (auto it = out.begin(); it != out.end();) it = has_cache(cfg, it->kind) ? std::next(it) : out.erase(it);
   return out;
 }
 

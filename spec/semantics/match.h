@@ -8,15 +8,10 @@
 #include <optional>
 
 #include "spec/semantics/domain.h"
+#include "spec/semantics/geometry.h"
 #include "spec/semantics/pattern.h"
 
 namespace nostale::sem {
-
-/// The page-table grid the address filters compare at: level l covers 2^shift(l) bytes.
-struct Grid {
-  unsigned page_shift = 12, level_bits = 9, levels = 4;
-  unsigned shift(unsigned l) const { return page_shift + level_bits * (l - 1); }
-};
 
 /// What a cache entry carries, as the matcher reads it.
 template <class D>
@@ -59,7 +54,7 @@ typename D::Bool id_filters(const D & d, const InvPattern & p, const typename D:
 /// its aligned region's index lies in [A >> s, (E - 1) >> s] (compare the bits above s). With a
 /// level hint, only entries of that level count (ARM-TTL-1: others may survive).
 template <class D>
-typename D::Bool overlap(const D & d, const InvPattern & p, const Grid & g, const typename D::Word & level,
+typename D::Bool overlap(const D & d, const InvPattern & p, const Geometry & g, const typename D::Word & level,
                          const typename D::Word & addr, unsigned addr_w)
 {
   if (!p.ranged) return d.boolean(true);
@@ -90,7 +85,7 @@ typename D::Bool type_in(const D & d, const typename D::Word & type, unsigned ma
 /// first-stage entry of its domain id, VTD-GRAN-1), or its type within the range. A range of
 /// input addresses names no guest-physical address.
 template <class D>
-typename D::Bool where(const D & d, const InvPattern & p, const Grid & g, const Tagged<D> & e, unsigned addr_w,
+typename D::Bool where(const D & d, const InvPattern & p, const Geometry & g, const Tagged<D> & e, unsigned addr_w,
                        unsigned type_w)
 {
   typename D::Bool in_range = e.gpa ? d.boolean(!p.ranged) : overlap(d, p, g, e.level, e.addr, addr_w);
@@ -99,7 +94,7 @@ typename D::Bool where(const D & d, const InvPattern & p, const Grid & g, const 
 
 /// IOTLB and paging-structure entries (MOD-1, MOD-3: a leaf-only pattern names no pointer).
 template <class D>
-typename D::Bool match_tlb(const D & d, const InvPattern & p, bool pointer, const Grid & g, const Tagged<D> & e,
+typename D::Bool match_tlb(const D & d, const InvPattern & p, bool pointer, const Geometry & g, const Tagged<D> & e,
                            unsigned did_w, unsigned pasid_w, unsigned addr_w, unsigned type_w)
 {
   if (!(pointer ? p.psc : p.iotlb)) return d.boolean(false);
@@ -110,7 +105,7 @@ typename D::Bool match_tlb(const D & d, const InvPattern & p, bool pointer, cons
 
 /// Device-TLB entries: tagged by device and PASID, matched by range (ATS-3).
 template <class D>
-typename D::Bool match_devtlb(const D & d, const InvPattern & p, const Grid & g, const typename D::Word & dev,
+typename D::Bool match_devtlb(const D & d, const InvPattern & p, const Geometry & g, const typename D::Word & dev,
                               unsigned dev_w, const typename D::Word & pasid, unsigned pasid_w,
                               const typename D::Word & level, const typename D::Word & addr, unsigned addr_w)
 {

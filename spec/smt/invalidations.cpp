@@ -30,11 +30,6 @@ void Invalidations::build_invs()
   }
 }
 
-z3::expr Invalidations::filters(const InvPattern & p, const z3::expr & did, const z3::expr & tag)
-{
-  return sem::id_filters(Z3Domain{t.c}, p, did, t.IW, tag, t.PW);
-}
-
 z3::expr Invalidations::match_pc(const InvPattern & p, const z3::expr & did, const z3::expr & w,
                                  const z3::expr & pasid)
 {
@@ -52,7 +47,6 @@ z3::expr Invalidations::untagged(const Instance & I)
 
 z3::expr Invalidations::match(const InvPattern & p, const Instance & I)
 {
-  const sem::Grid grid{t.geo.page_shift, t.geo.level_bits, t.geo.levels};
   switch (I.kind) {
     case CacheKind::PasidCache: return match_pc(p, I.did, I.w, t.wp);
     case CacheKind::ContextCache: return match_cc(p, I.w);
@@ -63,10 +57,10 @@ z3::expr Invalidations::match(const InvPattern & p, const Instance & I)
       sem::Tagged<Z3Domain> e{I.did, I.walk_pasid ? *I.walk_pasid : t.wp,
                               u.is_false() ? std::nullopt : std::optional<z3::expr>(u), I.pgtt,
                               I.kind == CacheKind::Psc ? t.bv(I.level, kLvlW) : I.lvl, t.wa, I.gpa};
-      return sem::match_tlb(Z3Domain{t.c}, p, I.kind == CacheKind::Psc, grid, e, t.IW, t.PW, t.AW, kPgttW);
+      return sem::match_tlb(Z3Domain{t.c}, p, I.kind == CacheKind::Psc, t.geo, e, t.IW, t.PW, t.AW, kPgttW);
     }
     case CacheKind::DevTlb:
-      return sem::match_devtlb(Z3Domain{t.c}, p, grid, I.w, kDevW, t.wp, t.PW, I.lvl, t.wa, t.AW);
+      return sem::match_devtlb(Z3Domain{t.c}, p, t.geo, I.w, kDevW, t.wp, t.PW, I.lvl, t.wa, t.AW);
   }
   return t.c.bool_val(false);
 }

@@ -24,9 +24,6 @@ class Invalidations {
   /// The invalidations submitted before the check point, in submission order.
   std::vector<Inv> invs;
 
-  z3::expr filters(const InvPattern & p, const z3::expr & did) { return filters(p, did, t.wp); }
-  /// `tag`: the entry's PASID tag (the witness's, or that of the walk that filled it).
-  z3::expr filters(const InvPattern & p, const z3::expr & did, const z3::expr & tag);
   z3::expr match_pc(const InvPattern & p, const z3::expr & did, const z3::expr & w, const z3::expr & pasid);
   z3::expr match_cc(const InvPattern & p, const z3::expr & w);
   /// Second-stage IOTLB and paging-structure entries carry no PASID tag (VTD-CACHE-3,

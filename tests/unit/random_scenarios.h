@@ -45,11 +45,10 @@ struct Draws {
   unsigned types = 1;        ///< record types (bit t: ConfigWrite::type t)
   bool torn = false;         ///< records of several words, rewritten live (VTD-COH-3)
   bool dirty = false;        ///< dirty tracking (no-missed-dirty)
-  bool pri = false, drain = false;  ///< page requests, waits that drain them
+  bool page_requests = false;  ///< PRI devices, waits that drain their requests
   bool clflush = false;      ///< a walker that does not snoop
   bool fences = false;
   bool negative = false;     ///< negative records, cached under domain tag 0
-  bool upper = false;        ///< a cached structure above the records (VT-d context entries)
   std::vector<u64> did_masks;  ///< one mask per domain tag field, when there are several
   bool level_hint = false;
 };
@@ -62,12 +61,11 @@ inline Draws draws_of(const hw::Description & d)
   const hw::Structure * st = d.leaf_structure();
   w.torn = st && st->words.size() > 1;
   w.dirty = d.features.dirty_tracking;
-  w.pri = w.drain = d.features.page_requests;
+  w.page_requests = d.features.page_requests;
   w.clflush = d.features.non_coherent_walker;
   w.fences = d.features.fences;
   const hw::Cache * rec = d.record_cache(0);
   w.negative = rec && rec->negative;
-  w.upper = d.record_cache(1) != nullptr;
   if (d.domain_tags.size() > 1)
     for (const std::string & n : d.domain_tags) {
       const hw::TagField * f = d.tag(n);
@@ -109,16 +107,13 @@ inline Scenario random_scenario(Gen & g, std::size_t nsteps, const Profile * pro
     c.hw = vs.at(g.pick(vs.size()));
     sc.profile = c.hw.profile;
     dr = draws_of(c.hw);
-    unsigned w = 0;
-    for (const std::string & n : c.hw.domain_tags)
-      if (const hw::TagField * f = c.hw.tag(n)) w += f->width;
-    if (w) c.did_bits = w;
+    if (const unsigned w = c.hw.domain_tag_width()) c.did_bits = w;
   }
   if (skipping) c.hw.format.level_skipping = true;
   std::size_t ndev = 1 + g.pick(2), ndom = nested ? 2 : 1 + g.pick(2);
   for (std::size_t i = 0; i < ndev; ++i) {
     bool ats = g.coin(60);
-    c.devices.push_back({"d" + std::to_string(i), ats, dr.pri && ats && g.coin(50), std::nullopt});
+    c.devices.push_back({"d" + std::to_string(i), ats, dr.page_requests && ats && g.coin(50), std::nullopt});
   }
   const u64 ids = u64{1} << c.did_bits;
   for (std::size_t i = 0; i < ndom; ++i) c.domains.push_back({"D" + std::to_string(i), (1 + i) % ids});
@@ -262,7 +257,7 @@ inline Scenario random_scenario(Gen & g, std::size_t nsteps, const Profile * pro
       }
     } else if (kind < 70) {
       s.op = Op::Sync;
-      s.drain = dr.drain && g.coin(40);  // VT-d wait with PD=1
+      s.drain = dr.page_requests && g.coin(40);  // VT-d wait with PD=1
     } else if (kind < 74 && c.context_cache() && g.coin(45)) {
       s.op = Op::ConfigWrite;  // clear or set the device's context entry
       s.cw.depth = 1;

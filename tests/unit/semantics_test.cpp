@@ -115,7 +115,7 @@ InvPattern ranged(InvPattern p, u64 addr, u64 size, std::optional<unsigned> leve
   return p;
 }
 
-const Grid kGrid{12, 9, 4};
+const Geometry kGrid{12, 9, 4};
 const MatchCase kMatches[] = {
     {"whole tag equal", tlb(0x0101), 0x0101, 1, 0x1000, true},
     {"whole tag: other ASID", tlb(0x0101), 0x0102, 1, 0x1000, false},

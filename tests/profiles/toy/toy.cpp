@@ -38,8 +38,8 @@ hw::Description describe(const Config & cfg, bool walk_cache)
   d.pasid_tag = "ssid";
   // STE (per stream) -> CD (per stream and substream), the CD read as two words: the word with
   // V and the ASID/VMID, and the word with the table pointers and the stage.
-  d.chain = {{"STE", {"sid"}, {{RecordField::Present}}},
-             {"CD", {"sid", "ssid"},
+  d.chain = {{"STE", {"device"}, {{RecordField::Present}}},
+             {"CD", {"device", "pasid"},
               {{RecordField::Present, RecordField::Domain},
                {RecordField::Type, RecordField::FirstStagePtr, RecordField::SecondStagePtr, RecordField::Dirty}}}};
   d.caches.push_back({"STE cache", Holds::Record, 0, {"sid"}, false, false});
