@@ -32,11 +32,14 @@ constexpr const char * kCm = "cm";  ///< CAP.CM: caching mode, not-present entri
 constexpr const char * kCoherent = "coherent";  ///< ECAP.C: the walker snoops memory
 constexpr const char * kLegacy = "legacy";  ///< legacy (context-entry) mode instead of scalable
 
-bool legacy(const Config & cfg)
+/// The capability `k` as decode_caps stored it (`dflt` when absent).
+u64 cap_of(const Config & cfg, const char * k, u64 dflt)
 {
-  auto it = cfg.caps.find(kLegacy);
-  return it != cfg.caps.end() && it->second;
+  auto it = cfg.caps.find(k);
+  return it != cfg.caps.end() ? it->second : dflt;
 }
+
+bool legacy(const Config & cfg) { return cap_of(cfg, kLegacy, 0) != 0; }
 constexpr const char * kMamv = "mamv";
 
 /// The range an ATS invalidate request covers (ATS-1, VTD-DESC-4): S=0 one 4 KiB page; S=1 the
@@ -78,11 +81,7 @@ class Vtd final : public Profile {
 
   hw::Description hardware(const Config & cfg) const override
   {
-    auto cap = [&](const char * k, u64 dflt) {
-      auto it = cfg.caps.find(k);
-      return it != cfg.caps.end() ? it->second : dflt;
-    };
-    return vtd::hardware(cfg, {cap(kLegacy, 0) != 0, cap(kCm, 0) != 0, cap(kCoherent, 1) != 0});
+    return vtd::hardware(cfg, {legacy(cfg), cap_of(cfg, kCm, 0) != 0, cap_of(cfg, kCoherent, 1) != 0});
   }
 
   /// Scalable or legacy mode, caching mode or not, a walker that snoops or not.
@@ -227,20 +226,16 @@ class Vtd final : public Profile {
       d = decode_json(j["desc"], path + "/desc");
     }
     std::string dpath = path + (raw ? "/raw" : "/desc");
-    auto cap = [&](const char * k, u64 dflt) {
-      auto it = ctx.config.caps.find(k);
-      return it == ctx.config.caps.end() ? dflt : it->second;
-    };
     // Capabilities the descriptor fields depend on (DESCRIPTORS.md).
     if (d.wide && legacy(ctx.config))
       throw ScenarioError(dpath, "256-bit descriptors need scalable mode (IQA.DW=1)");
     auto pfsid = [&](u64 v) {
-      if (v != 0 && !cap(kDit, 0))
+      if (v != 0 && !cap_of(ctx.config, kDit, 0))
         throw ScenarioError(dpath, "PFSID is reserved (must be 0) without ECAP.DIT (config/caps/dit)");
     };
     if (auto * x = std::get_if<DevTlbInv>(&d.body)) pfsid(x->pfsid);
     if (auto * x = std::get_if<PDevTlbInv>(&d.body)) pfsid(x->pfsid);
-    if (auto * x = std::get_if<InvWait>(&d.body); x && x->pd && !cap(kPds, 1))
+    if (auto * x = std::get_if<InvWait>(&d.body); x && x->pd && !cap_of(ctx.config, kPds, 1))
       throw ScenarioError(dpath, "inv_wait PD (page-request drain) needs ECAP.PDS (config/caps/pds)");
     out.text = describe(d);
     out.op = Op::Invalidate;
@@ -302,11 +297,11 @@ class Vtd final : public Profile {
       out.rule = "VTD-GRAN-1";
       if (i->g != IotlbGran::Global) p.did = did_ok(i->did);
       if (i->g == IotlbGran::Psi) {
-        if (!cap(kPsi, 1))
+        if (!cap_of(cfg, kPsi, 1))
           throw ScenarioError(dpath, "page-selective iotlb_inv on hardware without PSI (CAP.PSI=0): use DSI (VTD-DESC-2)");
-        if (i->am > cap(kMamv, 9))
+        if (i->am > cap_of(cfg, kMamv, 9))
           throw ScenarioError(dpath, "address mask " + std::to_string(i->am) + " exceeds MAMV " +
-                                         std::to_string(cap(kMamv, 9)) + " (VTD-DESC-2)");
+                                         std::to_string(cap_of(cfg, kMamv, 9)) + " (VTD-DESC-2)");
         page_range(i->addr, i->am);
         p.psc = !i->ih;  // IH=1: leaf entries only (MOD-3, VTD-CACHE-4)
         // VTD-GRAN-1: second-stage and pass-through entries in the range, every first-stage and
