@@ -395,7 +395,7 @@ std::vector<Entry> torn_reads(const Config & cfg, const Memory & before, const M
     sem::Entry<sem::Concrete> e{false, 0, 0, kPgttNone, 0, false};
     int d = m.attached(dev, pasid);
     if (d >= 0)
-      e = {true, m.domains().at(static_cast<std::size_t>(d)).did.value_or(0), m.attached_root(dev, pasid),
+      e = {true, m.attached_did(dev, pasid), m.attached_root(dev, pasid),
            m.attached_pgtt(dev, pasid), m.attached_parent_root(dev, pasid), m.attached_ssade(dev, pasid)};
     return sem::store(V, e, 64);
   };
@@ -445,16 +445,13 @@ static std::vector<Entry> resolutions_for(const Config & cfg, const Memory & mem
   pc.dev = w;
   pc.pasid = pasid;
   if (dom >= 0) {
-    const DomainState & ds = mem.domains().at(static_cast<std::size_t>(dom));
-    if (ds.did) {
-      pc.did = *ds.did;
-      pc.root = mem.attached_root(w, pasid);
-      pc.pgtt = mem.attached_pgtt(w, pasid);
-      pc.parent = mem.attached_parent_root(w, pasid);
-      pc.ssade = mem.attached_ssade(w, pasid);
-      resolutions.push_back(pc);
-      out.insert(pc);
-    }
+    pc.did = mem.attached_did(w, pasid);
+    pc.root = mem.attached_root(w, pasid);
+    pc.pgtt = mem.attached_pgtt(w, pasid);
+    pc.parent = mem.attached_parent_root(w, pasid);
+    pc.ssade = mem.attached_ssade(w, pasid);
+    resolutions.push_back(pc);
+    out.insert(pc);
   } else if (table && cfg.negative_config()) {
     pc.negative = true;  // a not-present entry, cached under domain id 0 (VTD-ID-1)
     out.insert(pc);

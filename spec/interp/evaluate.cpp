@@ -185,7 +185,7 @@ void Evaluation::memory()
   if (dom_ < 0) return;
   pgtt_ = mem_.attached_pgtt(d_, pasid_);
   s2_root_ = mem_.attached_parent_root(d_, pasid_);
-  lookup_did_ = mem_.domains().at(static_cast<std::size_t>(dom_)).did;
+  lookup_did_ = mem_.attached_did(d_, pasid_);  // the DID the entry holds (Attachment::did)
   root_ = mem_.attached_root(d_, pasid_);
   mt_ = through_entry(cfg_, mem_, pgtt_, *root_, s2_root_, addr_);
 }
@@ -210,10 +210,9 @@ void Evaluation::routes()
   cc.dev = d_;
   int raw = mem_.attached(d_, pasid_);
   if (dom_ < 0 && raw >= 0 && cache_.count(cc)) {
-    const DomainState & rs = mem_.domains().at(static_cast<std::size_t>(raw));
     unsigned rp = mem_.attached_pgtt(d_, pasid_);
     u64 rroot = mem_.attached_root(d_, pasid_), rs2 = mem_.attached_parent_root(d_, pasid_);
-    if (rs.did) add_route(*rs.did, rp, rroot, rs2);
+    add_route(mem_.attached_did(d_, pasid_), rp, rroot, rs2);
     raw_t_ = through_entry(cfg_, mem_, rp, rroot, rs2, addr_);
   }
 }

@@ -41,6 +41,14 @@ std::string rule_text(const std::string & id)
                      "pages (intel_iommu_tlb_sync)"},
       {"VTD-CACHE-4", "VT-d paging-structure caches are removed only with IH=0: IH=1 is legal only when no "
                       "table page was freed (intel_iommu_tlb_sync: ih = freelist empty)"},
+      {"VTD-DESC-7", "VT-d: a page-selective invalidation covers the 2^(12+AM)-byte block that holds ADDR: hardware "
+                     "masks the low AM bits of ADDR (IVA_REG / descriptor AM field; Linux 'PSI masks the low order "
+                     "bits of the base address', iommu_flush_iotlb_psi v5.18)"},
+      {"VTD-DESC-8", "VT-d: hardware ignores ADDR bits 63:MGAW of a page-selective invalidation and compares the "
+                     "bits below (IVA_REG ADDR field)"},
+      {"VTD-DESC-9", "VT-d: a page-selective invalidation with AM above CAP.MAMV, or on hardware without CAP.PSI, has "
+                     "no effect to rely on (an invalid descriptor: Linux's qi_check_fault overwrites it with the "
+                     "wait); flush domain-selectively instead, as cache_tag_flush_iotlb does"},
       {"VTD-GRAN-1", "VT-d: the invalidation must cover the entry: iotlb_inv PSI covers second-stage entries in "
                      "its range and every first-stage entry of the DID; p_iotlb_inv never covers second stage "
                      "(VTD-GRAN-2)"},
@@ -98,7 +106,7 @@ std::string describe_memory(const Config & cfg, const Memory & mem, int device, 
   if (dom < 0) return "the PASID-table entry of (device, PASID) is not present: no translation";
   const DomainState & ds = mem.domains().at(static_cast<std::size_t>(dom));
   std::string head = "domain " + cfg.domains.at(static_cast<std::size_t>(dom)).name +
-                     (ds.did ? " (did " + std::to_string(*ds.did) + ")" : std::string()) + ": ";
+                     " (did " + std::to_string(mem.attached_did(device, pasid)) + ")" + ": ";
   if (mem.attached_pgtt(device, pasid) == kPgttPassThrough) {
     u64 out = (addr & cfg.geo.addr_mask()) >> cfg.geo.page_shift;
     return head + "pass-through: page " + hex(out << cfg.geo.page_shift) + " rw" +

@@ -45,6 +45,10 @@ struct Attachment {
   unsigned pgtt = kPgttNone;
   int parent = -1;  ///< nested: the domain whose second-stage table translates the output
   bool ssade = false;  ///< second-stage accessed/dirty tracking (VT-d SSADE, VTD-SEQ-6)
+  /// The domain id written into the entry. The entry keeps it when the driver frees or
+  /// reassigns the domain's id while the entry is present: a driver bug the checker reports
+  /// (no-reuse-while-cached), not bad input.
+  u64 did = 0;
 };
 
 struct DomainState {
@@ -84,6 +88,8 @@ class Memory {
   /// The PASID-table entry of (device, pasid): the domain, or -1.
   int attached(int device, u64 pasid) const;
   unsigned attached_pgtt(int device, u64 pasid) const;
+  /// The domain id the present PASID-table entry holds (0 if none).
+  u64 attached_did(int device, u64 pasid) const;
   bool attached_ssade(int device, u64 pasid) const;
   /// The table pointer of the PASID-table entry: the domain's root (first-stage root when
   /// nested); 0 for pass-through, which has none.

@@ -99,11 +99,9 @@ Attach MemoryTerms::attach_at(const Memory & m, const z3::expr & w, const z3::ex
   const unsigned FW = t.FW, IW = t.IW;
   Attach a{t.c.bool_val(false), t.bv(0, IW), t.bv(0, FW), t.bv(0, kPgttW), t.bv(0, FW), t.c.bool_val(false)};
   for (const auto & [key, att] : m.attachments()) {
-    const DomainState & ds = m.domains().at(static_cast<std::size_t>(att.domain));
-    NOSTALE_CHECK(ds.did.has_value(), "attached domain without a domain id");
     z3::expr cond = w == t.bv(static_cast<u64>(key.first), kDevW) && pasid == t.bv(key.second, t.PW);
     u64 s2 = m.attached_parent_root(key.first, key.second);
-    a = Attach{cond || a.ok, z3::ite(cond, t.bv(*ds.did, IW), a.did),
+    a = Attach{cond || a.ok, z3::ite(cond, t.bv(att.did, IW), a.did),
                z3::ite(cond, t.bv(m.attached_root(key.first, key.second), FW), a.root),
                z3::ite(cond, t.bv(att.pgtt, kPgttW), a.pgtt), z3::ite(cond, t.bv(s2, FW), a.s2),
                z3::ite(cond, t.c.bool_val(att.ssade), a.ssade)};

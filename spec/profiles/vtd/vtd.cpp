@@ -41,6 +41,9 @@ u64 cap_of(const Config & cfg, const char * k, u64 dflt)
 
 bool legacy(const Config & cfg) { return cap_of(cfg, kLegacy, 0) != 0; }
 constexpr const char * kMamv = "mamv";
+/// CAP.MGAW: the address bits a page-selective invalidation compares (VTD-DESC-8); by default
+/// the configured IOVA width.
+constexpr const char * kMgaw = "mgaw";
 
 /// The range an ATS invalidate request covers (ATS-1, VTD-DESC-4): S=0 one 4 KiB page; S=1 the
 /// size is given by the lowest 0 bit at or above bit 12.
@@ -62,7 +65,7 @@ class Vtd final : public Profile {
 
   void decode_caps(const json & j, const std::string & path, Config & cfg) const override
   {
-    only_keys(j, path, {"cm", "coherent", "psi", "mamv", "mode", "dit", "pds"});
+    only_keys(j, path, {"cm", "coherent", "psi", "mamv", "mgaw", "mode", "dit", "pds"});
     cfg.caps[kDit] = get_bool(j, path, "dit", false);
     cfg.caps[kPds] = get_bool(j, path, "pds", true);
     std::string mode = j.contains("mode") ? get_string(j["mode"], path + "/mode") : "scalable";
@@ -77,6 +80,14 @@ class Vtd final : public Profile {
     u64 m = get_u64(j, path, "mamv", 9);
     if (m > 63 - 12) throw ScenarioError(path + "/mamv", "MAMV is at most 51");
     cfg.caps[kMamv] = m;
+    if (j.contains("mgaw")) {
+      // CAP.MGAW is at least the width the page tables translate (the loader's iova_bits).
+      u64 w = get_u64(j, path, "mgaw", 0);
+      if (w < cfg.geo.iova_bits() || w > 64)
+        throw ScenarioError(path + "/mgaw", "MGAW is between the IOVA width (" + std::to_string(cfg.geo.iova_bits()) +
+                                                ") and 64 bits");
+      cfg.caps[kMgaw] = w;
+    }
   }
 
   hw::Description hardware(const Config & cfg) const override
@@ -198,7 +209,7 @@ class Vtd final : public Profile {
         const Invalidation & inv = tl.invs.at(*why.inv);
         if (cex.entry.kind == CacheKind::Psc && inv.pat.iotlb && !inv.pat.psc) return "VTD-CACHE-4";
         const std::string & r = sc.steps.at(inv.step).rule;
-        if (r.rfind("VTD-GRAN-", 0) == 0 && rule_text(r) != r) return r;
+        if ((r.rfind("VTD-GRAN-", 0) == 0 || r.rfind("VTD-DESC-", 0) == 0) && rule_text(r) != r) return r;
       }
     }
     // A flush that covers the table pointer was issued but had not completed: wait first.
@@ -251,13 +262,43 @@ class Vtd final : public Profile {
         throw ScenarioError(dpath, "PASID " + std::to_string(pasid) + " is wider than pasid_bits");
       return pasid;
     };
+    // A page-selective range as hardware reads it: AM masks the low ADDR bits, so the block is
+    // the 2^(12+AM)-byte block that holds ADDR (VTD-DESC-7), and ADDR bits at and above MGAW are
+    // ignored (VTD-DESC-8). Neither is bad input: older kernels issued unaligned addresses.
+    bool nowhere = false;  // a page-selective block outside the modelled space
     auto page_range = [&](u64 addr, unsigned am) {
-      if (12 + am > cfg.geo.iova_bits() || addr >= (u64{1} << cfg.geo.iova_bits()))
-        throw ScenarioError(dpath, "the range " + hex(addr) + " + 2^" + std::to_string(12 + am) +
-                                       " goes beyond the IOVA width");
+      const unsigned W = cfg.geo.iova_bits(), mgaw = static_cast<unsigned>(cap_of(cfg, kMgaw, W));
+      const unsigned bits = 12 + am;  // am <= MAMV <= 51
+      u64 base = addr & ~((u64{1} << bits) - 1);
+      if (base != addr)
+        out.text += "  (ADDR bits below 2^" + std::to_string(bits) + " ignored: the block at " + hex(base) + ", VTD-DESC-7)";
+      if (mgaw < 64 && (base >> mgaw) != 0) {
+        base &= (u64{1} << mgaw) - 1;
+        out.text += "  (ADDR bits 63:" + std::to_string(mgaw) + " above MGAW ignored: " + hex(base) + ", VTD-DESC-8)";
+      }
+      if (bits >= W) {
+        p.ranged = false;  // the block holds the whole modelled space
+        out.text += "  (covers the whole " + std::to_string(W) + "-bit space)";
+        return;
+      }
+      if ((base >> W) != 0) {
+        // Bits between the page-table width and MGAW are compared: no modelled address matches,
+        // but what the command removes whatever the address still goes (VTD-GRAN-1).
+        nowhere = true;
+        out.text += "  (above the " + std::to_string(W) + "-bit space: covers no modelled address, VTD-DESC-8)";
+        return;
+      }
       p.ranged = true;
-      p.addr = addr;
-      p.size = u64{1} << (12 + am);
+      p.addr = base;
+      p.size = u64{1} << bits;
+    };
+    // An AM above MAMV, or a PSI where CAP.PSI=0: the spec gives it no effect to rely on, and
+    // hardware may report an invalid descriptor (IQE), which Linux's qi_check_fault handles by
+    // overwriting it with the wait: it removes nothing (VTD-DESC-9).
+    bool dropped = false;
+    auto unsupported = [&](const std::string & why) {
+      dropped = true;
+      out.text += "  (" + why + ": removes nothing, VTD-DESC-9)";
     };
     if (j.contains("poll") && !std::holds_alternative<InvWait>(d.body))
       throw ScenarioError(path + "/poll", "poll only goes with inv_wait");
@@ -297,13 +338,14 @@ class Vtd final : public Profile {
       out.rule = "VTD-GRAN-1";
       if (i->g != IotlbGran::Global) p.did = did_ok(i->did);
       if (i->g == IotlbGran::Psi) {
-        if (!cap_of(cfg, kPsi, 1))
-          throw ScenarioError(dpath, "page-selective iotlb_inv on hardware without PSI (CAP.PSI=0): use DSI (VTD-DESC-2)");
-        if (i->am > cap_of(cfg, kMamv, 9))
-          throw ScenarioError(dpath, "address mask " + std::to_string(i->am) + " exceeds MAMV " +
-                                         std::to_string(cap_of(cfg, kMamv, 9)) + " (VTD-DESC-2)");
-        page_range(i->addr, i->am);
-        p.psc = !i->ih;  // IH=1: leaf entries only (MOD-3, VTD-CACHE-4)
+        if (!cap_of(cfg, kPsi, 1)) {
+          unsupported("page-selective iotlb_inv on hardware without PSI (CAP.PSI=0)");
+        } else if (i->am > cap_of(cfg, kMamv, 9)) {
+          unsupported("address mask " + std::to_string(i->am) + " exceeds MAMV " + std::to_string(cap_of(cfg, kMamv, 9)));
+        } else {
+          page_range(i->addr, i->am);
+          p.psc = p.psc && !i->ih;  // IH=1: leaf entries only (MOD-3, VTD-CACHE-4)
+        }
         // VTD-GRAN-1: second-stage and pass-through entries in the range, every first-stage and
         // nested entry of the DID.
         p.pgtt_mask = (1u << kPgttSecond) | (1u << kPgttPassThrough);
@@ -352,8 +394,12 @@ class Vtd final : public Profile {
       p.pgtt_mask = (1u << kPgttFirst) | (1u << kPgttNested) | (1u << kPgttPassThrough);
       if (pi->g == PIotlbGran::Psi) {
         p.pgtt_mask = (1u << kPgttFirst) | (1u << kPgttNested);
-        page_range(pi->addr, pi->am);
-        p.psc = !pi->ih;
+        if (pi->am > cap_of(cfg, kMamv, 9)) {
+          unsupported("address mask " + std::to_string(pi->am) + " exceeds MAMV " + std::to_string(cap_of(cfg, kMamv, 9)));
+        } else {
+          page_range(pi->addr, pi->am);
+          p.psc = p.psc && !pi->ih;
+        }
       }
       out.rule = "VTD-GRAN-2";
     } else if (auto * pc = std::get_if<PcInv>(&d.body)) {
@@ -391,7 +437,15 @@ class Vtd final : public Profile {
       out.rule = "VTD-SEQ-9";
       out.text += "  (a page response: removes no cached entry and no outstanding page request)";
     }
-    if (p.ranged && p.addr >= (u64{1} << cfg.geo.iova_bits())) {
+    if (dropped) {
+      // Still an IOTLB invalidation that was issued, so a trace names it as the one that missed.
+      p.ranged = false;
+      p.pgtt_mask = p.pgtt_anyaddr = 0;
+      out.rule = "VTD-DESC-9";
+    } else if (nowhere) {
+      p.ranged = false;
+      p.pgtt_mask = 0;  // no entry by address; p.pgtt_anyaddr still applies
+    } else if (p.ranged && p.addr >= (u64{1} << cfg.geo.iova_bits())) {
       // Whole-space device-TLB flushes (ADDR = 0x7FFFFFFFFFFFF, S=1) reach past the IOVA width.
       p.ranged = false;
     } else if (p.ranged && p.size > (u64{1} << cfg.geo.iova_bits()) - p.addr) {
