@@ -210,8 +210,10 @@ TEST(VtdConfig, CapabilitiesAndReservations)
   j["steps"].push_back(json::parse(R"({"op":"attach","device":"d0","domain":"A"})"));
   EXPECT_NE(error_of(j).find("needs pgtt"), std::string::npos);
   j = base();
+  // DID 1 on a second-stage or nested entry breaks VTD-ID-2, which the hardware does not enforce:
+  // accepted and judged (vtd/buggy/second-stage-did-1-bug.json).
   j["steps"].push_back(json::parse(R"({"op":"attach","device":"d0","domain":"S","pgtt":"second"})"));
-  EXPECT_NE(error_of(j).find("VTD-ID-2"), std::string::npos);
+  EXPECT_EQ(error_of(j), "");
   j = base();
   j["steps"].push_back(json::parse(R"({"op":"attach","device":"d0","domain":"A","pgtt":"nested"})"));
   EXPECT_NE(error_of(j).find("/steps/0/parent"), std::string::npos);
