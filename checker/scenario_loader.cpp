@@ -263,6 +263,23 @@ class Loader {
       s.free_tables = get_bool(j, path, "free_tables", false);
       range(path, s.iova, s.size, page, "iova");
       s.text = "unmap " + dname() + " iova " + hex(s.iova) + " size " + hex(s.size) + (s.free_tables ? " (frees emptied table pages)" : "");
+    } else if (op == "share_table") {
+      // PT-SHARE-1: one table page linked into several address spaces.
+      only_keys(j, path, {"op", "note", "domain", "from", "iova", "level"});
+      s.op = Op::ShareTable;
+      dom();
+      s.from = lookup(need(j, path, "from"), path + "/from", false);
+      if (s.from == s.domain) throw ScenarioError(path + "/from", "share_table links a table page of another domain");
+      for (int d : {s.domain, s.from})
+        if (!c.domains[static_cast<std::size_t>(d)].skip_levels.empty())
+          throw ScenarioError(path, "share_table is not modelled for domains that skip levels (AMD-PT-1)");
+      s.level = static_cast<unsigned>(bounded(need(j, path, "level"), path + "/level", 1, g.levels - 1));
+      s.iova = get_u64(need(j, path, "iova"), path + "/iova");
+      range(path, s.iova, 1, 1, "iova");  // any address in the entry's span names it
+      s.iova &= ~(g.size(s.level + 1) - 1);  // the entry of level + 1 that holds the address
+      s.text = "share_table " + dname() + " iova " + hex(s.iova) + " level " + std::to_string(s.level) + " -> " +
+               c.domains[static_cast<std::size_t>(s.from)].name + "'s level-" + std::to_string(s.level) +
+               " table page";
     } else if (op == "free_pgtables") {
       only_keys(j, path, {"op", "note", "domain"});
       s.op = Op::FreePgtables;

@@ -17,6 +17,12 @@ std::string rule_text(const std::string & id)
       {"AMD-PT-1", "AMD-Vi: a page-directory entry's NextLevel may name a table several levels below, "
                    "skipping levels; a walk goes on there only if the address bits of the skipped levels "
                    "are zero, else it ends with no translation (I/O page fault)"},
+      {"PT-SHARE-1", "a page-table page linked into several address spaces (the kernel half every mm shares, "
+                     "pgd_alloc / sync_global_pgds): a change in it needs flushes under the domain id (and PASID) of "
+                     "every address space that links it (Linux 72f98ef9a4be and its series: IOTLB flush of the kernel address "
+                     "space before kernel page tables are freed)"},
+      {"PT-SHARE-2", "a page-table page that another address space still links is never freed (Linux never "
+                     "frees the kernel half): its walks, and the pointers they cached, would read a freed page"},
       {"MOD-4", "a frame (data or table page) is freed only when memory no longer maps it and the "
                 "invalidation has completed"},
       {"CORE-1", "unmapped pages and freed table pages go back to the allocator only after the "

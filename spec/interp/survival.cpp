@@ -97,6 +97,51 @@ std::string survival_text(const Scenario & sc, const Timeline & tl, const Surviv
   return "";
 }
 
+std::string shared_table_rule(const Scenario & sc, const Timeline & tl, const Counterexample & cex,
+                              const Survival & why)
+{
+  const Geometry & g = sc.config.geo;
+  const CheckPoint & cp = tl.checks.at(cex.check);
+  const Memory & now = tl.mem_at_check(cp);
+  if (cex.property == "no-dma-after-free" && (cex.from_memory || cex.entry.kind == CacheKind::Psc)) {
+    // The freed table page: the one memory's walk reads as no table, or the cached pointer's.
+    std::optional<u64> page;
+    if (cex.from_memory) {
+      int dom = now.attached(cex.device, cex.pasid);
+      if (dom < 0) return "";
+      WalkResult r = now.walk_from(g, now.domains().at(static_cast<std::size_t>(dom)).root, g.levels, cex.addr, 1);
+      if (r.kind == WalkResult::Wild) page = r.bad_frame;
+    } else if (!cex.entry.wild) {
+      page = cex.entry.ptr;
+    }
+    if (!page) return "";
+    // Unlinked by one domain (on its freelist before this step) while a table still links it.
+    bool unlinked = false;
+    for (const DomainState & d : tl.mem.at(cp.step).domains())
+      for (u64 f : d.freelist) unlinked |= f == *page;
+    bool linked = false;
+    for (const auto & [frame, tp] : now.tables())
+      for (const auto & [idx, pte] : tp.entries) linked |= pte.kind == Pte::Table && pte.frame == *page;
+    return unlinked && linked ? "PT-SHARE-2" : "";
+  }
+  if (cex.property != "no-stale" && cex.property != "no-dma-after-free") return "";
+  if (cex.from_memory || cex.entry.gpa || (cex.entry.kind != CacheKind::Psc && cex.entry.kind != CacheKind::Iotlb))
+    return "";
+  if (why.kind != Survival::NeverInvalidated && why.kind != Survival::NotCovered) return "";
+  // The entry's domain id never got the flush: does its domain's walk for the witness read a
+  // page another address space links too (when it was filled, or now)?
+  for (const Memory * m : {&tl.walk.at(why.fill_gap), &now}) {
+    const std::set<u64> shared = m->shared_tables();
+    if (shared.empty()) continue;
+    for (const DomainState & d : m->domains()) {
+      if (!d.did || *d.did != cex.entry.did) continue;
+      for (u64 f : m->walk_path(g, d.root, cex.addr))
+        if (shared.count(f)) return "PT-SHARE-1";
+    }
+  }
+  return "";
+}
+
 std::string rule_for(const Violation & v, const CheckPoint & cp, const Survival & why)
 {
   // Rule ids are those of ../shared/reference/rules.md, listed with their sources in

@@ -37,6 +37,14 @@ Survival why_survived(const Scenario & sc, const Timeline & tl, const Counterexa
 /// property, the cache of the stale entry and why it survived.
 std::string rule_for(const Violation & v, const CheckPoint & cp, const Survival & why = {});
 
+/// PT-SHARE-1 / PT-SHARE-2 when the violation comes from a table page linked into several
+/// address spaces, else "": an entry of a domain whose walk for the witness goes through a
+/// shared page, never flushed under that domain's id (PT-SHARE-1); or a walk of memory (or a
+/// cached pointer) reaching a page that one domain unlinked and freed while another still links
+/// it (PT-SHARE-2).
+std::string shared_table_rule(const Scenario & sc, const Timeline & tl, const Counterexample & cex,
+                              const Survival & why);
+
 /// One line for traces: why the entry survived, naming the steps.
 std::string survival_text(const Scenario & sc, const Timeline & tl, const Survival & s);
 

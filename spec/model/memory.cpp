@@ -23,6 +23,7 @@ const char * op_name(Op op)
     case Op::Check: return "check";
     case Op::Fence: return "fence";
     case Op::Clflush: return "clflush";
+    case Op::ShareTable: return "share_table";
   }
   return "?";
 }
@@ -109,6 +110,34 @@ bool Memory::is_table(u64 frame, unsigned level) const
 {
   auto it = tables_.find(frame);
   return it != tables_.end() && it->second.level == level;
+}
+
+std::set<u64> Memory::shared_tables() const
+{
+  std::map<u64, unsigned> links;
+  for (const auto & [frame, page] : tables_)
+    for (const auto & [idx, pte] : page.entries)
+      if (pte.kind == Pte::Table) ++links[pte.frame];
+  std::set<u64> out;
+  for (const auto & [frame, n] : links)
+    if (n > 1) out.insert(frame);
+  return out;
+}
+
+std::vector<u64> Memory::walk_path(const Geometry & geo, u64 root, u64 addr) const
+{
+  std::vector<u64> path;
+  u64 table = root;
+  for (unsigned level = geo.levels; level >= 1;) {
+    path.push_back(table);
+    auto it = tables_.find(table);
+    if (it == tables_.end() || it->second.level != level) break;
+    auto e = it->second.entries.find(geo.index(level, addr));
+    if (e == it->second.entries.end() || e->second.kind != Pte::Table) break;
+    table = e->second.frame;
+    level = level_below(level, e->second.next);
+  }
+  return path;
 }
 
 void Memory::mark_free(u64 lo, u64 hi)
@@ -212,6 +241,50 @@ void Memory::map_page(const Config & cfg, const Step & s, u64 addr, unsigned lea
   leaf.kind = Pte::Leaf;
   leaf.frame = frame;
   leaf.perm = s.perm;
+}
+
+void Memory::share_table(const Config & cfg, const Step & s)
+{
+  // PT-SHARE-1: the pointer of level `s.level + 1` for s.iova in domain s.domain is written to
+  // point to the level-`s.level` table page that domain s.from uses for that address, as
+  // pgd_alloc copies the kernel's pgd entries into every new mm. Both tables then read the same
+  // page: a change in it changes both address spaces.
+  const Geometry & g = cfg.geo;
+  const unsigned top = s.level + 1;
+  const DomainState & src = domains_.at(static_cast<std::size_t>(s.from));
+  WalkResult r = walk_from(g, src.root, g.levels, s.iova, top);
+  if (r.kind != WalkResult::Pointer || r.level != top || r.next != 0)
+    throw ScenarioError(s.path + "/from", "domain " + cfg.domains.at(static_cast<std::size_t>(s.from)).name +
+                                              " has no level-" + std::to_string(s.level) +
+                                              " table page for this address (map something there first)");
+  const u64 page = r.ptr;
+  DomainState & dom = domains_.at(static_cast<std::size_t>(s.domain));
+  u64 table = dom.root;
+  for (unsigned level = g.levels; level > top; --level) {
+    Pte & e = tables_.at(table).entries[g.index(level, s.iova)];
+    if (e.kind == Pte::Leaf)
+      throw ScenarioError(s.path, "share_table overlaps a larger page already mapped at this address; unmap it first");
+    if (e.kind == Pte::None) {
+      u64 t = alloc_table(cfg, level - 1);
+      Pte & e2 = tables_.at(table).entries[g.index(level, s.iova)];  // alloc may rehash: re-find
+      e2.kind = Pte::Table;
+      e2.frame = t;
+      table = t;
+    } else {
+      table = e.frame;
+    }
+  }
+  Pte & e = tables_.at(table).entries[g.index(top, s.iova)];
+  if (e.kind == Pte::Leaf)
+    throw ScenarioError(s.path, "share_table overlaps a large page already mapped at this address; unmap it first");
+  if (e.kind == Pte::Table && e.frame != page) {
+    // The domain's own table there is replaced: unlinked, not freed, like a leaf written over
+    // a table pointer.
+    std::vector<u64> sub;
+    unlink_subtree(e.frame, sub);
+    for (u64 t : sub) dom.freelist.push_back(t);
+  }
+  e = Pte{Pte::Table, page, 0, 0};
 }
 
 bool Memory::unmap_range(const Config & cfg, const Step & s, u64 table, unsigned level, u64 base,
@@ -324,6 +397,7 @@ void Memory::apply_step(const Config & cfg, const Step & s)
       break;
     }
     case Op::AssignDid: domains_.at(static_cast<std::size_t>(s.domain)).did = s.did; break;
+    case Op::ShareTable: share_table(cfg, s); break;
     case Op::FreePasid:
     case Op::Invalidate:
     case Op::Sync:

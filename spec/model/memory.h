@@ -107,6 +107,11 @@ class Memory {
   bool is_free(u64 frame) const;
   bool any_free() const { return !freed_.empty(); }
   bool is_table(u64 frame, unsigned level) const;
+  /// Table pages linked by more than one pointer entry (PT-SHARE-1): a page shared by several
+  /// address spaces.
+  std::set<u64> shared_tables() const;
+  /// The table pages a walk from `root` for `addr` reads, top first.
+  std::vector<u64> walk_path(const Geometry & geo, u64 root, u64 addr) const;
 
   const std::map<u64, TablePage> & tables() const { return tables_; }
   const std::vector<DomainState> & domains() const { return domains_; }
@@ -119,6 +124,7 @@ class Memory {
   void write_record(const Step & s);
   void unlink_subtree(u64 table, std::vector<u64> & out);
   void map_page(const Config & cfg, const Step & s, u64 addr, unsigned leaf_level, u64 frame);
+  void share_table(const Config & cfg, const Step & s);
   /// Clears leaves of [lo, hi) under `table`; returns true when the page became empty.
   bool unmap_range(const Config & cfg, const Step & s, u64 table, unsigned level, u64 base,
                    u64 lo, u64 hi, std::vector<u64> & unlinked);

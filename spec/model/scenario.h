@@ -35,6 +35,9 @@ enum class Op {
   Invalidate, Sync, Dma, Check,
   Fence,    ///< later invalidations complete only after earlier ones (VT-d inv_wait FN=1)
   Clflush,  ///< table writes so far become visible to a non-coherent walker (VTD-COH-1)
+  /// Link a table page of another domain into this domain's table (PT-SHARE-1: the kernel half
+  /// every x86 mm shares, pgd_alloc / sync_global_pgds; a shared intermediate table).
+  ShareTable,
 };
 
 /// A write of one configuration record: the driver step that every profile's structure writes
@@ -74,6 +77,8 @@ struct Step {
   unsigned perm = kPermNone; ///< map permission; dma access (kPermRead or kPermWrite)
   bool free_tables = false;
   u64 did = 0;       ///< assign_did
+  int from = -1;     ///< share_table: the domain whose table page is linked
+  unsigned level = 0;  ///< share_table: the level of the linked table page
   ConfigWrite cw;    ///< config_write
   /// sync: the wait also drains page requests issued before it (VT-d inv_wait PD=1, VTD-SEQ-9).
   bool drain = false;

@@ -93,8 +93,10 @@ inline unsigned pick_bit(Gen & g, unsigned mask)
 /// entries of nested walks are what stays stale (variants with nested records only).
 /// `skipping`: the page-table format may skip levels (AMD-PT-1) even if the profile's does not.
 /// Domains draw which level their tables skip wherever the format allows it.
+/// `sharing`: two domains, one linking a table page of the other (PT-SHARE-1, share_table), and
+/// more such links among the random steps.
 inline Scenario random_scenario(Gen & g, std::size_t nsteps, const Profile * profile = nullptr, bool nested = false,
-                                bool skipping = false)
+                                bool skipping = false, bool sharing = false)
 {
   Scenario sc = small_config(g, "random", 30);
   Config & c = sc.config;
@@ -110,7 +112,7 @@ inline Scenario random_scenario(Gen & g, std::size_t nsteps, const Profile * pro
     if (const unsigned w = c.hw.domain_tag_width()) c.did_bits = w;
   }
   if (skipping) c.hw.format.level_skipping = true;
-  std::size_t ndev = 1 + g.pick(2), ndom = nested ? 2 : 1 + g.pick(2);
+  std::size_t ndev = 1 + g.pick(2), ndom = nested || sharing ? 2 : 1 + g.pick(2);
   for (std::size_t i = 0; i < ndev; ++i) {
     bool ats = g.coin(60);
     c.devices.push_back({"d" + std::to_string(i), ats, dr.page_requests && ats && g.coin(50), std::nullopt});
@@ -162,8 +164,38 @@ inline Scenario random_scenario(Gen & g, std::size_t nsteps, const Profile * pro
       sc.steps.push_back(s);
     }
   }
+  // A link to a table page of the other domain above an earlier map (so that it exists).
+  auto share = [&](const Step & m) {
+    Step s;
+    s.op = Op::ShareTable;
+    s.from = m.domain;
+    s.domain = 1 - m.domain;
+    s.iova = m.iova;
+    s.level = 1 + static_cast<unsigned>(g.pick(geo.levels - 1));
+    s.iova &= ~(geo.size(s.level + 1) - 1);
+    s.path = "/steps/" + std::to_string(sc.steps.size());
+    return s;
+  };
+  if (sharing) {
+    Step m;
+    m.op = Op::Map;
+    m.domain = 0;
+    m.page_size = geo.size(1);
+    m.iova = g.pick(pages) * geo.size(1);
+    m.size = geo.size(1);
+    m.phys = (0x40 + g.pick(6) * 2) * geo.size(1);
+    m.perm = kPermRW;
+    m.path = "/steps/" + std::to_string(sc.steps.size());
+    sc.steps.push_back(m);
+    maps.push_back(m);
+    sc.steps.push_back(share(m));
+  }
   for (std::size_t i = 0; i < nsteps; ++i) {
     bool free_after = false;
+    if (sharing && !maps.empty() && g.coin(10)) {
+      sc.steps.push_back(share(maps[g.pick(maps.size())]));
+      continue;
+    }
     Step s;
     s.path = "/steps/" + std::to_string(sc.steps.size());
     s.domain = static_cast<int>(g.pick(ndom));

@@ -178,6 +178,9 @@ class Vtd final : public Profile {
     const bool covered = why.kind == Survival::NotWaited || why.kind == Survival::Refilled;
     // Dirty tracking turned on without the flushes of VTD-SEQ-6, whichever entry was left.
     if (cex.property == "no-missed-dirty") return "VTD-SEQ-6";
+    // A table page linked into several address spaces, flushed under one domain id only, or
+    // freed while another still links it (PT-SHARE-1/2).
+    if (std::string r = shared_table_rule(sc, tl, cex, why); !r.empty()) return r;
     // A second-stage pointer of nested walks: only an iotlb_inv of the nested DID with IH=0
     // removes it (no PASID or address names it).
     if (!cex.from_memory && !covered && cex.entry.gpa) return "VTD-SEQ-13";
