@@ -31,7 +31,7 @@ std::string event_text(const Scenario & sc, const Timeline & tl, const HwEvent &
   }
   std::string by = e.walker >= 0 ? cfg.devices.at(static_cast<std::size_t>(e.walker)).name : "?";
   // A walk for another PASID than the entry's (a second-stage entry carries none) says so.
-  if (e.entry.kind != CacheKind::ContextCache && e.walker_pasid != e.entry.pasid)
+  if (e.entry.kind != CacheKind::ContextCache && e.walker_pasid != e.entry.pasid && cfg.pasid_keyed())
     by += " pasid " + std::to_string(e.walker_pasid);
   return "fill " + describe(cfg, e.entry) + "  [" + by + ": " + e.source + "]";
 }
