@@ -46,14 +46,16 @@ CheckResult check_explicit(const Scenario & sc, const CheckOptions & opt)
 }
 
 /// What a violation found becomes before anyone sees it: the fewest hardware actions, a
-/// readable witness, and a replay on the interpreter. `extra`: what its query was asked under.
+/// readable witness, and a replay on the interpreter. `extra`: what its query was asked under;
+/// a query without any is the first violation of its check point, and replays as that.
 Counterexample prepare(ScenarioRun & run, Answer & found, const std::vector<z3::expr> & extra, bool & cut_short)
 {
+  const Claim claim = extra.empty() ? Claim::First : Claim::Present;
   Shrunk shrunk = shrink(run, std::move(found));
   cut_short = shrunk.cut_short;
   found = readable_witness(run, std::move(shrunk.answer), extra);
   Counterexample cex = run.counterexample(found);
-  replay_gate(run.scenario(), run.timeline(), found.check, cex);
+  replay_gate(run.scenario(), run.timeline(), found.check, cex, claim);
   return cex;
 }
 

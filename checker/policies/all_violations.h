@@ -6,9 +6,12 @@
 // arbitrary, and for a device-TLB entry whether ATS filled it from the IOTLB; not the witness
 // address. What is listed is distinct by (check point, property, that entry without the ATS
 // bit, rule): the same entry with the same rule, found again through another fill, is listed
-// once. A violation is listed under the first property in kQueries order that its own witness
-// and behaviour violate (as replay demands), so one stale entry is not listed twice at one
-// check point. Each one is shrunk, given a readable witness and replayed like the first.
+// once. A property's query excludes witnesses and behaviours that violate a property found
+// earlier at the check point (so one stale entry is listed under the first of them, not
+// twice), as far as the encoding's tracked entries tell. Each one is shrunk, given a readable
+// witness and replayed; a violation asked with blocks replays as one that is there
+// (Claim::Present), since the interpreter may see a higher-priority one beside it through a
+// cached copy the encoding does not judge.
 #pragma once
 
 #include <functional>
