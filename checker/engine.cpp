@@ -1,7 +1,9 @@
 #include "checker/engine.h"
 
+#include "checker/policies/all_violations.h"
 #include "checker/policies/first_violation.h"
 #include "checker/policies/in_order_note.h"
+#include "checker/policies/readable_witness.h"
 #include "checker/policies/replay_gate.h"
 #include "checker/policies/shrink.h"
 #include "checker/solve.h"
@@ -43,6 +45,20 @@ CheckResult check_explicit(const Scenario & sc, const CheckOptions & opt)
   return r;
 }
 
+/// What a violation found becomes before anyone sees it: the fewest hardware actions, a
+/// readable witness, and a replay on the interpreter. `extra`: what its query was asked under;
+/// a query without any is the first violation of its check point, and replays as that.
+Counterexample prepare(ScenarioRun & run, Answer & found, const std::vector<z3::expr> & extra, bool & cut_short)
+{
+  const Claim claim = extra.empty() ? Claim::First : Claim::Present;
+  Shrunk shrunk = shrink(run, std::move(found));
+  cut_short = shrunk.cut_short;
+  found = readable_witness(run, std::move(shrunk.answer), extra);
+  Counterexample cex = run.counterexample(found);
+  replay_gate(run.scenario(), run.timeline(), found.check, cex, claim);
+  return cex;
+}
+
 /// The first violation, shrunk and replayed; or safe; or unknown. `found` keeps the
 /// violation's solver alive until the result has been handed to on_result.
 CheckResult check_smt(ScenarioRun & run, const CheckOptions & opt, Answer & found)
@@ -55,16 +71,42 @@ CheckResult check_smt(ScenarioRun & run, const CheckOptions & opt, Answer & foun
   } else if (found.kind == Answer::Unsat) {
     r.verdict = Verdict::Safe;
   } else {
-    Shrunk shrunk = shrink(run, std::move(found));
-    if (shrunk.cut_short) r.note = kNotShortest;
-    found = std::move(shrunk.answer);
-    Counterexample cex = run.counterexample(found);
-    replay_gate(run.scenario(), run.timeline(), found.check, cex);
+    bool cut_short = false;
+    Counterexample cex = prepare(run, found, {}, cut_short);
+    if (cut_short) r.note = kNotShortest;
     r.verdict = Verdict::Violation;
     r.property = cex.property;
     r.severity = cex.severity;
     r.step = run.step(found.check);
     r.cex = std::move(cex);
+  }
+  r.stats.solver_calls = run.solver_calls();
+  r.stats.check_points = run.check_points();
+  return r;
+}
+
+/// Every distinct violation (--all). The verdict is as for the first one; `incomplete` says
+/// when the list may lack some.
+CheckResult check_smt_all(ScenarioRun & run, const CheckOptions & opt)
+{
+  CheckResult r;
+  r.listed_all = true;
+  AllFound all = all_violations(run, opt.unsafe_only, opt.on_proved,
+                                [&](Answer & a, const std::vector<z3::expr> & extra, bool & cut) {
+                                  return prepare(run, a, extra, cut);
+                                });
+  if (all.found.empty()) {
+    r.verdict = all.unknown ? Verdict::Unknown : Verdict::Safe;
+    if (all.unknown) r.reason = unknown_reason(run, *all.unknown);
+  } else {
+    r.verdict = Verdict::Violation;
+    r.property = all.found.front().property;
+    r.severity = all.found.front().severity;
+    r.step = run.step(all.found.front().check);
+    r.cex = all.found.front();
+    r.all = std::move(all.found);
+    r.incomplete = all.incomplete;
+    if (all.cut_short) r.note = kNotShortest;
   }
   r.stats.solver_calls = run.solver_calls();
   r.stats.check_points = run.check_points();
@@ -88,7 +130,7 @@ CheckResult check_in(z3::context & ctx, const Scenario & input, const CheckOptio
   if (opt.engine == "explicit") return finish(check_explicit(sc, opt), opt, budget);
   ScenarioRun run(ctx, sc, budget, opt.smt2_dir);
   Answer found;
-  CheckResult r = check_smt(run, opt, found);
+  CheckResult r = opt.all ? check_smt_all(run, opt) : check_smt(run, opt, found);
   if (needs_in_order_note(sc, opt, r)) {
     run.release();
     CheckResult a = check_in(ctx, input, any_order_options(opt), budget);  // same deadline

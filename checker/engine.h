@@ -10,6 +10,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "spec/interp/counterexample.h"
 
@@ -26,6 +27,8 @@ struct CheckOptions {
   std::optional<Completion> completion;  ///< overrides the scenario's completion order
   std::string engine = "smt";        ///< smt | explicit
   std::string smt2_dir;              ///< if set, every query is written there as SMT-LIB2
+  /// Every distinct violation (checker/policies/all_violations.h), not only the first; smt only.
+  bool all = false;
   /// Called with the step of each check point once every property is proved there.
   std::function<void(std::size_t)> on_proved;
   /// Called with the final result before the solver state is torn down. A caller that only
@@ -47,6 +50,11 @@ struct CheckResult {
   std::string property, severity;
   std::optional<std::size_t> step;  ///< step index of the violated check point
   std::string reason;               ///< why the verdict is unknown
+  /// CheckOptions::all: every distinct violation found, each shrunk and replayed; the first
+  /// is `cex`. `incomplete` says why the list may lack some (a bound, the time limit).
+  bool listed_all = false;
+  std::vector<Counterexample> all;
+  std::string incomplete;
   /// For a safe verdict under in-order completion: what any-order completion would give
   /// ("safe only under in-order completion ..."), empty if it is safe either way.
   std::string note;

@@ -1,9 +1,11 @@
 #include "spec/model/format.h"
 #include "checker/report.h"
 #include "checker/printable.h"
+#include "checker/policies/all_violations.h"
 #include "spec/interp/survival.h"
 
 #include <cstdio>
+#include <functional>
 #include <sstream>
 
 namespace nostale {
@@ -29,15 +31,79 @@ std::string event_text(const Scenario & sc, const Timeline & tl, const HwEvent &
   }
   std::string by = e.walker >= 0 ? cfg.devices.at(static_cast<std::size_t>(e.walker)).name : "?";
   // A walk for another PASID than the entry's (a second-stage entry carries none) says so.
-  if (e.entry.kind != CacheKind::ContextCache && e.walker_pasid != e.entry.pasid)
+  if (e.entry.kind != CacheKind::ContextCache && e.walker_pasid != e.entry.pasid && cfg.pasid_keyed())
     by += " pasid " + std::to_string(e.walker_pasid);
   return "fill " + describe(cfg, e.entry) + "  [" + by + ": " + e.source + "]";
 }
 
 std::string witness_text(const Scenario & sc, const Counterexample & c)
 {
-  return "device " + sc.config.devices.at(static_cast<std::size_t>(c.device)).name + ", PASID " +
-         std::to_string(c.pasid) + ", address " + hex(c.addr);
+  // Legacy VT-d requests carry no PASID (the context entry is per device only).
+  return "device " + sc.config.devices.at(static_cast<std::size_t>(c.device)).name +
+         (sc.config.pasid_keyed() ? ", PASID " + std::to_string(c.pasid) : std::string()) + ", address " + hex(c.addr);
+}
+
+/// The table pages a free_pgtables step returns: its domain's freelist just before it.
+std::vector<u64> freed_tables(const Scenario & sc, const Timeline & tl, std::size_t g)
+{
+  const Step & s = sc.steps.at(g);
+  if (s.op != Op::FreePgtables || s.domain < 0) return {};
+  std::vector<u64> pages;
+  for (u64 f : tl.mem.at(g).domains().at(static_cast<std::size_t>(s.domain)).freelist)
+    pages.push_back(f << sc.config.geo.page_shift);
+  return pages;
+}
+
+/// A driver step as a trace line shows it: its text, and for a free of page tables the pages.
+std::string step_text(const Scenario & sc, const Timeline & tl, std::size_t g)
+{
+  std::string t = sc.steps.at(g).text;
+  if (sc.steps[g].op != Op::FreePgtables) return t;
+  std::vector<u64> pages = freed_tables(sc, tl, g);
+  if (pages.empty()) return t + ": no table page to free";
+  t += ": frees table page" + std::string(pages.size() > 1 ? "s " : " ");
+  for (std::size_t i = 0; i < pages.size(); ++i) t += (i ? ", " : "") + hex(pages[i]);
+  return t;
+}
+
+/// The lines of one counterexample below its head line: witness, stale entry, memory, why,
+/// and the trace.
+void violation_lines(const Scenario & sc, const Timeline & tl, const Counterexample & c,
+                     const std::function<void(const std::string &)> & line)
+{
+  const CheckPoint & cp = tl.checks[c.check];
+  line("  rule " + c.rule + ": " + rule_text(c.rule));
+  if (!c.page_request) line("  witness:     " + witness_text(sc, c));
+  if (c.page_request)
+    line("  outstanding: a page request of " + sc.config.devices.at(static_cast<std::size_t>(c.entry.dev)).name +
+         " for PASID " + std::to_string(c.entry.pasid) + ", never drained");
+  else if (c.from_memory)
+    line("  stale:       (no cache entry) memory itself still reaches a freed frame");
+  else
+    line("  stale entry: " + describe(sc.config, c.entry));
+  if (!c.page_request)
+    line("  memory says: " + describe_memory(sc.config, tl.mem_at_check(cp), c.device, c.pasid, c.addr));
+  std::string why = survival_text(sc, tl, why_survived(sc, tl, c));
+  if (!why.empty()) line("  why:         " + why);
+  line("  trace ('hw' lines are hardware actions between driver steps):");
+  std::size_t ev = 0;
+  for (std::size_t g = 0; g <= cp.step; ++g) {
+    for (; ev < c.events.size() && c.events[ev].gap == g; ++ev) line("     hw  " + event_text(sc, tl, c.events[ev]));
+    if (g == sc.steps.size()) {
+      line("    end  <== check point: " + c.property + " violated");
+      break;
+    }
+    const Step & s = sc.steps[g];
+    std::string l = std::string("  ") + (g < 10 ? "   " : g < 100 ? "  " : " ") + std::to_string(g) + "  " + step_text(sc, tl, g);
+    if (!s.note.empty()) l += "  # " + s.note;
+    if (g == cp.step) l += "  <== check point: " + c.property + " violated";
+    line(l);
+  }
+}
+
+std::string property_text(const Counterexample & c)
+{
+  return c.property + (c.severity.empty() ? "" : " (" + c.severity + ")");
 }
 
 std::string check_label(const Scenario & sc, std::size_t step)
@@ -71,41 +137,83 @@ std::string render_text(const Scenario & sc, const CheckResult & r)
     line(head + " at " + check_label(sc, *r.step) + "  " + sc.name + "  (explicit engine; " + stats + ")");
     return o;
   }
-  const Counterexample & c = *r.cex;
   Timeline tl = build_timeline(sc);
-  const CheckPoint & cp = tl.checks[c.check];
-  line(head + " at " + check_label(sc, cp.step) + "  [rule " + c.rule + "]  (" + stats + ")");
-  line("  scenario:    " + sc.name);
-  if (!r.note.empty()) line("  note:        " + r.note);
-  line("  rule " + c.rule + ": " + rule_text(c.rule));
-  if (!c.page_request) line("  witness:     " + witness_text(sc, c));
-  if (c.page_request)
-    line("  outstanding: a page request of " + sc.config.devices.at(static_cast<std::size_t>(c.entry.dev)).name +
-         " for PASID " + std::to_string(c.entry.pasid) + ", never drained");
-  else if (c.from_memory)
-    line("  stale:       (no cache entry) memory itself still reaches a freed frame");
-  else
-    line("  stale entry: " + describe(sc.config, c.entry));
-  if (!c.page_request)
-    line("  memory says: " + describe_memory(sc.config, tl.mem_at_check(cp), c.device, c.pasid, c.addr));
-  std::string why = survival_text(sc, tl, why_survived(sc, tl, c));
-  if (!why.empty()) line("  why:         " + why);
-  line("  trace ('hw' lines are hardware actions between driver steps):");
-  std::size_t ev = 0;
-  for (std::size_t g = 0; g <= cp.step; ++g) {
-    for (; ev < c.events.size() && c.events[ev].gap == g; ++ev) line("     hw  " + event_text(sc, tl, c.events[ev]));
-    if (g == sc.steps.size()) {
-      line("    end  <== check point: " + r.property + " violated");
-      break;
-    }
-    const Step & s = sc.steps[g];
-    std::string l = std::string("  ") + (g < 10 ? "   " : g < 100 ? "  " : " ") + std::to_string(g) + "  " + s.text;
-    if (!s.note.empty()) l += "  # " + s.note;
-    if (g == cp.step) l += "  <== check point: " + r.property + " violated";
-    line(l);
+  if (!r.listed_all) {
+    const Counterexample & c = *r.cex;
+    line(head + " at " + check_label(sc, tl.checks[c.check].step) + "  [rule " + c.rule + "]  (" + stats + ")");
+    line("  scenario:    " + sc.name);
+    if (!r.note.empty()) line("  note:        " + r.note);
+    violation_lines(sc, tl, c, line);
+    return o;
   }
+  // --all: one block per distinct violation, each with the head line of a single one.
+  const std::size_t n = r.all.size();
+  for (std::size_t i = 0; i < n; ++i) {
+    const Counterexample & c = r.all[i];
+    line(sc.file + ": VIOLATION " + property_text(c) + " at " + check_label(sc, tl.checks[c.check].step) +
+         "  [rule " + c.rule + "]  (" + std::to_string(i + 1) + " of " + std::to_string(n) +
+         (i == 0 ? "; " + stats : std::string()) + ")");
+    if (i == 0) line("  scenario:    " + sc.name);
+    line("  distinct:    " + distinct_key(sc.config, c));
+    if (i == 0 && !r.note.empty()) line("  note:        " + r.note);
+    violation_lines(sc, tl, c, line);
+  }
+  line("  all:         " + std::to_string(n) + " distinct violation" + (n == 1 ? "" : "s") +
+       " (distinct: check point, property, stale entry (cache, tags, level) and rule)" +
+       (r.incomplete.empty() ? "" : "; incomplete: " + r.incomplete));
   return o;
 }
+
+namespace {
+
+nlohmann::json violation_json(const Scenario & sc, const Timeline & tl, const Counterexample & c)
+{
+  nlohmann::json j;
+  const CheckPoint & cp = tl.checks[c.check];
+  j["property"] = c.property;
+  j["severity"] = c.severity.empty() ? nlohmann::json(nullptr) : nlohmann::json(c.severity);
+  j["step"] = cp.step;
+  j["rule"] = c.rule;
+  j["rule_text"] = rule_text(c.rule);
+  j["witness"] = {{"device", sc.config.devices.at(static_cast<std::size_t>(c.device)).name}, {"address", hex(c.addr)}};
+  if (sc.config.pasid_keyed()) j["witness"]["pasid"] = c.pasid;  // legacy VT-d: requests carry none
+  j["stale_entry"] = c.from_memory || c.page_request ? nlohmann::json(nullptr) : nlohmann::json(describe(sc.config, c.entry));
+  if (c.page_request)
+    j["page_request"] = {{"device", sc.config.devices.at(static_cast<std::size_t>(c.entry.dev)).name},
+                         {"pasid", c.entry.pasid}};
+  j["memory"] = describe_memory(sc.config, tl.mem_at_check(cp), c.device, c.pasid, c.addr);
+  Survival why = why_survived(sc, tl, c);
+  if (why.kind != Survival::NotApplicable) {
+    j["survival"] = {{"kind", survival_name(why.kind)}, {"text", survival_text(sc, tl, why)}};
+    if (why.inv) j["survival"]["invalidation_step"] = tl.invs[*why.inv].step;
+  }
+  j["trace"] = nlohmann::json::array();
+  std::size_t ev = 0;
+  for (std::size_t g = 0; g <= cp.step; ++g) {
+    for (; ev < c.events.size() && c.events[ev].gap == g; ++ev) {
+      const HwEvent & e = c.events[ev];
+      nlohmann::json h = {{"hw", e.kind == HwEvent::Fill ? "fill" : e.kind == HwEvent::Complete ? "complete" : "page-request"},
+                          {"text", event_text(sc, tl, e)}};
+      if (e.kind == HwEvent::Complete) h["invalidation_step"] = tl.invs[e.inv].step;
+      j["trace"].push_back(h);
+    }
+    if (g == sc.steps.size()) {
+      j["trace"].push_back({{"step", g}, {"op", "end"}, {"text", "end"}, {"check_point", true}});
+      break;
+    }
+    nlohmann::json st = {{"step", g}, {"op", sc.steps[g].verb.empty() ? std::string(op_name(sc.steps[g].op)) : sc.steps[g].verb}, {"text", step_text(sc, tl, g)}};
+    if (sc.steps[g].op == Op::FreePgtables) {
+      st["frees_tables"] = nlohmann::json::array();
+      for (u64 p : freed_tables(sc, tl, g)) st["frees_tables"].push_back(hex(p));
+    }
+    if (!sc.steps[g].note.empty()) st["note"] = sc.steps[g].note;
+    if (g == cp.step) st["check_point"] = true;
+    j["trace"].push_back(st);
+  }
+  return j;
+}
+
+}  // namespace
 
 nlohmann::json render_json(const Scenario & sc, const CheckResult & r)
 {
@@ -122,41 +230,18 @@ nlohmann::json render_json(const Scenario & sc, const CheckResult & r)
   if (r.verdict == Verdict::Unknown) j["reason"] = r.reason;
   if (!r.note.empty()) j["note"] = r.note;
   if (r.cex) {
-    const Counterexample & c = *r.cex;
     Timeline tl = build_timeline(sc);
-    const CheckPoint & cp = tl.checks[c.check];
-    j["rule"] = c.rule;
-    j["rule_text"] = rule_text(c.rule);
-    j["witness"] = {{"device", sc.config.devices.at(static_cast<std::size_t>(c.device)).name},
-                    {"pasid", c.pasid},
-                    {"address", hex(c.addr)}};
-    j["stale_entry"] = c.from_memory || c.page_request ? nlohmann::json(nullptr) : nlohmann::json(describe(sc.config, c.entry));
-    if (c.page_request)
-      j["page_request"] = {{"device", sc.config.devices.at(static_cast<std::size_t>(c.entry.dev)).name},
-                           {"pasid", c.entry.pasid}};
-    j["memory"] = describe_memory(sc.config, tl.mem_at_check(cp), c.device, c.pasid, c.addr);
-    Survival why = why_survived(sc, tl, c);
-    if (why.kind != Survival::NotApplicable) {
-      j["survival"] = {{"kind", survival_name(why.kind)}, {"text", survival_text(sc, tl, why)}};
-      if (why.inv) j["survival"]["invalidation_step"] = tl.invs[*why.inv].step;
-    }
-    std::size_t ev = 0;
-    for (std::size_t g = 0; g <= cp.step; ++g) {
-      for (; ev < c.events.size() && c.events[ev].gap == g; ++ev) {
-        const HwEvent & e = c.events[ev];
-        nlohmann::json h = {{"hw", e.kind == HwEvent::Fill ? "fill" : e.kind == HwEvent::Complete ? "complete" : "page-request"},
-                            {"text", event_text(sc, tl, e)}};
-        if (e.kind == HwEvent::Complete) h["invalidation_step"] = tl.invs[e.inv].step;
-        j["trace"].push_back(h);
+    nlohmann::json v = violation_json(sc, tl, *r.cex);
+    for (auto it = v.begin(); it != v.end(); ++it)
+      if (it.key() != "property" && it.key() != "severity" && it.key() != "step") j[it.key()] = it.value();
+    if (r.listed_all) {
+      j["violations"] = nlohmann::json::array();
+      for (const Counterexample & c : r.all) {
+        nlohmann::json x = violation_json(sc, tl, c);
+        x["distinct"] = distinct_key(sc.config, c);
+        j["violations"].push_back(x);
       }
-      if (g == sc.steps.size()) {
-        j["trace"].push_back({{"step", g}, {"op", "end"}, {"text", "end"}, {"check_point", true}});
-        break;
-      }
-      nlohmann::json st = {{"step", g}, {"op", sc.steps[g].verb.empty() ? std::string(op_name(sc.steps[g].op)) : sc.steps[g].verb}, {"text", sc.steps[g].text}};
-      if (!sc.steps[g].note.empty()) st["note"] = sc.steps[g].note;
-      if (g == cp.step) st["check_point"] = true;
-      j["trace"].push_back(st);
+      j["incomplete"] = r.incomplete.empty() ? nlohmann::json(nullptr) : nlohmann::json(r.incomplete);
     }
   }
   j["stats"] = {{"seconds", r.stats.seconds},

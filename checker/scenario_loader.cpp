@@ -23,6 +23,12 @@ namespace {
 using json = nlohmann::json;
 using namespace json_fields;
 
+/// " pasid N" in a step's text, or nothing where the records have no PASID (VT-d legacy mode).
+std::string pasid_text(const Config & c, u64 pasid)
+{
+  return c.pasid_keyed() ? " pasid " + std::to_string(pasid) : std::string();
+}
+
 class Loader {
  public:
   explicit Loader(Scenario & sc) : sc_(sc) {}
@@ -308,7 +314,7 @@ class Loader {
       auto did = dids_[static_cast<std::size_t>(s.domain)];
       s.cw.type = profile_->decode_record_type(j.contains("pgtt") ? &j["pgtt"] : nullptr, path + "/pgtt", c,
                                         did ? *did : 0);
-      s.text = op + " " + vname() + " pasid " + std::to_string(s.pasid) + " -> domain " + dname();
+      s.text = op + " " + vname() + pasid_text(c, s.pasid) + " -> domain " + dname();
       if (s.cw.type == kPgttNested) {
         if (!j.contains("parent"))
           throw ScenarioError(path + "/parent", "a nested entry needs its nesting parent: the second-stage domain");
@@ -331,7 +337,7 @@ class Loader {
       s.cw.torn = write_mode(j, path);
       dev();
       s.pasid = pasid(j, path, "pasid", op == "unbind" ? 1 : 0);
-      s.text = op + " " + vname() + " pasid " + std::to_string(s.pasid) +
+      s.text = op + " " + vname() + pasid_text(c, s.pasid) +
                (s.cw.torn ? " [whole entry zeroed while present]" : "");
     } else if (op == "free_pasid") {
       only_keys(j, path, {"op", "note", "pasid"});
@@ -397,7 +403,7 @@ class Loader {
       if (a == "read") s.perm = kPermRead;
       else if (a == "write") s.perm = kPermWrite;
       else throw ScenarioError(path + "/access", "access must be \"read\" or \"write\"");
-      s.text = "dma " + vname() + " pasid " + std::to_string(s.pasid) + " " + a + " " + hex(s.iova);
+      s.text = "dma " + vname() + pasid_text(c, s.pasid) + " " + a + " " + hex(s.iova);
     } else {
       bool mine = false;
       for (const std::string & o : profile_->ops()) mine |= o == op;

@@ -82,7 +82,9 @@ Answer ScenarioRun::solve(std::size_t check, const Query & q, const std::vector<
   a.solver->add(*base_);
   a.solver->add(*bad);
   for (const z3::expr & e : extra) a.solver->add(e);
-  if (!smt2_dir_.empty()) dump(check, q, *a.solver);
+  // The dump is the query itself; the re-asks of --all and of a readable witness (with
+  // `extra`) would overwrite it under the same name.
+  if (!smt2_dir_.empty() && extra.empty()) dump(check, q, *a.solver);
   return ask(std::move(a));
 }
 

@@ -70,7 +70,8 @@ class ScenarioRun {
   smt::Encoding & encoding(std::size_t check);
 
   /// Asks whether `q` is violated at `check`, under `extra` constraints too (e.g. blocking
-  /// a violation already reported). Writes the --smt2 dump when one is asked for.
+  /// a violation already reported). Writes the --smt2 dump when one is asked for and there
+  /// are no `extra` constraints (the dump is the query of (check point, property) itself).
   Answer solve(std::size_t check, const Query & q, const std::vector<z3::expr> & extra = {});
   /// Asks the solver of a Sat answer again with `more` added (it stays added); the answer's
   /// own model is not changed. Throws InternalError for an answer that is not Sat.

@@ -12,6 +12,7 @@
 #include <z3++.h>
 
 #include "checker/engine.h"
+#include "checker/policies/all_violations.h"
 #include "checker/cli/isolate.h"
 #include "checker/exit_codes.h"
 #include "checker/printable.h"
@@ -35,6 +36,7 @@ struct Options {
   std::string completion;
   std::string engine = "smt";
   std::string smt2_dir;
+  bool all = false;
 };
 
 /// Files and folders (recursively, *.json, sorted) in the order given.
@@ -72,6 +74,7 @@ CheckOptions engine_options(const Options & o)
   if (o.completion == "any-order" || o.completion == "relaxed") c.completion = Completion::AnyOrder;
   c.engine = o.engine;
   c.smt2_dir = o.smt2_dir;
+  c.all = o.all;
   return c;
 }
 
@@ -360,6 +363,12 @@ int main(int argc, char ** argv)
   Options check_opt, test_opt;
   CLI::App * check = app.add_subcommand("check", "prove scenarios safe or print the shortest counterexample");
   add_common(check, check_opt);
+  check
+      ->add_flag("--all", check_opt.all,
+                 "list every distinct violation, not only the first: per check point and property, each "
+                 "stale entry (cache, device, PASID, domain id, level) once, with its own shortest, replayed "
+                 "trace (at most " + std::to_string(kAllPerQuery) + " per check point and property, " +
+                 std::to_string(kAllTotal) + " in all; the report says when a bound was hit). smt engine only");
   CLI::App * test = app.add_subcommand("test", "run scenarios against the verdict each one expects");
   add_common(test, test_opt);
   try {
@@ -367,6 +376,10 @@ int main(int argc, char ** argv)
   } catch (const CLI::ParseError & e) {
     int rc = app.exit(e);
     return rc == 0 ? kExitSafe : kExitBadInput;
+  }
+  if (check_opt.all && check_opt.engine != "smt") {
+    std::cerr << "--all needs the smt engine: the explicit engine gives verdicts without traces\n";
+    return kExitBadInput;
   }
   try {
     if (check->parsed()) return run(check_opt, false);

@@ -16,9 +16,9 @@ std::string event_line(const Config & cfg, const HwEvent & e)
 
 }  // namespace
 
-void replay_gate(const Scenario & sc, const Timeline & tl, std::size_t check, const Counterexample & cex)
+void replay_gate(const Scenario & sc, const Timeline & tl, std::size_t check, const Counterexample & cex, Claim claim)
 {
-  std::string why = replay(sc, tl, cex);
+  std::string why = replay(sc, tl, cex, claim);
   if (why.empty()) return;
   std::string events;
   for (const HwEvent & e : cex.events) events += event_line(sc.config, e);

@@ -8,6 +8,7 @@ namespace nostale {
 
 /// Throws InternalError, naming the claim and every hardware event, unless `cex` (found at
 /// check point `check`) replays on the interpreter.
-void replay_gate(const Scenario & sc, const Timeline & tl, std::size_t check, const Counterexample & cex);
+void replay_gate(const Scenario & sc, const Timeline & tl, std::size_t check, const Counterexample & cex,
+                 Claim claim = Claim::First);
 
 }  // namespace nostale

@@ -108,12 +108,15 @@ std::string describe(const Config & cfg, const Entry & e)
                         ? cfg.devices[static_cast<std::size_t>(e.dev)].name
                         : "?";
   std::string s = cache_label(cfg, e.kind);
+  // Where records have no PASID (VT-d legacy mode) entries name none either.
+  auto pasid_str = [&](u64 pasid) { return cfg.pasid_keyed() ? nostale::pasid_str(pasid) : std::string(); };
+  const std::string rec_pasid = cfg.pasid_keyed() ? " pasid " + std::to_string(e.pasid) : std::string();
   switch (e.kind) {
     case CacheKind::ContextCache:
       return s + " [dev " + dev + "] -> " + (e.negative ? "not present (negative entry)" : "present (its PASID table)");
     case CacheKind::PasidCache:
-      if (e.negative) return s + " [dev " + dev + " pasid " + std::to_string(e.pasid) + "] -> not present (negative entry, did 0)";
-      return s + " [dev " + dev + " pasid " + std::to_string(e.pasid) + "] -> did " +
+      if (e.negative) return s + " [dev " + dev + rec_pasid + "] -> not present (negative entry, did 0)";
+      return s + " [dev " + dev + rec_pasid + "] -> did " +
              std::to_string(e.did) +
              (e.pgtt == kPgttPassThrough ? std::string(" pass-through") : " root " + hex(e.root << g.page_shift));
     case CacheKind::Psc:

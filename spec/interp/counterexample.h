@@ -40,10 +40,16 @@ struct Counterexample {
   std::vector<HwEvent> events;  ///< sorted by (gap, pos), completions first on ties
 };
 
+/// What a counterexample claims about its violation: that it is the first one in property
+/// order at its check point (the default report), or only that it is there (one of the list
+/// of `check --all`, which lists a violation even beside a higher-priority one).
+enum class Claim { First, Present };
+
 /// Replays `cex` on the interpreter: every fill must be one the hardware may make at that
 /// moment, every sync must find its invalidations completed, and the check point must show
-/// the claimed violation as the first one in property order. Returns "" or why it failed.
-std::string replay(const Scenario & sc, const Timeline & tl, const Counterexample & cex);
+/// the claimed violation (as the first one in property order, for Claim::First). Returns ""
+/// or why it failed.
+std::string replay(const Scenario & sc, const Timeline & tl, const Counterexample & cex, Claim claim = Claim::First);
 
 
 }  // namespace nostale

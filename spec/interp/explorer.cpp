@@ -13,6 +13,24 @@ constexpr std::size_t kNever = std::numeric_limits<std::size_t>::max();
 
 int rank(const Violation & v) { return static_cast<int>(query_bit(v.property, v.severity)); }
 
+/// The time limit, checked inside the search loops (one schedule of a 2^12-page geometry can
+/// take seconds): thrown out of them when it has passed.
+struct Deadline {
+  std::chrono::steady_clock::time_point start = std::chrono::steady_clock::now();
+  double seconds = 0;  ///< 0: none
+  unsigned ticks = 0;
+  struct Passed {};
+  bool passed() const
+  {
+    return seconds > 0 && std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() > seconds;
+  }
+  /// Reads the clock every 64 calls (one per page walk or judgement).
+  void check()
+  {
+    if ((++ticks & 63u) == 0 && passed()) throw Passed{};
+  }
+};
+
 struct Explorer {
   const Scenario & sc;
   const Timeline & tl;
@@ -21,6 +39,7 @@ struct Explorer {
   u64 pages = 0;
   std::vector<int> best;  // per check point: best rank found, 99 = none
   std::vector<unsigned> violable;  // per check point: mask of ranks found
+  Deadline & deadline;
 
   void saturate(const Memory & mem, std::set<Entry> & cache, const std::vector<Entry> * torn = nullptr)
   {
@@ -39,9 +58,11 @@ struct Explorer {
       if (cfg.context_cache())  // a device's context entry is cached whether or not it has PASIDs
         for (std::size_t d = 0; d < cfg.devices.size(); ++d) walkers.insert({static_cast<int>(d), 0});
       for (auto [w, p] : walkers)
-        for (u64 pg = 0; pg < pages; ++pg)
+        for (u64 pg = 0; pg < pages; ++pg) {
+          deadline.check();
           for (const Entry & e : fillable_for(cfg, mem, cache, w, p, pg << cfg.geo.page_shift, torn))
             changed |= cache.insert(e).second;
+        }
     }
   }
 
@@ -53,6 +74,7 @@ struct Explorer {
     const Config & cfg = sc.config;
     const Memory & mem = tl.mem_at_check(cp);
     auto look = [&](int d, u64 p, u64 a) {
+      deadline.check();
       for (const Violation & v : evaluate(cfg, mem, cache, cp, d, p, a, prq)) {
         int r = rank(v);
         if (unsafe_only && r == 3) continue;
@@ -140,6 +162,7 @@ ExplicitResult explore(const Scenario & sc, const Timeline & tl, bool unsafe_onl
     res.limit = "the explicit engine only enumerates geometries of at most 2^12 pages";
     return res;
   }
+  Deadline deadline{t0, timeout_s};
   Explorer ex{sc,
               tl,
               unsafe_only,
@@ -147,6 +170,7 @@ ExplicitResult explore(const Scenario & sc, const Timeline & tl, bool unsafe_onl
               u64{1} << page_bits,
               std::vector<int>(tl.checks.size(), 99),
               std::vector<unsigned>(tl.checks.size(), 0),
+              deadline,
               {}};
 
   ex.pasids = pasids_to_enumerate(sc);
@@ -173,12 +197,16 @@ ExplicitResult explore(const Scenario & sc, const Timeline & tl, bool unsafe_onl
             res.limit = "more than " + std::to_string(max_schedules) + " completion schedules";
             return false;
           }
-          if (timeout_s > 0 &&
-              std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() > timeout_s) {
+          if (deadline.passed()) {
             res.limit = "timeout after " + std::to_string(res.schedules - 1) + " completion schedules";
             return false;
           }
-          ex.simulate(order);
+          try {
+            ex.simulate(order);
+          } catch (const Deadline::Passed &) {
+            res.limit = "timeout during completion schedule " + std::to_string(res.schedules);
+            return false;
+          }
           return true;
         }
         std::sort(order[g].begin(), order[g].end());

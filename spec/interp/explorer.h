@@ -29,7 +29,9 @@ struct ExplicitResult {
 
 /// Enumerates every witness address (2^(levels*level_bits) pages), every PASID below
 /// 2^pasid_bits (at most 2^pasid_limit_bits of them: the rest behave like the first unused one)
-/// and every schedule. `severity_unsafe_only` skips restrictive findings.
+/// and every schedule. `severity_unsafe_only` skips restrictive findings. `timeout_s` (0: none)
+/// is checked inside each schedule too (every 64 page walks or judgements): a run past it
+/// ends incomplete with the limit "timeout during completion schedule N".
 ExplicitResult explore(const Scenario & sc, const Timeline & tl, bool severity_unsafe_only = false,
                        std::size_t max_schedules = 200000, double timeout_s = 0);
 

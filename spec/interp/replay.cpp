@@ -4,7 +4,7 @@
 
 namespace nostale {
 
-std::string replay(const Scenario & sc, const Timeline & tl, const Counterexample & cex)
+std::string replay(const Scenario & sc, const Timeline & tl, const Counterexample & cex, Claim claim)
 {
   const Config & cfg = sc.config;
   if (cex.check >= tl.checks.size()) return "check point out of range";
@@ -76,7 +76,7 @@ std::string replay(const Scenario & sc, const Timeline & tl, const Counterexampl
   };
   if (std::none_of(vs.begin(), vs.end(), same))
     return "the claimed violation is not there (first found: " + vs.front().property + ")";
-  if (vs.front().property != cex.property || vs.front().severity != cex.severity)
+  if (claim == Claim::First && (vs.front().property != cex.property || vs.front().severity != cex.severity))
     return "a higher-priority violation is there (" + vs.front().property + " " +
            vs.front().severity + ")";
   return "";

@@ -109,7 +109,9 @@ std::string describe_memory(const Config & cfg, const Memory & mem, int device, 
   if (cfg.context_cache() && !mem.context_present(device))
     return "the context entry of the device is not present: no translation";
   int dom = mem.attached(device, pasid);
-  if (dom < 0) return "the PASID-table entry of (device, PASID) is not present: no translation";
+  if (dom < 0)
+    return cfg.pasid_keyed() ? "the " + cfg.entry_name() + " of (device, PASID) is not present: no translation"
+                             : "the " + cfg.entry_name() + " of the device is not present: no translation";
   const DomainState & ds = mem.domains().at(static_cast<std::size_t>(dom));
   std::string head = "domain " + cfg.domains.at(static_cast<std::size_t>(dom)).name +
                      " (did " + std::to_string(mem.attached_did(device, pasid)) + ")" + ": ";

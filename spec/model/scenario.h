@@ -144,6 +144,16 @@ struct Config {
     const hw::Structure * st = hw.leaf_structure();
     return st ? st->name : "PASID-table entry";
   }
+  /// Whether the translating record is selected by a PASID at all (VT-d legacy mode: the
+  /// context entry, per device only): where it is not, traces name no PASID.
+  bool pasid_keyed() const
+  {
+    const hw::Structure * st = hw.leaf_structure();
+    if (!st) return true;
+    for (const std::string & k : st->key)
+      if (k == "pasid") return true;
+    return false;
+  }
   std::string entry_cache_name() const
   {
     const hw::Cache * c = hw.record_cache(0);

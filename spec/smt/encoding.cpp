@@ -39,6 +39,8 @@ std::optional<z3::expr> Encoding::violation(const std::string & property, const 
   return z3::mk_or(v);
 }
 
+Encoding::Witness Encoding::witness() { return Witness{impl_->t.wd, impl_->t.wp, impl_->t.wa}; }
+
 z3::expr_vector Encoding::actions()
 {
   Terms & t = impl_->t;

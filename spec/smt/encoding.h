@@ -75,6 +75,19 @@ class Encoding {
   /// Reads the counterexample out of a model of constraints() && violation(...).
   Counterexample extract(const z3::model & m, const std::string & property,
                          const std::string & severity);
+  /// True exactly in models that show the same distinct violation as `m` (what --all lists
+  /// once): the target extract() reports (a tracked cache, memory itself, or a page request)
+  /// with the same tags: device, PASID (unless untagged), domain id, level, not-present,
+  /// arbitrary, and for a device-TLB entry whether ATS filled it from the IOTLB. The witness
+  /// address and the trace are not part of it. Its negation blocks the violation.
+  z3::expr same_violation(const z3::model & m, const std::string & property, const std::string & severity);
+
+  /// The symbolic witness, for preferring readable values of it (a page-aligned address in a
+  /// range the driver touched).
+  struct Witness {
+    z3::expr device, pasid, addr;
+  };
+  Witness witness();
 
  private:
   struct Impl;

@@ -230,4 +230,43 @@ Counterexample Encoding::extract(const z3::model & m, const std::string & proper
   return cex;
 }
 
+z3::expr Encoding::same_violation(const z3::model & m, const std::string & property,
+                                  const std::string & severity)
+{
+  Impl & d = *impl_;
+  Terms & t = d.t;
+  Reader r{m, t, d.inv, d.fills};
+  auto targets = d.judge.targets(property, severity);
+  // The target extract() reports: the first one the model satisfies (Reader::violating).
+  auto hit = std::find_if(targets.begin(), targets.end(), [&](auto & p) { return r.tru(p.second); });
+  NOSTALE_CHECK(hit != targets.end(), "model satisfies no target of the violation");
+  Instance * I = hit->first;
+  // Any target of the same instance (or the same memory / page-request target) counts.
+  z3::expr_vector conds(t.c);
+  for (auto & [J, cond] : targets)
+    if (J == I) conds.push_back(cond);
+  z3::expr same = z3::mk_or(conds);
+  auto keep = [&](const z3::expr & e) { same = same && e == m.eval(e, true); };
+  if (!I) {
+    // Memory itself reaching a freed frame is one violation; a page request is one per device
+    // and PASID.
+    if (property == "no-reuse-while-cached" && d.fills.prq) {
+      keep(d.fills.prq->dev);
+      keep(t.wp);
+    }
+    return same;
+  }
+  z3::expr untagged = d.inv.untagged(*I);
+  keep(untagged);
+  if (!r.tru(untagged) && I->kind != CacheKind::ContextCache) keep(t.wp);
+  switch (I->kind) {
+    case CacheKind::ContextCache: keep(I->w); keep(I->neg); break;
+    case CacheKind::PasidCache: keep(I->w); keep(I->did); keep(I->neg); break;
+    case CacheKind::Psc: keep(I->did); keep(I->wild); break;
+    case CacheKind::Iotlb: keep(I->did); keep(I->lvl); keep(I->wild); keep(I->neg); break;
+    case CacheKind::DevTlb: keep(I->w); keep(I->lvl); keep(I->wild); keep(I->neg); keep(I->from_tlb); break;
+  }
+  return same;
+}
+
 }  // namespace nostale::smt

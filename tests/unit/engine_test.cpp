@@ -12,12 +12,15 @@
 #include <unistd.h>
 
 #include "checker/engine.h"
+#include "checker/policies/all_violations.h"
 #include "checker/policies/first_violation.h"
 #include "checker/policies/in_order_note.h"
+#include "checker/policies/readable_witness.h"
 #include "checker/policies/replay_gate.h"
 #include "checker/policies/shrink.h"
 #include "checker/scenario_loader.h"
 #include "checker/solve.h"
+#include "spec/interp/explorer.h"
 #include "spec/model/errors.h"
 
 namespace nostale {
@@ -327,6 +330,129 @@ TEST(InOrderNote, SaysWhatAnyOrderCompletionGives)
   CheckResult u = check_scenario(any_sc, hurry);
   ASSERT_EQ(u.verdict, Verdict::Unknown);
   EXPECT_EQ(in_order_note(u), "any-order completion not decided: " + u.reason);
+}
+
+}  // namespace
+}  // namespace nostale
+
+namespace nostale {
+namespace {
+
+// ---- every distinct violation (--all) ----
+
+const char * const kTwoMissing = "scenarios/vtd/buggy/unmap-two-missing-flushes-bug.json";
+
+TEST(AllViolations, ListsEachMissingFlushOnceEachReplaysTheFirstIsTheDefault)
+{
+  Scenario sc = load(kTwoMissing);
+  CheckResult first = check_scenario(sc, CheckOptions{});
+  CheckOptions opt;
+  opt.all = true;
+  CheckResult r = check_scenario(sc, opt);
+  ASSERT_EQ(r.verdict, Verdict::Violation);
+  ASSERT_TRUE(r.listed_all);
+  ASSERT_GE(r.all.size(), 2u);
+  EXPECT_TRUE(r.incomplete.empty()) << r.incomplete;
+  // The first listed is the default report's violation, trace and all.
+  ASSERT_TRUE(first.cex && r.cex);
+  EXPECT_EQ(r.all.front().entry, first.cex->entry);
+  EXPECT_EQ(r.all.front().events.size(), first.cex->events.size());
+  EXPECT_EQ(r.step, first.step);
+  Timeline tl = build_timeline(sc);
+  std::set<std::string> keys;
+  std::set<CacheKind> at_check;
+  EXPECT_EQ(replay(sc, tl, r.all.front()), "");  // the first as the first violation
+  for (const Counterexample & c : r.all) {
+    EXPECT_EQ(replay(sc, tl, c, Claim::Present), "") << distinct_key(sc.config, c);
+    EXPECT_TRUE(keys.insert(std::to_string(c.check) + c.property + c.severity + distinct_key(sc.config, c) + c.rule).second)
+        << "listed twice: " << distinct_key(sc.config, c);
+    if (tl.checks[c.check].step == 11) at_check.insert(c.entry.kind);
+  }
+  EXPECT_EQ(at_check, (std::set<CacheKind>{CacheKind::Iotlb, CacheKind::DevTlb}));
+}
+
+TEST(AllViolations, BlockingTheFoundViolationLeavesOnlyTheOthers)
+{
+  Fixture f(kTwoMissing);
+  std::size_t ci = check_at(f.run, 11);
+  Answer a = f.run.solve(ci, kUnsafeStale);
+  ASSERT_EQ(a.kind, Answer::Sat);
+  Counterexample c = f.run.counterexample(a);
+  z3::expr same = f.run.encoding(ci).same_violation(*a.model, "no-stale", "unsafe");
+  EXPECT_TRUE(a.model->eval(same, true).is_true());  // the model shows its own violation
+  Answer b = f.run.solve(ci, kUnsafeStale, {!same});
+  ASSERT_EQ(b.kind, Answer::Sat);
+  EXPECT_NE(distinct_key(f.run.scenario().config, f.run.counterexample(b)), distinct_key(f.run.scenario().config, c));
+  // A safe check point has nothing to list.
+  Scenario ok = load(kOk);
+  CheckOptions opt;
+  opt.all = true;
+  EXPECT_EQ(check_scenario(ok, opt).verdict, Verdict::Safe);
+}
+
+TEST(AllViolations, AViolationBesideAHigherPriorityOneReplaysAsPresentOnly)
+{
+  // At the free of PASID 7 (step 12) a cached copy the encoding does not judge also shows
+  // no-reuse-while-cached beside the no-stale entry --all lists: it replays as there, not as
+  // the first. Before Claim::Present, --all stopped here with an internal error.
+  Scenario sc = load("scenarios/vtd/buggy/pasid-replace-bug.json");
+  CheckOptions opt;
+  opt.all = true;
+  CheckResult r = check_scenario(sc, opt);
+  ASSERT_EQ(r.verdict, Verdict::Violation);
+  Timeline tl = build_timeline(sc);
+  unsigned present_only = 0;
+  for (const Counterexample & c : r.all) {
+    EXPECT_EQ(replay(sc, tl, c, Claim::Present), "") << distinct_key(sc.config, c);
+    present_only += replay(sc, tl, c, Claim::First).rfind("a higher-priority violation is there", 0) == 0;
+  }
+  EXPECT_GE(present_only, 1u);
+  // A corrupted one is still rejected under either claim: without the stale entry's fill.
+  unsigned corrupted = 0;
+  for (Counterexample c : r.all) {
+    if (c.from_memory || c.page_request) continue;
+    auto fill = std::find_if(c.events.begin(), c.events.end(),
+                             [&](const HwEvent & e) { return e.kind == HwEvent::Fill && e.entry == c.entry; });
+    if (fill == c.events.end()) continue;
+    c.events.erase(fill);
+    EXPECT_NE(replay(sc, tl, c, Claim::Present), "");
+    ++corrupted;
+  }
+  EXPECT_GE(corrupted, 1u);
+}
+
+// ---- readable witnesses ----
+
+TEST(ReadableWitness, APageInATouchedRangeAtTheSameNumberOfActions)
+{
+  // The solver's own first model puts the witness outside the scenario's range.
+  Fixture f("scenarios/vtd/buggy/pasid-teardown-whole-entry-bug.json");
+  Answer a = first_violation(f.run, false, nullptr);
+  ASSERT_EQ(a.kind, Answer::Sat);
+  Shrunk s = shrink(f.run, std::move(a));
+  unsigned k = count_true(*s.answer.model, f.run.encoding(s.answer.check).actions());
+  u64 before = f.run.counterexample(s.answer).addr;
+  Answer r = readable_witness(f.run, s.answer, {});
+  ASSERT_EQ(r.kind, Answer::Sat);
+  Counterexample c = f.run.counterexample(r);
+  EXPECT_NE(before, c.addr);
+  EXPECT_EQ(c.addr, 0x1000u);  // the one page the scenario maps
+  EXPECT_EQ(c.pasid, 0u);
+  EXPECT_EQ(count_true(*r.model, f.run.encoding(r.check).actions()), k);
+  EXPECT_EQ(replay(f.run.scenario(), f.run.timeline(), c), "");
+}
+
+// ---- the explicit engine's deadline ----
+
+TEST(ExplicitEngine, StopsAtTheDeadlineInsideASchedule)
+{
+  Scenario sc = load("tests/limits/explicit-4096-pages.json");
+  CheckOptions opt;
+  opt.engine = "explicit";
+  opt.timeout_s = 0.02;
+  CheckResult r = check_scenario(sc, opt);
+  EXPECT_EQ(r.verdict, Verdict::Unknown);
+  EXPECT_EQ(r.reason, "timeout during completion schedule 1");
 }
 
 }  // namespace
