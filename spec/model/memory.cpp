@@ -92,6 +92,73 @@ Memory Memory::walker_view(const Memory & now) const
   return v;
 }
 
+void Memory::flush_from(const Config & cfg, const Memory & now, const Step & s)
+{
+  switch (s.flush.kind) {
+    case Flush::Kind::All:
+      *this = now;
+      return;
+    case Flush::Kind::Tables: {
+      const DomainState & d = now.domains_.at(static_cast<std::size_t>(s.domain));
+      flush_tables(cfg.geo, now, d.root, cfg.geo.levels, 0, s.iova, s.iova + s.size, s.flush.level);
+      return;
+    }
+    case Flush::Kind::Record:
+      if (s.flush.depth == 1) {
+        if (now.ctx_absent_.count(s.device)) ctx_absent_.insert(s.device);
+        else ctx_absent_.erase(s.device);
+        return;
+      }
+      const std::pair<int, u64> key{s.device, s.pasid};
+      auto it = now.attach_.find(key);
+      if (it == now.attach_.end()) {
+        attach_.erase(key);
+        return;
+      }
+      attach_[key] = it->second;
+      // The entry carries its domain id (and the nesting parent's root): as memory has them now.
+      for (int dom : {it->second.domain, it->second.parent})
+        if (dom >= 0) domains_.at(static_cast<std::size_t>(dom)).did = now.domains_.at(static_cast<std::size_t>(dom)).did;
+      return;
+  }
+}
+
+/// The lines of `table` (level `level`, mapping from `base`) holding entries over [lo, hi), then
+/// those of the tables they point to in `now` (the addresses the CPU computes from its tables).
+void Memory::flush_tables(const Geometry & geo, const Memory & now, u64 table, unsigned level, u64 base, u64 lo,
+                          u64 hi, unsigned only)
+{
+  auto it = now.tables_.find(table);
+  if (it == now.tables_.end() || it->second.level != level) return;
+  const u64 span = geo.size(level), entries = u64{1} << geo.level_bits;
+  const u64 from = std::max(lo, base), to = std::min(hi, base + span * entries);
+  if (from >= to) return;
+  const unsigned first = static_cast<unsigned>((from - base) / span), last = static_cast<unsigned>((to - 1 - base) / span);
+  if (only == 0 || only == level)
+    for (unsigned line = first / kPtesPerLine; line <= last / kPtesPerLine; ++line) flush_line(now, table, line);
+  for (auto e = it->second.entries.lower_bound(first); e != it->second.entries.end() && e->first <= last; ++e)
+    if (e->second.kind == Pte::Table)
+      flush_tables(geo, now, e->second.frame, level_below(level, e->second.next), base + e->first * span, lo, hi, only);
+}
+
+void Memory::flush_line(const Memory & now, u64 table, unsigned line)
+{
+  const TablePage & src = now.tables_.at(table);
+  TablePage & dst = tables_[table];
+  if (dst.level != src.level) dst = TablePage{src.level, {}};  // new to the walker: the zeroed page
+  const unsigned lo = line * kPtesPerLine, hi = lo + kPtesPerLine;
+  dst.entries.erase(dst.entries.lower_bound(lo), dst.entries.lower_bound(hi));
+  for (auto e = src.entries.lower_bound(lo); e != src.entries.end() && e->first < hi; ++e) dst.entries.insert(*e);
+}
+
+bool Memory::walker_sees(const Memory & now) const
+{
+  if (tables_ != now.tables_ || attach_ != now.attach_ || ctx_absent_ != now.ctx_absent_) return false;
+  for (std::size_t d = 0; d < domains_.size(); ++d)
+    if (domains_[d].did != now.domains_[d].did) return false;
+  return true;
+}
+
 bool Memory::is_free(u64 frame) const
 {
   for (const auto & [lo, hi] : freed_)
