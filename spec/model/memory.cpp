@@ -27,7 +27,7 @@ const char * op_name(Op op)
   return "?";
 }
 
-Memory::Memory(const Config & cfg)
+Memory::Memory(const Config & cfg) : has_dir_(cfg.context_cache())
 {
   for (std::size_t d = 0; d < cfg.devices.size(); ++d)
     if (!cfg.devices[d].context) ctx_absent_.insert(static_cast<int>(d));
@@ -89,6 +89,10 @@ Memory Memory::walker_view(const Memory & now) const
   for (auto it = v.tables_.begin(); it != v.tables_.end();)
     it = now.is_table(it->first, it->second.level) ? std::next(it) : v.tables_.erase(it);
   v.freed_ = now.freed_;
+  // A PASID-table entry whose directory entry the walker does not see is not reached.
+  if (has_dir_)
+    for (auto it = v.attach_.begin(); it != v.attach_.end();)
+      it = pasid_dir_.count({it->first.first, it->first.second >> kPasidTableShift}) ? std::next(it) : v.attach_.erase(it);
   return v;
 }
 
@@ -101,6 +105,12 @@ void Memory::flush_from(const Config & cfg, const Memory & now, const Step & s)
     case Flush::Kind::Tables: {
       const DomainState & d = now.domains_.at(static_cast<std::size_t>(s.domain));
       flush_tables(cfg.geo, now, d.root, cfg.geo.levels, 0, s.iova, s.iova + s.size, s.flush.level);
+      return;
+    }
+    case Flush::Kind::Directory: {
+      const std::pair<int, u64> key{s.device, s.pasid >> kPasidTableShift};
+      if (now.pasid_dir_.count(key)) pasid_dir_.insert(key);
+      else pasid_dir_.erase(key);
       return;
     }
     case Flush::Kind::Record:
@@ -153,7 +163,9 @@ void Memory::flush_line(const Memory & now, u64 table, unsigned line)
 
 bool Memory::walker_sees(const Memory & now) const
 {
-  if (tables_ != now.tables_ || attach_ != now.attach_ || ctx_absent_ != now.ctx_absent_) return false;
+  if (tables_ != now.tables_ || attach_ != now.attach_ || ctx_absent_ != now.ctx_absent_ ||
+      pasid_dir_ != now.pasid_dir_)
+    return false;
   for (std::size_t d = 0; d < domains_.size(); ++d)
     if (domains_[d].did != now.domains_[d].did) return false;
   return true;
@@ -330,6 +342,7 @@ void Memory::write_record(const Step & s)
     throw ScenarioError(s.path + "/domain", "the domain has no domain id (free_did was "
                                             "called, or none was assigned); assign_did first");
   attach_[{s.device, s.pasid}] = Attachment{s.domain, w.type, w.parent, w.dirty};
+  if (has_dir_) pasid_dir_.insert({s.device, s.pasid >> kPasidTableShift});  // intel_pasid_get_entry
 }
 
 void Memory::apply_step(const Config & cfg, const Step & s)

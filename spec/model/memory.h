@@ -15,6 +15,9 @@ namespace nostale {
 
 /// Page-table entries per 64-byte cache line (8-byte entries): the unit a clflush writes back.
 constexpr unsigned kPtesPerLine = 8;
+/// VT-d scalable mode: PASIDs per PASID-table page (64 entries of 64 bytes); a PASID-directory
+/// entry points to the table of PASIDs pasid >> kPasidTableShift (VT-d §9.4, Linux PASID_PDE_SHIFT).
+constexpr unsigned kPasidTableShift = 6;
 
 struct Pte {
   enum Kind { None, Leaf, Table } kind = None;
@@ -141,6 +144,12 @@ class Memory {
   std::vector<std::pair<u64, u64>> freed_;
   std::set<u64> pool_used_;  ///< page-table pool slots in use (linked, unlinked or pending)
   std::set<int> ctx_absent_;  ///< devices whose context entry is not present
+  /// VT-d scalable mode (Config::context_cache): present PASID-directory entries, by (device,
+  /// pasid >> kPasidTableShift). A walk reaches a PASID-table entry only through its directory
+  /// entry; writing a PASID-table entry writes its directory entry first, and Linux never
+  /// clears one (intel_pasid_get_entry, VTD-ID-5), so only a non-coherent walker can miss it.
+  std::set<std::pair<int, u64>> pasid_dir_;
+  bool has_dir_ = false;
 };
 
 }  // namespace nostale

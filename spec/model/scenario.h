@@ -46,6 +46,7 @@ struct Flush {
     Tables,  ///< the lines of the step's domain's page-table entries over [iova, iova + size):
              ///< on every level a walk of the range reads, or only `level`
     Record,  ///< the configuration record of (device, pasid) at `depth`
+    Directory,  ///< VT-d scalable mode: the PASID-directory entry of (device, pasid)
   } kind = Kind::All;
   unsigned level = 0;  ///< Tables: only entries of this level (0: every level)
   unsigned depth = 0;  ///< Record: 0 the PASID-table entry, 1 the device's context entry

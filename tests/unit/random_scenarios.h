@@ -267,14 +267,16 @@ inline Scenario random_scenario(Gen & g, std::size_t nsteps, const Profile * pro
       s.op = (dr.fences || dr.clflush) && g.coin(50) ? (fence ? Op::Fence : Op::Clflush) : Op::Check;
       if (s.op == Op::Clflush && g.coin(60)) {
         // clflush_cache_range of some lines only (VTD-COH-5): page-table entries of a range (at
-        // every level or one), a PASID-table entry, or a context entry.
-        const unsigned what = static_cast<unsigned>(g.pick(c.context_cache() ? 3 : 2));
+        // every level or one), a PASID-table entry, a context entry, or a PASID-directory entry.
+        const unsigned what = static_cast<unsigned>(g.pick(c.context_cache() ? 4 : 2));
         if (what == 0) {
           s.flush.kind = Flush::Kind::Tables;
           u64 first = g.pick(pages), n = 1 + g.pick(pages - first);
           s.iova = first * geo.size(1);
           s.size = n * geo.size(1);
           if (g.coin(50)) s.flush.level = 1 + static_cast<unsigned>(g.pick(geo.levels));
+        } else if (what == 3) {
+          s.flush.kind = Flush::Kind::Directory;  // scalable mode: the PASID-directory entry
         } else {
           s.flush.kind = Flush::Kind::Record;
           s.flush.depth = what == 2;
