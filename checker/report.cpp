@@ -79,6 +79,9 @@ void violation_lines(const Scenario & sc, const Timeline & tl, const Counterexam
          " for PASID " + std::to_string(c.entry.pasid) + ", never drained");
   else if (c.from_memory)
     line("  stale:       (no cache entry) memory itself still reaches a freed frame");
+  else if (c.walker_view)
+    line("  stale:       (no cache entry) the walker reads memory without the table writes not yet flushed: " +
+         describe_memory(sc.config, tl.walk_at_check(cp), c.device, c.pasid, c.addr));
   else
     line("  stale entry: " + describe(sc.config, c.entry));
   if (!c.page_request)
@@ -177,7 +180,9 @@ nlohmann::json violation_json(const Scenario & sc, const Timeline & tl, const Co
   j["rule_text"] = rule_text(c.rule);
   j["witness"] = {{"device", sc.config.devices.at(static_cast<std::size_t>(c.device)).name}, {"address", hex(c.addr)}};
   if (sc.config.pasid_keyed()) j["witness"]["pasid"] = c.pasid;  // legacy VT-d: requests carry none
-  j["stale_entry"] = c.from_memory || c.page_request ? nlohmann::json(nullptr) : nlohmann::json(describe(sc.config, c.entry));
+  j["stale_entry"] = c.from_memory || c.page_request || c.walker_view ? nlohmann::json(nullptr)
+                                                                      : nlohmann::json(describe(sc.config, c.entry));
+  if (c.walker_view) j["walker_sees"] = describe_memory(sc.config, tl.walk_at_check(cp), c.device, c.pasid, c.addr);
   if (c.page_request)
     j["page_request"] = {{"device", sc.config.devices.at(static_cast<std::size_t>(c.entry.dev)).name},
                          {"pasid", c.entry.pasid}};

@@ -384,9 +384,53 @@ class Loader {
       s.cw.present = get_bool(j, path, "present", true);
       s.text = "context entry of " + vname() + (s.cw.present ? " set present" : " cleared");
     } else if (op == "clflush") {
-      only_keys(j, path, {"op", "note"});
+      // clflush_cache_range(addr, size): the lines of a range of page-table entries, of one
+      // PASID-table or context entry, or (no target) every write so far (VTD-COH-1, VTD-COH-5).
+      only_keys(j, path, {"op", "note", "domain", "iova", "size", "level", "device", "pasid", "context", "directory"});
       s.op = Op::Clflush;
       s.text = "clflush (table writes so far reach memory the walker reads)";
+      if (j.contains("domain")) {
+        for (const char * k : {"device", "pasid", "context", "directory"})
+          if (j.contains(k)) throw ScenarioError(path + "/" + k, "a clflush names page-table entries (domain) or an entry of a device, not both");
+        s.flush.kind = Flush::Kind::Tables;
+        dom();
+        s.iova = get_u64(need(j, path, "iova"), path + "/iova");
+        s.size = get_u64(need(j, path, "size"), path + "/size");
+        range(path, s.iova, s.size, page, "iova");
+        if (j.contains("level")) s.flush.level = static_cast<unsigned>(bounded(j["level"], path + "/level", 1, g.levels));
+        s.text = "clflush_cache_range: " + dname() + "'s " +
+                 (s.flush.level ? "level-" + std::to_string(s.flush.level) + " " : std::string()) +
+                 "page-table entries for iova " + hex(s.iova) + " size " + hex(s.size);
+      } else if (j.contains("device")) {
+        if (j.contains("level")) throw ScenarioError(path + "/level", "level names page-table entries: give a domain");
+        s.flush.kind = Flush::Kind::Record;
+        dev();
+        const bool directory = get_bool(j, path, "directory", false);
+        if (directory && j.contains("context")) throw ScenarioError(path + "/context", "a clflush names one entry");
+        if (directory) {
+          if (!c.context_cache())
+            throw ScenarioError(path + "/directory", "a PASID directory needs a profile with context entries above "
+                                                     "the PASID tables (vtd in scalable mode)");
+          s.flush.kind = Flush::Kind::Directory;
+          s.pasid = pasid(j, path, "pasid", 0);
+          const u64 first = s.pasid >> kPasidTableShift << kPasidTableShift;
+          s.text = "clflush_cache_range: the PASID-directory entry of " + vname() + " for PASIDs " +
+                   std::to_string(first) + "-" + std::to_string(first + (u64{1} << kPasidTableShift) - 1);
+        } else if (get_bool(j, path, "context", false)) {
+          if (j.contains("pasid")) throw ScenarioError(path + "/pasid", "a context entry has no PASID");
+          if (!c.context_cache())
+            throw ScenarioError(path + "/context", "context entries need a profile with context entries above the "
+                                                   "PASID tables (vtd in scalable mode)");
+          s.flush.depth = 1;
+          s.text = "clflush_cache_range: the context entry of " + vname();
+        } else {
+          s.pasid = pasid(j, path, "pasid", 0);
+          s.text = "clflush_cache_range: the " + c.entry_name() + " of " + vname() + " pasid " + std::to_string(s.pasid);
+        }
+      } else {
+        for (const char * k : {"iova", "size", "level", "pasid", "context", "directory"})
+          if (j.contains(k)) throw ScenarioError(path + "/" + k, std::string("a clflush with ") + k + " names a domain or a device");
+      }
     } else if (op == "sync" || op == "check") {
       only_keys(j, path, {"op", "note"});
       s.op = op == "sync" ? Op::Sync : Op::Check;

@@ -24,7 +24,9 @@ void replay_gate(const Scenario & sc, const Timeline & tl, std::size_t check, co
   for (const HwEvent & e : cex.events) events += event_line(sc.config, e);
   throw InternalError("counterexample at step " + std::to_string(tl.checks[check].step) +
                       " does not replay on the interpreter: " + why + "; claimed " + cex.property + " " +
-                      cex.severity + " on " + describe(sc.config, cex.entry) + " for dev " +
+                      cex.severity + " on " +
+                      (cex.walker_view ? std::string("the walker's view (no entry)") : describe(sc.config, cex.entry)) +
+                      " for dev " +
                       std::to_string(cex.device) + " pasid " + std::to_string(cex.pasid) + " addr " +
                       std::to_string(cex.addr) + events);
 }

@@ -126,15 +126,21 @@ struct Violation {
   Entry entry;
   /// no-reuse-while-cached: a page request of (entry.dev, entry.pasid) not yet drained.
   bool page_request = false;
+  /// no-stale restrictive: a walk through what a non-coherent walker reads denies an access
+  /// memory grants (no entry: a table write not yet flushed, VTD-COH-4).
+  bool walker_view = false;
 };
 
 /// Page requests issued and not yet drained, by (device, PASID).
 using PageRequests = std::set<std::pair<int, u64>>;
 
 /// All violations at check point `cp` for witness (d, pasid, addr), in property order.
+/// `walk`: what a non-coherent walker reads at the check point (Timeline::walk_at_check), to
+/// judge a walk through it against memory; nullptr for a coherent walker.
 std::vector<Violation> evaluate(const Config & cfg, const Memory & mem,
                                 const std::set<Entry> & cache, const CheckPoint & cp, int d,
-                                u64 pasid, u64 addr, const PageRequests & prq = {});
+                                u64 pasid, u64 addr, const PageRequests & prq = {},
+                                const Memory * walk = nullptr);
 
 /// Violations of no-reuse-while-cached at `cp` (independent of the witness address): cached
 /// entries tagged with the freed id, and page requests for a freed PASID not yet drained.

@@ -36,6 +36,8 @@ struct Counterexample {
   u64 addr = 0;
   bool from_memory = false; ///< memory itself grants the freed frame (no cache entry)
   bool page_request = false;///< a page request of (entry.dev, entry.pasid) not drained
+  bool walker_view = false; ///< no entry: a walk through what a non-coherent walker reads
+                            ///< denies an access memory grants (VTD-COH-4)
   Entry entry;              ///< the stale entry
   std::vector<HwEvent> events;  ///< sorted by (gap, pos), completions first on ties
 };

@@ -126,8 +126,8 @@ namespace {
 class Evaluation {
  public:
   Evaluation(const Config & cfg, const Memory & mem, const std::set<Entry> & cache, const CheckPoint & cp, int d,
-             u64 pasid, u64 addr)
-      : cfg_(cfg), g_(cfg.geo), mem_(mem), cache_(cache), M_(cp.access), d_(d), pasid_(pasid), addr_(addr)
+             u64 pasid, u64 addr, const Memory * walk)
+      : cfg_(cfg), g_(cfg.geo), mem_(mem), cache_(cache), walk_(walk), M_(cp.access), d_(d), pasid_(pasid), addr_(addr)
   {
     memory();
     routes();
@@ -156,11 +156,13 @@ class Evaluation {
   Translation judge(const Entry & e, const Route & r) const;
   bool reaches_free(const Translation & t) const;
   bool granted(const Translation & t) const;
+  Translation walker_translation() const;
 
   const Config & cfg_;
   const Geometry & g_;
   const Memory & mem_;
   const std::set<Entry> & cache_;
+  const Memory * walk_;  ///< what a non-coherent walker reads (nullptr: it reads memory)
   const unsigned M_;
   const int d_;
   const u64 pasid_, addr_;
@@ -308,7 +310,22 @@ void Evaluation::stale(std::vector<Violation> & v)
     if (unsafe) v.push_back(Violation{"no-stale", "unsafe", false, e});
     else if (restr) restrictive.push_back(Violation{"no-stale", "restrictive", false, e});
   }
+  // Nothing cached, and the walk the device makes on a miss reads memory as the non-coherent
+  // walker sees it: a table write not yet flushed leaves the device faulting on a valid
+  // mapping (VTD-COH-4). The other way round (it grants more) a fill shows it (VTD-COH-1).
+  if (walk_ && mt_.kind != Translation::Wild && sem::restrictive(V_, as_tr(walker_translation()), mtr_, M_))
+    restrictive.push_back(Violation{"no-stale", "restrictive", false, Entry{}, false, true});
   for (const Violation & r : restrictive) v.push_back(r);
+}
+
+/// What a walk from the root by the witness gives, reading what the walker sees: its context
+/// and PASID-table entries and the page tables as last flushed.
+Translation Evaluation::walker_translation() const
+{
+  const Memory & w = *walk_;
+  if (effective_domain(cfg_, w, d_, pasid_) < 0) return Translation{};
+  return through_entry(cfg_, w, w.attached_pgtt(d_, pasid_), w.attached_root(d_, pasid_),
+                       w.attached_parent_root(d_, pasid_), addr_);
 }
 
 /// Dirty tracking on a second-stage (or nested) entry: a write through an entry filled while
@@ -327,9 +344,10 @@ void Evaluation::missed_dirty(std::vector<Violation> & v)
 }  // namespace
 
 std::vector<Violation> evaluate(const Config & cfg, const Memory & mem, const std::set<Entry> & cache,
-                                const CheckPoint & cp, int d, u64 pasid, u64 addr, const PageRequests & prq)
+                                const CheckPoint & cp, int d, u64 pasid, u64 addr, const PageRequests & prq,
+                                const Memory * walk)
 {
-  Evaluation ev(cfg, mem, cache, cp, d, pasid, addr);
+  Evaluation ev(cfg, mem, cache, cp, d, pasid, addr, walk);
   std::vector<Violation> v;
   ev.dma_after_free(v);
   for (const Violation & r : evaluate_reuse(cache, cp, prq)) v.push_back(r);

@@ -73,9 +73,10 @@ struct Explorer {
     const CheckPoint & cp = tl.checks[ci];
     const Config & cfg = sc.config;
     const Memory & mem = tl.mem_at_check(cp);
+    const Memory * walk = cfg.coherent() ? nullptr : &tl.walk_at_check(cp);
     auto look = [&](int d, u64 p, u64 a) {
       deadline.check();
-      for (const Violation & v : evaluate(cfg, mem, cache, cp, d, p, a, prq)) {
+      for (const Violation & v : evaluate(cfg, mem, cache, cp, d, p, a, prq, walk)) {
         int r = rank(v);
         if (unsafe_only && r == 3) continue;
         best[ci] = std::min(best[ci], r);

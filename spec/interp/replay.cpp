@@ -64,15 +64,16 @@ std::string replay(const Scenario & sc, const Timeline & tl, const Counterexampl
   }
   if (ev != cex.events.size()) return "events after the check point";
 
-  std::vector<Violation> vs = evaluate(cfg, tl.mem_at_check(cp), cache, cp, cex.device,
-                                       cex.pasid, cex.addr, prq);
+  std::vector<Violation> vs = evaluate(cfg, tl.mem_at_check(cp), cache, cp, cex.device, cex.pasid, cex.addr,
+                                       prq, cfg.coherent() ? nullptr : &tl.walk_at_check(cp));
   if (vs.empty()) return "no violation at the check point";
   auto same = [&](const Violation & v) {
     if (v.page_request || cex.page_request)
       return v.page_request == cex.page_request && v.property == cex.property &&
              v.entry.dev == cex.entry.dev && v.entry.pasid == cex.entry.pasid;
     return v.property == cex.property && v.severity == cex.severity &&
-           v.from_memory == cex.from_memory && (v.from_memory || v.entry == cex.entry);
+           v.from_memory == cex.from_memory && v.walker_view == cex.walker_view &&
+           (v.from_memory || v.walker_view || v.entry == cex.entry);
   };
   if (std::none_of(vs.begin(), vs.end(), same))
     return "the claimed violation is not there (first found: " + vs.front().property + ")";

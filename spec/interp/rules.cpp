@@ -99,6 +99,13 @@ std::string rule_text(const std::string & id)
                     "wide entry in chunks (intel_pasid_tear_down_entry, pasid_set_present, context_set_present)"},
       {"VTD-COH-1", "VT-d without page-walk coherency (ECAP.C=0): clflush every table write before the "
                     "invalidation (__iommu_flush_cache)"},
+      {"VTD-COH-4", "VT-d without page-walk coherency (ECAP.C=0): the walker reads memory, not the CPU cache; a "
+                    "mapping written and not clflushed is not there for it, and the device faults on it "
+                    "(domain_flush_cache after the PTE writes of __domain_mapping, pasid_flush_caches)"},
+      {"VTD-COH-5", "VT-d without page-walk coherency (ECAP.C=0): clflush_cache_range writes back only the cache "
+                    "lines it names; flush each written entry's own line (the leaf PTEs, a new upper-level entry, "
+                    "the PASID-table entry, a new PASID-directory entry) (pfn_to_dma_pte, __domain_mapping, "
+                    "dma_pte_clear_range, pasid_flush_caches, intel_pasid_get_entry)"},
   };
   auto it = rules.find(id);
   return it == rules.end() ? id : it->second;

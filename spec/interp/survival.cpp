@@ -30,7 +30,7 @@ static bool names_cache(const InvPattern & p, const Entry & e)
 Survival why_survived(const Scenario & sc, const Timeline & tl, const Counterexample & cex)
 {
   Survival s;
-  if (cex.from_memory || cex.page_request) return s;
+  if (cex.from_memory || cex.page_request || cex.walker_view) return s;
   const std::size_t at = tl.checks.at(cex.check).step;
   // The entry's last fill, and each invalidation's completion, as positions in the trace.
   std::optional<std::size_t> fill;
@@ -149,6 +149,7 @@ std::string rule_for(const Violation & v, const CheckPoint & cp, const Survival 
   if (v.property == "no-reuse-while-cached") return cp.freed_pasid ? "PASID-2" : "OPEN-5";  // and page requests
   if (v.property == "no-missed-dirty") return "VTD-SEQ-6";
   if (v.from_memory) return "MOD-4";
+  if (v.walker_view) return "VTD-COH-4";  // only a non-coherent walker has a view of its own
   const bool dma = v.property == "no-dma-after-free";
   switch (v.entry.kind) {
     case CacheKind::PasidCache: return "PASID-2";

@@ -28,7 +28,7 @@ const char * op_name(Op op)
   return "?";
 }
 
-Memory::Memory(const Config & cfg)
+Memory::Memory(const Config & cfg) : has_dir_(cfg.context_cache())
 {
   for (std::size_t d = 0; d < cfg.devices.size(); ++d)
     if (!cfg.devices[d].context) ctx_absent_.insert(static_cast<int>(d));
@@ -96,7 +96,86 @@ Memory Memory::walker_view(const Memory & now) const
   for (auto it = v.tables_.begin(); it != v.tables_.end();)
     it = now.is_table(it->first, it->second.level) ? std::next(it) : v.tables_.erase(it);
   v.freed_ = now.freed_;
+  // A PASID-table entry whose directory entry the walker does not see is not reached.
+  if (has_dir_)
+    for (auto it = v.attach_.begin(); it != v.attach_.end();)
+      it = pasid_dir_.count({it->first.first, it->first.second >> kPasidTableShift}) ? std::next(it) : v.attach_.erase(it);
   return v;
+}
+
+void Memory::flush_from(const Config & cfg, const Memory & now, const Step & s)
+{
+  switch (s.flush.kind) {
+    case Flush::Kind::All:
+      *this = now;
+      return;
+    case Flush::Kind::Tables: {
+      const DomainState & d = now.domains_.at(static_cast<std::size_t>(s.domain));
+      flush_tables(cfg.geo, now, d.root, cfg.geo.levels, 0, s.iova, s.iova + s.size, s.flush.level);
+      return;
+    }
+    case Flush::Kind::Directory: {
+      const std::pair<int, u64> key{s.device, s.pasid >> kPasidTableShift};
+      if (now.pasid_dir_.count(key)) pasid_dir_.insert(key);
+      else pasid_dir_.erase(key);
+      return;
+    }
+    case Flush::Kind::Record:
+      if (s.flush.depth == 1) {
+        if (now.ctx_absent_.count(s.device)) ctx_absent_.insert(s.device);
+        else ctx_absent_.erase(s.device);
+        return;
+      }
+      const std::pair<int, u64> key{s.device, s.pasid};
+      auto it = now.attach_.find(key);
+      if (it == now.attach_.end()) {
+        attach_.erase(key);
+        return;
+      }
+      attach_[key] = it->second;
+      // The entry carries its domain id (and the nesting parent's root): as memory has them now.
+      for (int dom : {it->second.domain, it->second.parent})
+        if (dom >= 0) domains_.at(static_cast<std::size_t>(dom)).did = now.domains_.at(static_cast<std::size_t>(dom)).did;
+      return;
+  }
+}
+
+/// The lines of `table` (level `level`, mapping from `base`) holding entries over [lo, hi), then
+/// those of the tables they point to in `now` (the addresses the CPU computes from its tables).
+void Memory::flush_tables(const Geometry & geo, const Memory & now, u64 table, unsigned level, u64 base, u64 lo,
+                          u64 hi, unsigned only)
+{
+  auto it = now.tables_.find(table);
+  if (it == now.tables_.end() || it->second.level != level) return;
+  const u64 span = geo.size(level), entries = u64{1} << geo.level_bits;
+  const u64 from = std::max(lo, base), to = std::min(hi, base + span * entries);
+  if (from >= to) return;
+  const unsigned first = static_cast<unsigned>((from - base) / span), last = static_cast<unsigned>((to - 1 - base) / span);
+  if (only == 0 || only == level)
+    for (unsigned line = first / kPtesPerLine; line <= last / kPtesPerLine; ++line) flush_line(now, table, line);
+  for (auto e = it->second.entries.lower_bound(first); e != it->second.entries.end() && e->first <= last; ++e)
+    if (e->second.kind == Pte::Table)
+      flush_tables(geo, now, e->second.frame, level_below(level, e->second.next), base + e->first * span, lo, hi, only);
+}
+
+void Memory::flush_line(const Memory & now, u64 table, unsigned line)
+{
+  const TablePage & src = now.tables_.at(table);
+  TablePage & dst = tables_[table];
+  if (dst.level != src.level) dst = TablePage{src.level, {}};  // new to the walker: the zeroed page
+  const unsigned lo = line * kPtesPerLine, hi = lo + kPtesPerLine;
+  dst.entries.erase(dst.entries.lower_bound(lo), dst.entries.lower_bound(hi));
+  for (auto e = src.entries.lower_bound(lo); e != src.entries.end() && e->first < hi; ++e) dst.entries.insert(*e);
+}
+
+bool Memory::walker_sees(const Memory & now) const
+{
+  if (tables_ != now.tables_ || attach_ != now.attach_ || ctx_absent_ != now.ctx_absent_ ||
+      pasid_dir_ != now.pasid_dir_)
+    return false;
+  for (std::size_t d = 0; d < domains_.size(); ++d)
+    if (domains_[d].did != now.domains_[d].did) return false;
+  return true;
 }
 
 bool Memory::is_free(u64 frame) const
@@ -343,6 +422,7 @@ void Memory::write_record(const Step & s)
                                             "called, or none was assigned); assign_did first");
   attach_[{s.device, s.pasid}] =
       Attachment{s.domain, w.type, w.parent, w.dirty, *domains_.at(static_cast<std::size_t>(s.domain)).did};
+  if (has_dir_) pasid_dir_.insert({s.device, s.pasid >> kPasidTableShift});  // intel_pasid_get_entry
 }
 
 void Memory::apply_step(const Config & cfg, const Step & s)

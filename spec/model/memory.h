@@ -13,6 +13,12 @@
 
 namespace nostale {
 
+/// Page-table entries per 64-byte cache line (8-byte entries): the unit a clflush writes back.
+constexpr unsigned kPtesPerLine = 8;
+/// VT-d scalable mode: PASIDs per PASID-table page (64 entries of 64 bytes); a PASID-directory
+/// entry points to the table of PASIDs pasid >> kPasidTableShift (VT-d §9.4, Linux PASID_PDE_SHIFT).
+constexpr unsigned kPasidTableShift = 6;
+
 struct Pte {
   enum Kind { None, Leaf, Table } kind = None;
   u64 frame = 0;       ///< leaf: output frame number; table: frame of the next-level table
@@ -20,6 +26,7 @@ struct Pte {
   /// Table: the level of the table it points to when levels are skipped (AMD-Vi NextLevel,
   /// AMD-PT-1); 0: the level below.
   unsigned next = 0;
+  bool operator==(const Pte &) const = default;
 };
 
 /// The level a pointer entry of level `level` with NextLevel `next` (0: none) leads to.
@@ -37,6 +44,7 @@ inline bool skipped_bits_zero(const Geometry & geo, unsigned level, unsigned bel
 struct TablePage {
   unsigned level = 0;                ///< entries in this page are level-`level` entries
   std::map<unsigned, Pte> entries;   ///< present entries by index
+  bool operator==(const TablePage &) const = default;
 };
 
 /// A present PASID-table entry: the domain it translates through and its translation type.
@@ -49,6 +57,7 @@ struct Attachment {
   /// reassigns the domain's id while the entry is present: a driver bug the checker reports
   /// (no-reuse-while-cached), not bad input.
   u64 did = 0;
+  bool operator==(const Attachment &) const = default;
 };
 
 struct DomainState {
@@ -100,6 +109,13 @@ class Memory {
   /// The view of a non-coherent walker: this memory (as of the last clflush) without the table
   /// pages that `now` no longer holds (a freed frame reads as arbitrary whatever was flushed).
   Memory walker_view(const Memory & now) const;
+  /// This memory as a non-coherent walker reads it, after the clflush step `s` wrote back the
+  /// lines it names from `now` (Flush; VTD-COH-5). A table page the walker had not seen (or saw
+  /// at another level) starts empty when one of its lines is written back: Linux flushes a
+  /// table page it allocates zeroed (pfn_to_dma_pte).
+  void flush_from(const Config & cfg, const Memory & now, const Step & s);
+  /// Does a walker reading this memory see every table, record and domain id of `now`?
+  bool walker_sees(const Memory & now) const;
 
   /// The device's context entry (a depth-1 ConfigWrite; present unless cleared).
   bool context_present(int device) const { return !ctx_absent_.count(device); }
@@ -129,6 +145,9 @@ class Memory {
   bool unmap_range(const Config & cfg, const Step & s, u64 table, unsigned level, u64 base,
                    u64 lo, u64 hi, std::vector<u64> & unlinked);
   void mark_free(u64 lo, u64 hi);
+  void flush_tables(const Geometry & geo, const Memory & now, u64 table, unsigned level, u64 base, u64 lo, u64 hi,
+                    unsigned only);
+  void flush_line(const Memory & now, u64 table, unsigned line);
   void mark_used(u64 lo, u64 hi);
 
   std::map<u64, TablePage> tables_;
@@ -137,6 +156,12 @@ class Memory {
   std::vector<std::pair<u64, u64>> freed_;
   std::set<u64> pool_used_;  ///< page-table pool slots in use (linked, unlinked or pending)
   std::set<int> ctx_absent_;  ///< devices whose context entry is not present
+  /// VT-d scalable mode (Config::context_cache): present PASID-directory entries, by (device,
+  /// pasid >> kPasidTableShift). A walk reaches a PASID-table entry only through its directory
+  /// entry; writing a PASID-table entry writes its directory entry first, and Linux never
+  /// clears one (intel_pasid_get_entry, VTD-ID-5), so only a non-coherent walker can miss it.
+  std::set<std::pair<int, u64>> pasid_dir_;
+  bool has_dir_ = false;
 };
 
 }  // namespace nostale

@@ -34,10 +34,25 @@ enum class Op {
   FreePasid, FreeDid, AssignDid,
   Invalidate, Sync, Dma, Check,
   Fence,    ///< later invalidations complete only after earlier ones (VT-d inv_wait FN=1)
-  Clflush,  ///< table writes so far become visible to a non-coherent walker (VTD-COH-1)
+  Clflush,  ///< cache lines written back: what a non-coherent walker sees (VTD-COH-1, Step::flush)
   /// Link a table page of another domain into this domain's table (PT-SHARE-1: the kernel half
   /// every x86 mm shares, pgd_alloc / sync_global_pgds; a shared intermediate table).
   ShareTable,
+};
+
+/// What a clflush step writes back to the memory a non-coherent walker reads (Linux
+/// clflush_cache_range(addr, size) when !ecap_coherent). Only the cache lines it names become
+/// visible (VTD-COH-5); a line is 64 bytes, 8 page-table entries or one PASID-table entry.
+struct Flush {
+  enum class Kind {
+    All,     ///< every write so far (the whole-memory form, {"op": "clflush"})
+    Tables,  ///< the lines of the step's domain's page-table entries over [iova, iova + size):
+             ///< on every level a walk of the range reads, or only `level`
+    Record,  ///< the configuration record of (device, pasid) at `depth`
+    Directory,  ///< VT-d scalable mode: the PASID-directory entry of (device, pasid)
+  } kind = Kind::All;
+  unsigned level = 0;  ///< Tables: only entries of this level (0: every level)
+  unsigned depth = 0;  ///< Record: 0 the PASID-table entry, 1 the device's context entry
 };
 
 /// A write of one configuration record: the driver step that every profile's structure writes
@@ -83,6 +98,7 @@ struct Step {
   /// sync: the wait also drains page requests issued before it (VT-d inv_wait PD=1, VTD-SEQ-9).
   bool drain = false;
   InvPattern inv;    ///< invalidate
+  Flush flush;       ///< clflush
   std::string rule;  ///< rule id of the command's semantics (e.g. GAPI-3)
   std::string text;  ///< one-line rendering in the profile's own terms, for traces
   std::string note;  ///< the author's note (e.g. the driver function)

@@ -42,10 +42,11 @@ Timeline build_timeline(const Scenario & sc)
       version += writes_memory(s.op);
       tl.walk.push_back(m);
     } else {
-      behind = s.op == Op::Clflush ? false : behind || writes_memory(s.op);
-      if (s.op == Op::Clflush) flushed = m;
-      version += s.op == Op::Clflush || s.op == Op::FreePgtables || s.op == Op::FreeFrame;
+      if (s.op == Op::Clflush) flushed.flush_from(sc.config, m, s);
       tl.walk.push_back(flushed.walker_view(m));
+      // A flush of some lines leaves the walker behind on the others (VTD-COH-5).
+      behind = s.op == Op::Clflush ? !tl.walk.back().walker_sees(m) : behind || writes_memory(s.op);
+      version += s.op == Op::Clflush || s.op == Op::FreePgtables || s.op == Op::FreeFrame;
     }
     tl.walk_version.push_back(version);
     tl.behind.push_back(behind);

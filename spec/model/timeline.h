@@ -3,6 +3,7 @@
 // before step g (gap n follows the last step). Both engines read this.
 #pragma once
 
+#include <algorithm>
 #include <optional>
 #include <vector>
 
@@ -48,6 +49,9 @@ struct Timeline {
   std::size_t n = 0;  ///< number of driver steps
   /// Memory a check point judges against: after its step took effect.
   const Memory & mem_at_check(const CheckPoint & cp) const { return mem[cp.step + 1]; }
+  /// What the walker reads once the check point's step took effect (gap step + 1; the end:
+  /// the last gap).
+  const Memory & walk_at_check(const CheckPoint & cp) const { return walk[std::min(cp.step + 1, n)]; }
 };
 
 /// Unroll the scenario (throws ScenarioError on steps inconsistent with memory).

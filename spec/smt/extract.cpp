@@ -101,6 +101,8 @@ void Reader::violating(Counterexample & cex, const std::vector<std::pair<Instanc
       e.walker = cex.entry.dev;
       e.entry = cex.entry;
       cex.events.push_back(e);
+    } else if (!I && cex.property == "no-stale") {
+      cex.walker_view = true;  // the only entry-less no-stale target (Judgement::stale)
     } else if (!I) {
       cex.from_memory = true;
     } else {

@@ -89,6 +89,18 @@ Judgement::Tr Judgement::memory_tr()
   return from_res(ite(a.ok, ite(t.is_pt(a.pgtt), mem.pass_res(), r), t.none(t.geo.levels)));
 }
 
+Judgement::Tr Judgement::walker_tr()
+{
+  if (!walk_mem_) walk_mem_.emplace(MemTerms{&t.tl.walk_at_check(t.cp), {}});
+  MemTerms & w = *walk_mem_;
+  Attach none{t.c.bool_val(false), t.bv(0, t.IW), t.bv(0, t.FW), t.bv(0, kPgttW), t.bv(0, t.FW), t.c.bool_val(false)};
+  Attach a = ite(mem.ctx_at(*w.mem, t.wd), mem.attach_at(*w.mem, t.wd), none);
+  Res s1 = mem.walk_sym(w, a.root, t.geo.levels, 1);
+  Res n = mem.nest(s1, [&](const z3::expr & gpa) { return mem.walk_sym(w, a.s2, t.geo.levels, 1, gpa); });
+  Res r = ite(a.pgtt == t.bv(kPgttNested, kPgttW), n, s1);
+  return from_res(ite(a.ok, ite(t.is_pt(a.pgtt), mem.pass_res(), r), t.none(t.geo.levels)));
+}
+
 Judgement::Tr Judgement::built(Instance & I)
 {
   const unsigned levels = t.geo.levels;
@@ -246,6 +258,9 @@ void Judgement::stale(const Tr & mt, const std::string & sev, Targets & v)
     z3::expr bad = sev == "unsafe" ? unsafe(b, mt) : restrictive(b, mt);
     v.push_back({I, mem_ok && present(*I) && hit(*I) && bad});
   }
+  // No entry: the walk on a miss reads what a non-coherent walker sees, and denies what
+  // memory grants (a table write not yet flushed, VTD-COH-4; mirrors evaluate).
+  if (sev == "restrictive" && !t.cfg.coherent()) v.push_back({nullptr, mem_ok && restrictive(walker_tr(), mt)});
 }
 
 z3::expr Judgement::witness()

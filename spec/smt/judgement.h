@@ -62,6 +62,9 @@ class Judgement {
   /// What that entry translates (a lookup through a cached context entry uses it).
   Tr raw_tr();
   Tr memory_tr();
+  /// What a walk from the root gives the witness through what a non-coherent walker reads at
+  /// the check point (Timeline::walk_at_check), mirrors Evaluation::walker_translation.
+  Tr walker_tr();
   Tr built(Instance & I);
 
   z3::expr present(Instance & I) { return I.active && inv.kept(I, I.t, t.T); }
@@ -81,6 +84,7 @@ class Judgement {
   std::optional<RouteSel> route_;
   std::optional<Res> s1_T_;
   std::optional<Attach> raw_T_;
+  std::optional<MemTerms> walk_mem_;  ///< the walker's view at the check point
 };
 
 }  // namespace nostale::smt

@@ -297,6 +297,27 @@ inline Scenario random_scenario(Gen & g, std::size_t nsteps, const Profile * pro
     } else if (kind < 74) {
       const bool fence = dr.fences && (!dr.clflush || g.coin(50));
       s.op = (dr.fences || dr.clflush) && g.coin(50) ? (fence ? Op::Fence : Op::Clflush) : Op::Check;
+      // clflush_cache_range of some lines only (VTD-COH-5): page-table entries of a range (at
+      // every level or one), a PASID-table entry, a context entry, or a PASID-directory entry.
+      // Drawn from a generator of its own, seeded from a copy of g's engine, so that the draws
+      // of every other step (and scenario) of the corpus stay what they were.
+      std::mt19937_64 peek = g.rng;
+      Gen h(peek());
+      if (s.op == Op::Clflush && h.coin(75)) {
+        const unsigned what = static_cast<unsigned>(h.pick(c.context_cache() ? 4 : 2));
+        if (what == 0) {
+          s.flush.kind = Flush::Kind::Tables;
+          u64 first = h.pick(pages), n = 1 + h.pick(pages - first);
+          s.iova = first * geo.size(1);
+          s.size = n * geo.size(1);
+          if (h.coin(50)) s.flush.level = 1 + static_cast<unsigned>(h.pick(geo.levels));
+        } else if (what == 3) {
+          s.flush.kind = Flush::Kind::Directory;  // scalable mode: the PASID-directory entry
+        } else {
+          s.flush.kind = Flush::Kind::Record;
+          s.flush.depth = what == 2;
+        }
+      }
     } else if (kind < 80) {
       s.op = Op::FreeFrame;
       s.phys = (0x40 + g.pick(6) * 4) * geo.size(1);

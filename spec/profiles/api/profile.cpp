@@ -21,7 +21,7 @@ unsigned Profile::decode_record_type(const nlohmann::json * j, const std::string
 
 std::string Profile::rule(const Counterexample & cex, const Scenario & sc, const Timeline & tl) const
 {
-  Violation v{cex.property, cex.severity, cex.from_memory, cex.entry, cex.page_request};
+  Violation v{cex.property, cex.severity, cex.from_memory, cex.entry, cex.page_request, cex.walker_view};
   const Survival why = why_survived(sc, tl, cex);
   if (std::string r = shared_table_rule(sc, tl, cex, why); !r.empty()) return r;  // PT-SHARE-1/2
   return rule_for(v, tl.checks.at(cex.check), why);

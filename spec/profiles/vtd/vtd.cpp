@@ -3,6 +3,7 @@
 // (descriptor.h); it decodes to a semantic invalidation (InvPattern), a fence, a wait, or a
 // command with no translation effect (iec_inv, page_grp_resp). Rule ids: ../reference/rules.md
 // §1 (VTD-*) and §4 (ATS-*); choices are listed in README.md next to this file.
+#include <algorithm>
 #include <cstdio>
 #include <map>
 
@@ -142,12 +143,22 @@ class Vtd final : public Profile {
   std::string rule(const Counterexample & cex, const Scenario & sc, const Timeline & tl) const override
   {
     if (cex.page_request) return "VTD-SEQ-9";  // freed before its page requests were drained
+    // The walker had not seen a table write: after a flush of some lines only, the line that
+    // was left out (VTD-COH-5); else no flush at all (VTD-COH-4 a map the device faults on,
+    // VTD-COH-1 a stale fill).
+    auto lines_only = [&](std::size_t gap) {
+      for (std::size_t i = std::min(gap, sc.steps.size()); i-- > 0;)
+        if (sc.steps[i].op == Op::Clflush) return sc.steps[i].flush.kind != Flush::Kind::All;
+      return false;
+    };
+    if (cex.walker_view) return lines_only(tl.checks.at(cex.check).step + 1) ? "VTD-COH-5" : "VTD-COH-4";
     // A PASID-table entry read torn: the entry was rewritten while present (VTD-COH-3).
     for (const HwEvent & e : cex.events)
       if (e.kind == HwEvent::Fill && e.torn) return "VTD-COH-3";
     // A fill made while the walker had not seen a table write: the clflush was missing.
     for (const HwEvent & e : cex.events)
-      if (e.kind == HwEvent::Fill && e.gap < tl.behind.size() && tl.behind[e.gap]) return "VTD-COH-1";
+      if (e.kind == HwEvent::Fill && e.gap < tl.behind.size() && tl.behind[e.gap])
+        return lines_only(e.gap) ? "VTD-COH-5" : "VTD-COH-1";
     if (cex.entry.negative)
       return cex.entry.kind == CacheKind::Iotlb ? "VTD-SEQ-11" : "VTD-SEQ-1";
     static const std::map<std::string, std::string> to_vtd = {
@@ -212,7 +223,7 @@ class Vtd final : public Profile {
     }
     // A flush that covers the table pointer was issued but had not completed: wait first.
     if (!cex.from_memory && covered && cex.entry.kind == CacheKind::Psc) return "VTD-SEQ-10";
-    Violation v{cex.property, cex.severity, cex.from_memory, cex.entry, cex.page_request};
+    Violation v{cex.property, cex.severity, cex.from_memory, cex.entry, cex.page_request, cex.walker_view};
     std::string generic = rule_for(v, tl.checks.at(cex.check), why);  // the cause, computed once above
     auto it = to_vtd.find(generic);
     return it == to_vtd.end() ? generic : it->second;
