@@ -126,6 +126,9 @@ struct Config {
   /// Not-present translating records may be cached, under domain id 0 (VT-d CM=1, VTD-ID-1,
   /// VTD-SEQ-1).
   bool negative_config() const { return negative(hw.record_cache(0)); }
+  /// ... but under the domain tag memory's record holds when an invalidation is submitted, not
+  /// 0 (VT-d scalable mode, VTD-SEQ-4; hw::Cache::negative_tag_current).
+  bool negative_tag_current() const { return negative_config() && hw.record_cache(0)->negative_tag_current; }
   /// A structure above the translating records, cached per device (VT-d scalable-mode context
   /// entries, VTD-CACHE-1): a walk reads a record from memory only through the structure above
   /// in memory or a cached copy. Off: the records are reached directly.

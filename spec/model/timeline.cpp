@@ -19,6 +19,21 @@ static bool writes_memory(Op op)
   }
 }
 
+/// The present records hardware finds in `walk` (what the walker reads), with their domain
+/// tags: what an invalidation submitted now names a not-present cached record by (VTD-SEQ-4).
+/// Reached through the structure above when there is one, as QEMU's pc_inv reads the context
+/// entry before the PASID table (vtd_pasid_cache_sync).
+static std::vector<RecordTag> present_records(const Config & cfg, const Memory & walk)
+{
+  std::vector<RecordTag> out;
+  for (const auto & [key, a] : walk.attachments()) {
+    if (cfg.context_cache() && !walk.context_present(key.first)) continue;
+    const std::optional<u64> did = walk.domains().at(static_cast<std::size_t>(a.domain)).did;
+    if (did) out.push_back(RecordTag{key.first, key.second, *did});
+  }
+  return out;
+}
+
 Timeline build_timeline(const Scenario & sc)
 {
   Timeline tl;
@@ -50,7 +65,10 @@ Timeline build_timeline(const Scenario & sc)
     tl.walk_version.push_back(version);
     tl.behind.push_back(behind);
     if (s.op == Op::Fence) ++fences;
-    if (s.op == Op::Invalidate) tl.invs.push_back(Invalidation{i, s.inv, std::nullopt, fences});
+    if (s.op == Op::Invalidate) {
+      tl.invs.push_back(Invalidation{i, s.inv, std::nullopt, fences});
+      if (sc.config.negative_tag_current()) tl.invs.back().pat.records_now = present_records(sc.config, tl.walk.back());
+    }
     if (s.op == Op::Sync)
       for (Invalidation & inv : tl.invs)
         if (!inv.sync) inv.sync = i;

@@ -142,8 +142,13 @@ class Vtd final : public Profile {
     // A fill made while the walker had not seen a table write: the clflush was missing.
     for (const HwEvent & e : cex.events)
       if (e.kind == HwEvent::Fill && e.gap < tl.behind.size() && tl.behind[e.gap]) return "VTD-COH-1";
-    if (cex.entry.negative)
-      return cex.entry.kind == CacheKind::Iotlb ? "VTD-SEQ-11" : "VTD-SEQ-1";
+    if (cex.entry.negative) {
+      if (cex.entry.kind == CacheKind::Iotlb) return "VTD-SEQ-11";
+      // A not-present PASID entry cached under CM=1 and not flushed after it became present
+      // (pasid_flush_caches); a not-present context entry is VTD-SEQ-1's.
+      if (cex.entry.kind == CacheKind::PasidCache && !legacy(sc.config)) return "VTD-SEQ-4";
+      return "VTD-SEQ-1";
+    }
     static const std::map<std::string, std::string> to_vtd = {
         {"ATS-7", "VTD-ORDER-4"}, {"CORE-1", "VTD-SEQ-10"}, {"CORE-2", "VTD-CACHE-4"},
         {"MOD-1", "VTD-GRAN-1"},  {"MOD-3", "VTD-CACHE-4"}, {"PASID-2", "VTD-ID-4"},
