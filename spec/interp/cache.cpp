@@ -501,7 +501,7 @@ std::set<Entry> fillable_for(const Config & cfg, const Memory & mem, const std::
           e.vpn == (addr >> g.shift(e.level)))
         leaves.push_back(e);
   }
-  if (cfg.devices.at(static_cast<std::size_t>(w)).ats) {
+  if (cfg.devices.at(static_cast<std::size_t>(w)).ats && mem.ats_enabled(w)) {  // ATS-9: no fills while disabled
     for (Entry e : leaves) {
       e.kind = CacheKind::DevTlb;
       e.dev = w;

@@ -26,6 +26,9 @@ std::string rule_text(const std::string & id)
       {"ATS-7", "invalidate the IOMMU TLB first and the device TLB second, and wait for both: "
                 "ATS refills the device TLB from the IOTLB (arm_smmu_atc_inv_domain, "
                 "qi_flush_dev_iotlb)"},
+      {"ATS-9", "disable ATS at the endpoint, then flush its device TLB, and enable ATS again only after: "
+                "the ATC keeps its entries while ATS is off (arm_smmu_disable_ats; Intel before v6.15 skipped "
+                "the flush once ATS was off, devtlb_invalidation_with_pasid)"},
       {"PASID-2", "a PASID is freed or bound to another address space only after every "
                   "per-(device, PASID) cache entry was flushed (iommu-sva.c, mm_pasid_drop)"},
       {"PASID-3", "an SVA PASID bound on several devices needs its invalidations fanned out to "

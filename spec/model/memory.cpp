@@ -23,6 +23,7 @@ const char * op_name(Op op)
     case Op::Check: return "check";
     case Op::Fence: return "fence";
     case Op::Clflush: return "clflush";
+    case Op::Ats: return "ats";
   }
   return "?";
 }
@@ -89,6 +90,7 @@ Memory Memory::walker_view(const Memory & now) const
   for (auto it = v.tables_.begin(); it != v.tables_.end();)
     it = now.is_table(it->first, it->second.level) ? std::next(it) : v.tables_.erase(it);
   v.freed_ = now.freed_;
+  v.ats_off_ = now.ats_off_;  // a device's own state, not a table write a walker may miss
   return v;
 }
 
@@ -318,6 +320,10 @@ void Memory::apply_step(const Config & cfg, const Step & s)
       break;
     }
     case Op::AssignDid: domains_.at(static_cast<std::size_t>(s.domain)).did = s.did; break;
+    case Op::Ats:
+      if (s.enable) ats_off_.erase(s.device);
+      else ats_off_.insert(s.device);
+      break;
     case Op::FreePasid:
     case Op::Invalidate:
     case Op::Sync:

@@ -97,6 +97,9 @@ class Memory {
 
   /// The device's context entry (a depth-1 ConfigWrite; present unless cleared).
   bool context_present(int device) const { return !ctx_absent_.count(device); }
+  /// The device's ATS Enable bit (set at the start on ATS devices): while it is clear the device
+  /// neither fills nor uses its device TLB, whose entries stay (ATS-9).
+  bool ats_enabled(int device) const { return !ats_off_.count(device); }
 
   bool is_free(u64 frame) const;
   bool any_free() const { return !freed_.empty(); }
@@ -125,6 +128,7 @@ class Memory {
   std::vector<std::pair<u64, u64>> freed_;
   std::set<u64> pool_used_;  ///< page-table pool slots in use (linked, unlinked or pending)
   std::set<int> ctx_absent_;  ///< devices whose context entry is not present
+  std::set<int> ats_off_;     ///< devices whose ATS Enable bit is clear
 };
 
 }  // namespace nostale

@@ -35,6 +35,7 @@ enum class Op {
   Invalidate, Sync, Dma, Check,
   Fence,    ///< later invalidations complete only after earlier ones (VT-d inv_wait FN=1)
   Clflush,  ///< table writes so far become visible to a non-coherent walker (VTD-COH-1)
+  Ats,      ///< the device's PCIe ATS Enable bit set or cleared (pci_enable_ats / pci_disable_ats)
 };
 
 /// A write of one configuration record: the driver step that every profile's structure writes
@@ -77,6 +78,7 @@ struct Step {
   ConfigWrite cw;    ///< config_write
   /// sync: the wait also drains page requests issued before it (VT-d inv_wait PD=1, VTD-SEQ-9).
   bool drain = false;
+  bool enable = false;  ///< ats: the ATS Enable bit is set (true) or cleared
   InvPattern inv;    ///< invalidate
   std::string rule;  ///< rule id of the command's semantics (e.g. GAPI-3)
   std::string text;  ///< one-line rendering in the profile's own terms, for traces

@@ -14,6 +14,7 @@ static bool writes_memory(Op op)
     case Op::Invalidate: case Op::Sync: case Op::Dma: case Op::Check: case Op::FreePasid:
     case Op::Fence: case Op::Clflush:
       return false;
+    case Op::Ats:  // the device's state: the walker's view follows it at once (walker_view)
     default:
       return true;
   }
@@ -57,9 +58,9 @@ Timeline build_timeline(const Scenario & sc)
       version += writes_memory(s.op);
       tl.walk.push_back(m);
     } else {
-      behind = s.op == Op::Clflush ? false : behind || writes_memory(s.op);
+      behind = s.op == Op::Clflush ? false : behind || (writes_memory(s.op) && s.op != Op::Ats);
       if (s.op == Op::Clflush) flushed = m;
-      version += s.op == Op::Clflush || s.op == Op::FreePgtables || s.op == Op::FreeFrame;
+      version += s.op == Op::Clflush || s.op == Op::FreePgtables || s.op == Op::FreeFrame || s.op == Op::Ats;
       tl.walk.push_back(flushed.walker_view(m));
     }
     tl.walk_version.push_back(version);

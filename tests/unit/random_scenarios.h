@@ -51,6 +51,7 @@ struct Draws {
   bool negative = false;     ///< negative records, cached under domain tag 0
   std::vector<u64> did_masks;  ///< one mask per domain tag field, when there are several
   bool level_hint = false;
+  bool ats_enable = false;   ///< a device TLB: ATS Enable bits cleared and set again (ATS-9)
 };
 
 inline Draws draws_of(const hw::Description & d)
@@ -73,6 +74,7 @@ inline Draws draws_of(const hw::Description & d)
       if (f && off >= 0) w.did_masks.push_back(((u64{1} << f->width) - 1) << off);
     }
   w.level_hint = d.features.level_hint;
+  w.ats_enable = d.cache_of(hw::Holds::Device) != nullptr;
   return w;
 }
 
@@ -273,6 +275,10 @@ inline Scenario random_scenario(Gen & g, std::size_t nsteps, const Profile * pro
       s.op = Op::FreePgtables;
     } else if (kind < 89) {
       s.op = Op::Check;
+      if (dr.ats_enable && c.devices[static_cast<std::size_t>(s.device)].ats && g.coin(40)) {
+        s.op = Op::Ats;  // clear or set its ATS Enable bit
+        s.enable = g.coin(50);
+      }
     } else if (kind < 92) {
       s.op = Op::FreePasid;
     } else if (kind < 95) {
@@ -528,7 +534,7 @@ inline std::string summary(const Scenario & sc)
     << (sc.config.coherent() ? "" : " non-coherent") << (sc.config.negative_caching() ? " CM=1" : "") << (sc.config.negative_config() ? " neg-config" : "") << (sc.config.context_cache() ? " context-cache" : "") << (sc.config.negative_context() ? " neg-context" : "") << "\n";
   for (std::size_t i = 0; i < sc.steps.size(); ++i) {
     const Step & s = sc.steps[i];
-    o << "  " << i << " " << op_name(s.op) << " depth=" << s.cw.depth << (s.cw.fields == ConfigWrite::Fields::Dirty ? " dirty-only" : "") << " present=" << s.cw.present << " pgtt=" << s.cw.type << " parent=" << s.cw.parent << " ssade=" << s.cw.dirty << " dom=" << s.domain << " dev=" << s.device
+    o << "  " << i << " " << op_name(s.op) << " depth=" << s.cw.depth << (s.cw.fields == ConfigWrite::Fields::Dirty ? " dirty-only" : "") << " present=" << s.cw.present << " pgtt=" << s.cw.type << " parent=" << s.cw.parent << " ssade=" << s.cw.dirty << " dom=" << s.domain << " dev=" << s.device << (s.op == Op::Ats ? (s.enable ? " ats-on" : " ats-off") : "")
       << " pasid=" << s.pasid << " iova=0x" << std::hex << s.iova << " size=0x" << s.size
       << " phys=0x" << s.phys << std::dec << " perm=" << s.perm << " ft=" << s.free_tables << (s.cw.torn ? " TORN" : "");
     if (s.op == Op::Invalidate) {

@@ -189,6 +189,14 @@ class Vtd final : public Profile {
                                              sc.config.geo.levels, cex.addr, 1).kind == WalkResult::Leaf;
       return s1_maps ? "VTD-SEQ-13" : "VTD-SEQ-14";
     }
+    // A device-TLB entry of a device whose ATS was disabled with the entry still in its ATC, and
+    // no device-TLB flush removed it: disable ATS, flush the ATC, and enable it only after (ATS-9;
+    // Linux before v6.15 skipped the flush because ATS was already off, devtlb_invalidation_with_pasid).
+    if (!cex.from_memory && !covered && cex.entry.kind == CacheKind::DevTlb) {
+      const std::size_t at = tl.checks.at(cex.check).step;
+      for (std::size_t k = 0; k < at && k < sc.steps.size(); ++k)
+        if (sc.steps[k].op == Op::Ats && !sc.steps[k].enable && sc.steps[k].device == cex.device) return "ATS-9";
+    }
     if (!cex.from_memory && !covered) {
       // A pass-through entry left by a flush that does not reach it (VTD-GRAN-3: PASID-selective
       // p_iotlb_inv, or a DSI).
