@@ -181,10 +181,6 @@ void differential(const Run & run)
           ++cex_kinds["nested fill through a cached second-stage pointer"];
         if (cx.entry.kind == CacheKind::ContextCache)
           ++cex_kinds[cx.entry.negative ? "negative context-cache entry" : "context-cache entry"];
-        if (cx.entry.kind == CacheKind::DevTlb &&
-            std::any_of(sc.steps.begin(), sc.steps.begin() + static_cast<long>(tl.checks[cx.check].step),
-                        [&](const Step & st) { return st.op == Op::Ats && !st.enable && st.device == cx.device; }))
-          ++cex_kinds["device-TLB entry kept across an ATS disable"];
         if (cx.entry.kind == CacheKind::PasidCache && cx.entry.negative && sc.config.negative_tag_current())
           ++cex_kinds["negative PASID-cache entry, named by the DID at submission"];
         if (sc.config.context_cache() && !cx.from_memory &&
@@ -281,7 +277,6 @@ void differential(const Run & run)
     EXPECT_GT(cex_kinds["context-cache entry"], 0);
     EXPECT_GT(cex_kinds["negative context-cache entry"], 0);
     EXPECT_GT(cex_kinds["negative PASID-cache entry, named by the DID at submission"], 0);
-    EXPECT_GT(cex_kinds["device-TLB entry kept across an ATS disable"], 0);
     EXPECT_GT(cex_kinds["context cleared"], 0);
     EXPECT_GT(cex_kinds["page request"], 0);
     EXPECT_GT(cells["no-missed-dirty "], 0);

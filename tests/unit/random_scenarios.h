@@ -51,7 +51,6 @@ struct Draws {
   bool negative = false;     ///< negative records, cached under domain tag 0
   std::vector<u64> did_masks;  ///< one mask per domain tag field, when there are several
   bool level_hint = false;
-  bool ats_enable = false;   ///< a device TLB: ATS Enable bits cleared and set again (ATS-9)
 };
 
 inline Draws draws_of(const hw::Description & d)
@@ -74,7 +73,6 @@ inline Draws draws_of(const hw::Description & d)
       if (f && off >= 0) w.did_masks.push_back(((u64{1} << f->width) - 1) << off);
     }
   w.level_hint = d.features.level_hint;
-  w.ats_enable = d.cache_of(hw::Holds::Device) != nullptr;
   return w;
 }
 
@@ -275,10 +273,6 @@ inline Scenario random_scenario(Gen & g, std::size_t nsteps, const Profile * pro
       s.op = Op::FreePgtables;
     } else if (kind < 89) {
       s.op = Op::Check;
-      if (dr.ats_enable && c.devices[static_cast<std::size_t>(s.device)].ats && g.coin(40)) {
-        s.op = Op::Ats;  // clear or set its ATS Enable bit
-        s.enable = g.coin(50);
-      }
     } else if (kind < 92) {
       s.op = Op::FreePasid;
     } else if (kind < 95) {
