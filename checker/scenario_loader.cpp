@@ -383,6 +383,15 @@ class Loader {
       if (!j.contains("present")) throw ScenarioError(path + "/present", "missing required key 'present'");
       s.cw.present = get_bool(j, path, "present", true);
       s.text = "context entry of " + vname() + (s.cw.present ? " set present" : " cleared");
+    } else if (op == "ats") {
+      only_keys(j, path, {"op", "note", "device", "enable"});
+      s.op = Op::Ats;
+      dev();
+      if (!c.devices[static_cast<std::size_t>(s.device)].ats)
+        throw ScenarioError(path + "/device", "the device has no ATS capability (\"ats\": false): no ATS Enable bit");
+      if (!j.contains("enable")) throw ScenarioError(path + "/enable", "missing required key 'enable'");
+      s.enable = get_bool(j, path, "enable", true);
+      s.text = "ATS of " + vname() + (s.enable ? " enabled" : " disabled") + " (PCIe ATS Enable bit)";
     } else if (op == "clflush") {
       // clflush_cache_range(addr, size): the lines of a range of page-table entries, of one
       // PASID-table or context entry, or (no target) every write so far (VTD-COH-1, VTD-COH-5).

@@ -37,6 +37,11 @@ struct Cache {
   std::vector<std::string> tags; ///< TagField names the entries carry (lookup and invalidation)
   bool per_level = false;        ///< one cache per page-table level (pointer caches)
   bool negative = false;         ///< may hold not-present entries (VT-d caching mode)
+  /// Records only: a not-present record carries no domain tag of its own, and an invalidation
+  /// names it by the domain tag memory's record holds when the invalidation is submitted (0:
+  /// not present then), not by domain tag 0 (VT-d scalable mode under CM=1, VTD-SEQ-4: QEMU
+  /// vtd_sm_pasid_table_walk_one compares the DID of a pc_inv with the new entry's).
+  bool negative_tag_current = false;
 };
 
 /// Which field of a configuration record a word holds; torn reads mix words, not bits.

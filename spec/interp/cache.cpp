@@ -115,7 +115,9 @@ std::string describe(const Config & cfg, const Entry & e)
     case CacheKind::ContextCache:
       return s + " [dev " + dev + "] -> " + (e.negative ? "not present (negative entry)" : "present (its PASID table)");
     case CacheKind::PasidCache:
-      if (e.negative) return s + " [dev " + dev + rec_pasid + "] -> not present (negative entry, did 0)";
+      if (e.negative)
+        return s + " [dev " + dev + rec_pasid + "] -> not present (negative entry" +
+               (cfg.negative_tag_current() ? ", named by the DID its entry holds)" : ", did 0)");
       return s + " [dev " + dev + rec_pasid + "] -> did " +
              std::to_string(e.did) +
              (e.pgtt == kPgttPassThrough ? std::string(" pass-through") : " root " + hex(e.root << g.page_shift));
@@ -148,7 +150,7 @@ bool matches(const Geometry & g, const InvPattern & p, const Entry & e)
   const u64 addr = e.vpn << g.shift(e.level);
   switch (e.kind) {
     case CacheKind::PasidCache:
-      return sem::match_record(V, p, e.did, 64, static_cast<u64>(e.dev), 64, e.pasid, 64);
+      return sem::match_record(V, p, e.did, 64, static_cast<u64>(e.dev), 64, e.pasid, 64, &e.negative);
     case CacheKind::ContextCache: return sem::match_upper(V, p, static_cast<u64>(e.dev), 64);
     case CacheKind::Psc:
     case CacheKind::Iotlb: {
@@ -499,7 +501,7 @@ std::set<Entry> fillable_for(const Config & cfg, const Memory & mem, const std::
           e.vpn == (addr >> g.shift(e.level)))
         leaves.push_back(e);
   }
-  if (cfg.devices.at(static_cast<std::size_t>(w)).ats) {
+  if (cfg.devices.at(static_cast<std::size_t>(w)).ats && mem.ats_enabled(w)) {  // ATS-9: no fills while disabled
     for (Entry e : leaves) {
       e.kind = CacheKind::DevTlb;
       e.dev = w;

@@ -241,7 +241,8 @@ void Evaluation::hits()
     bool by_dev = e.kind == CacheKind::PasidCache || e.kind == CacheKind::DevTlb || e.kind == CacheKind::ContextCache;
     if (by_dev) {
       bool ok = e.dev == d_ && (e.kind == CacheKind::ContextCache || e.pasid == pasid_);
-      if (e.kind == CacheKind::DevTlb) ok = ok && e.vpn == (addr_ >> g_.shift(e.level));
+      if (e.kind == CacheKind::DevTlb)  // ATS-9: not used while the ATS Enable bit is clear
+        ok = ok && e.vpn == (addr_ >> g_.shift(e.level)) && mem_.ats_enabled(d_);
       if (ok) ts.push_back(judge(e, Route{0, kPgttNone, 0, Translation{}}));
     } else if (pasid_hits(e.pasid, pasid_)) {
       for (const Route & r : routes_) {

@@ -32,6 +32,9 @@ std::string rule_text(const std::string & id)
       {"ATS-7", "invalidate the IOMMU TLB first and the device TLB second, and wait for both: "
                 "ATS refills the device TLB from the IOTLB (arm_smmu_atc_inv_domain, "
                 "qi_flush_dev_iotlb)"},
+      {"ATS-9", "disable ATS at the endpoint, then flush its device TLB, and enable ATS again only after: "
+                "the ATC keeps its entries while ATS is off (arm_smmu_disable_ats; Intel before v6.15 skipped "
+                "the flush once ATS was off, devtlb_invalidation_with_pasid)"},
       {"PASID-2", "a PASID is freed or bound to another address space only after every "
                   "per-(device, PASID) cache entry was flushed (iommu-sva.c, mm_pasid_drop)"},
       {"PASID-3", "an SVA PASID bound on several devices needs its invalidations fanned out to "
@@ -69,6 +72,9 @@ std::string rule_text(const std::string & id)
       {"VTD-SEQ-1", "VT-d caching mode: a context entry made present needs a device-selective cc_inv with "
                     "domain id 0, under which the not-present entry was cached (domain_context_mapping_one; "
                     "scalable mode: device_pasid_table_setup)"},
+      {"VTD-SEQ-4", "VT-d caching mode (CM=1, scalable mode): a PASID entry made present needs a "
+                    "PASID-selective pc_inv with its new DID and PASID, waited for: the not-present entry may be "
+                    "cached, and the pc_inv names it by the DID the entry holds then (pasid_flush_caches)"},
       {"VTD-SEQ-2", "VT-d: a context entry cleared or changed needs a device-selective cc_inv, an iotlb_inv DSI "
                     "of the old domain id and a device-TLB flush (intel_context_flush_present)"},
       {"VTD-GRAN-3", "VT-d: tearing down a pass-through or first-stage PASID entry needs the PASID-selective "

@@ -24,6 +24,7 @@ const char * op_name(Op op)
     case Op::Fence: return "fence";
     case Op::Clflush: return "clflush";
     case Op::ShareTable: return "share_table";
+    case Op::Ats: return "ats";
   }
   return "?";
 }
@@ -100,6 +101,7 @@ Memory Memory::walker_view(const Memory & now) const
   if (has_dir_)
     for (auto it = v.attach_.begin(); it != v.attach_.end();)
       it = pasid_dir_.count({it->first.first, it->first.second >> kPasidTableShift}) ? std::next(it) : v.attach_.erase(it);
+  v.ats_off_ = now.ats_off_;  // a device's own state, not a table write a walker may miss
   return v;
 }
 
@@ -478,6 +480,10 @@ void Memory::apply_step(const Config & cfg, const Step & s)
     }
     case Op::AssignDid: domains_.at(static_cast<std::size_t>(s.domain)).did = s.did; break;
     case Op::ShareTable: share_table(cfg, s); break;
+    case Op::Ats:
+      if (s.enable) ats_off_.erase(s.device);
+      else ats_off_.insert(s.device);
+      break;
     case Op::FreePasid:
     case Op::Invalidate:
     case Op::Sync:

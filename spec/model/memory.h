@@ -119,6 +119,9 @@ class Memory {
 
   /// The device's context entry (a depth-1 ConfigWrite; present unless cleared).
   bool context_present(int device) const { return !ctx_absent_.count(device); }
+  /// The device's ATS Enable bit (set at the start on ATS devices): while it is clear the device
+  /// neither fills nor uses its device TLB, whose entries stay (ATS-9).
+  bool ats_enabled(int device) const { return !ats_off_.count(device); }
 
   bool is_free(u64 frame) const;
   bool any_free() const { return !freed_.empty(); }
@@ -162,6 +165,7 @@ class Memory {
   /// clears one (intel_pasid_get_entry, VTD-ID-5), so only a non-coherent walker can miss it.
   std::set<std::pair<int, u64>> pasid_dir_;
   bool has_dir_ = false;
+  std::set<int> ats_off_;     ///< devices whose ATS Enable bit is clear
 };
 
 }  // namespace nostale

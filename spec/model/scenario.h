@@ -38,6 +38,7 @@ enum class Op {
   /// Link a table page of another domain into this domain's table (PT-SHARE-1: the kernel half
   /// every x86 mm shares, pgd_alloc / sync_global_pgds; a shared intermediate table).
   ShareTable,
+  Ats,      ///< the device's PCIe ATS Enable bit set or cleared (pci_enable_ats / pci_disable_ats)
 };
 
 /// What a clflush step writes back to the memory a non-coherent walker reads (Linux
@@ -97,6 +98,7 @@ struct Step {
   ConfigWrite cw;    ///< config_write
   /// sync: the wait also drains page requests issued before it (VT-d inv_wait PD=1, VTD-SEQ-9).
   bool drain = false;
+  bool enable = false;  ///< ats: the ATS Enable bit is set (true) or cleared
   InvPattern inv;    ///< invalidate
   Flush flush;       ///< clflush
   std::string rule;  ///< rule id of the command's semantics (e.g. GAPI-3)
@@ -147,6 +149,9 @@ struct Config {
   /// Not-present translating records may be cached, under domain id 0 (VT-d CM=1, VTD-ID-1,
   /// VTD-SEQ-1).
   bool negative_config() const { return negative(hw.record_cache(0)); }
+  /// ... but under the domain tag memory's record holds when an invalidation is submitted, not
+  /// 0 (VT-d scalable mode, VTD-SEQ-4; hw::Cache::negative_tag_current).
+  bool negative_tag_current() const { return negative_config() && hw.record_cache(0)->negative_tag_current; }
   /// A structure above the translating records, cached per device (VT-d scalable-mode context
   /// entries, VTD-CACHE-1): a walk reads a record from memory only through the structure above
   /// in memory or a cached copy. Off: the records are reached directly.

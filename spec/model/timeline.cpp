@@ -14,9 +14,25 @@ static bool writes_memory(Op op)
     case Op::Invalidate: case Op::Sync: case Op::Dma: case Op::Check: case Op::FreePasid:
     case Op::Fence: case Op::Clflush:
       return false;
+    case Op::Ats:  // the device's state: the walker's view follows it at once (walker_view)
     default:
       return true;
   }
+}
+
+/// The present records hardware finds in `walk` (what the walker reads), with their domain
+/// tags: what an invalidation submitted now names a not-present cached record by (VTD-SEQ-4).
+/// Reached through the structure above when there is one, as QEMU's pc_inv reads the context
+/// entry before the PASID table (vtd_pasid_cache_sync).
+static std::vector<RecordTag> present_records(const Config & cfg, const Memory & walk)
+{
+  std::vector<RecordTag> out;
+  for (const auto & [key, a] : walk.attachments()) {
+    if (cfg.context_cache() && !walk.context_present(key.first)) continue;
+    const std::optional<u64> did = walk.domains().at(static_cast<std::size_t>(a.domain)).did;
+    if (did) out.push_back(RecordTag{key.first, key.second, *did});
+  }
+  return out;
 }
 
 Timeline build_timeline(const Scenario & sc)
@@ -44,14 +60,19 @@ Timeline build_timeline(const Scenario & sc)
     } else {
       if (s.op == Op::Clflush) flushed.flush_from(sc.config, m, s);
       tl.walk.push_back(flushed.walker_view(m));
-      // A flush of some lines leaves the walker behind on the others (VTD-COH-5).
-      behind = s.op == Op::Clflush ? !tl.walk.back().walker_sees(m) : behind || writes_memory(s.op);
-      version += s.op == Op::Clflush || s.op == Op::FreePgtables || s.op == Op::FreeFrame;
+      // A flush of some lines leaves the walker behind on the others (VTD-COH-5). The ATS
+      // Enable bit is the device's own state, not a table write the walker may miss.
+      behind = s.op == Op::Clflush ? !tl.walk.back().walker_sees(m)
+                                   : behind || (writes_memory(s.op) && s.op != Op::Ats);
+      version += s.op == Op::Clflush || s.op == Op::FreePgtables || s.op == Op::FreeFrame || s.op == Op::Ats;
     }
     tl.walk_version.push_back(version);
     tl.behind.push_back(behind);
     if (s.op == Op::Fence) ++fences;
-    if (s.op == Op::Invalidate) tl.invs.push_back(Invalidation{i, s.inv, std::nullopt, fences});
+    if (s.op == Op::Invalidate) {
+      tl.invs.push_back(Invalidation{i, s.inv, std::nullopt, fences});
+      if (sc.config.negative_tag_current()) tl.invs.back().pat.records_now = present_records(sc.config, tl.walk.back());
+    }
     if (s.op == Op::Sync)
       for (Invalidation & inv : tl.invs)
         if (!inv.sync) inv.sync = i;

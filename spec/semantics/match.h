@@ -117,14 +117,23 @@ typename D::Bool match_devtlb(const D & d, const InvPattern & p, const Geometry 
 }
 
 /// Cached translating records (PASID cache; VT-d legacy context cache): by domain tag, PASID
-/// and device (VTD-GRAN-4).
+/// and device (VTD-GRAN-4). A not-present record (`negative`) of hardware that tags it with
+/// the domain tag memory's record holds at submission is named by that one (VTD-SEQ-4).
 template <class D>
 typename D::Bool match_record(const D & d, const InvPattern & p, const typename D::Word & did, unsigned did_w,
                               const typename D::Word & dev, unsigned dev_w, const typename D::Word & pasid,
-                              unsigned pasid_w)
+                              unsigned pasid_w, const typename D::Bool * negative = nullptr)
 {
   if (!p.pasid_cache) return d.boolean(false);
-  typename D::Bool r = id_filters(d, p, did, did_w, pasid, pasid_w);
+  typename D::Word tag = did;
+  if (negative && p.records_now) {
+    typename D::Word now = d.word(0, did_w);
+    for (const RecordTag & rt : *p.records_now)
+      now = d.ite(dev == d.word(static_cast<u64>(rt.device), dev_w) && pasid == d.word(rt.pasid, pasid_w),
+                  d.word(rt.did, did_w), now);
+    tag = d.ite(*negative, now, did);
+  }
+  typename D::Bool r = id_filters(d, p, tag, did_w, pasid, pasid_w);
   if (p.pc_device) r = r && dev == d.word(static_cast<u64>(*p.pc_device), dev_w);
   return r;
 }

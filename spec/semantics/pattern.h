@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <vector>
 
 namespace nostale {
 
@@ -14,6 +15,13 @@ using u64 = std::uint64_t;
 /// Translation types of a configuration record (VT-d PGTT, VTD-CACHE-3): which stage's caches
 /// an entry filled through it belongs to; see spec/model/scenario.h.
 constexpr unsigned kAllPgtt = 0x1f;
+
+/// A present translating record when an invalidation is submitted: its key and domain tag.
+struct RecordTag {
+  int device = -1;
+  u64 pasid = 0;
+  u64 did = 0;
+};
 
 /// What an invalidation removes once it completes: the semantic pattern every profile's
 /// commands decode to (MOD-1). Unset filters match everything.
@@ -42,6 +50,11 @@ struct InvPattern {
   /// ... and these regardless of the range (VT-d PSI drops every first-stage entry of its
   /// domain id, VTD-GRAN-1).
   unsigned pgtt_anyaddr = 0;
+  /// Hardware whose not-present records take the domain tag memory's record holds when the
+  /// invalidation is submitted (hw::Cache::negative_tag_current, VTD-SEQ-4): the present
+  /// records then (filled in by build_timeline; a record not listed reads 0). nullopt:
+  /// not-present records carry domain tag 0 (VTD-ID-1).
+  std::optional<std::vector<RecordTag>> records_now;
 };
 
 }  // namespace nostale

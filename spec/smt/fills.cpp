@@ -238,6 +238,9 @@ void Fills::build_dtlb()
   z3::expr ats = t.c.bool_val(false);
   for (std::size_t d = 0; d < t.cfg.devices.size(); ++d)
     if (t.cfg.devices[d].ats) ats = ats || I.w == t.bv(d, kDevW);
+  // ATS-9: a device fills its device TLB only while its ATS Enable bit is set (no term without
+  // ats steps, so that the queries of other scenarios stay as they were).
+  if (has_ats_steps(t.sc)) ats = ats && mem.at_gap(I.t.g, [&](MemTerms & m) { return mem.ats_at(*m.mem, I.w); });
   t.cons.push_back(z3::implies(I.active, ats));
   resolve(I);
   Res res = ite(t.is_pt(I.pgtt), mem.pass_res(), nest_at_fill(I, walk(I, 1, I.active && !I.from_tlb)));

@@ -31,9 +31,9 @@ void Invalidations::build_invs()
 }
 
 z3::expr Invalidations::match_pc(const InvPattern & p, const z3::expr & did, const z3::expr & w,
-                                 const z3::expr & pasid)
+                                 const z3::expr & pasid, const z3::expr * negative)
 {
-  return sem::match_record(Z3Domain{t.c}, p, did, t.IW, w, kDevW, pasid, t.PW);
+  return sem::match_record(Z3Domain{t.c}, p, did, t.IW, w, kDevW, pasid, t.PW, negative);
 }
 
 z3::expr Invalidations::match_cc(const InvPattern & p, const z3::expr & w) { return sem::match_upper(Z3Domain{t.c}, p, w, kDevW); }
@@ -48,7 +48,7 @@ z3::expr Invalidations::untagged(const Instance & I)
 z3::expr Invalidations::match(const InvPattern & p, const Instance & I)
 {
   switch (I.kind) {
-    case CacheKind::PasidCache: return match_pc(p, I.did, I.w, t.wp);
+    case CacheKind::PasidCache: return match_pc(p, I.did, I.w, t.wp, &I.neg);
     case CacheKind::ContextCache: return match_cc(p, I.w);
     case CacheKind::Psc:
     case CacheKind::Iotlb: {

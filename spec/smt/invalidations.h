@@ -24,7 +24,8 @@ class Invalidations {
   /// The invalidations submitted before the check point, in submission order.
   std::vector<Inv> invs;
 
-  z3::expr match_pc(const InvPattern & p, const z3::expr & did, const z3::expr & w, const z3::expr & pasid);
+  z3::expr match_pc(const InvPattern & p, const z3::expr & did, const z3::expr & w, const z3::expr & pasid,
+                    const z3::expr * negative = nullptr);
   z3::expr match_cc(const InvPattern & p, const z3::expr & w);
   /// Second-stage IOTLB and paging-structure entries carry no PASID tag (VTD-CACHE-3,
   /// nostale::kNoPasid): a PASID filter never names them.

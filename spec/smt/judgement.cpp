@@ -130,6 +130,8 @@ Judgement::Tr Judgement::built(Instance & I)
 
 z3::expr Judgement::hit(Instance & I)
 {
+  // ATS-9: a device whose ATS Enable bit is clear does not use its device TLB.
+  if (I.kind == CacheKind::DevTlb && has_ats_steps(t.sc)) return I.w == t.wd && mem.ats_at(*mem.check_mem.mem, t.wd);
   if (I.kind == CacheKind::PasidCache || I.kind == CacheKind::DevTlb || I.kind == CacheKind::ContextCache)
     return I.w == t.wd;
   // The lookup's domain id: that of a route's PASID-table entry. IOTLB lookups match any

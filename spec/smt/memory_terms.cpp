@@ -125,6 +125,14 @@ z3::expr MemoryTerms::ctx_at(const Memory & m, const z3::expr & w)
   return r;
 }
 
+z3::expr MemoryTerms::ats_at(const Memory & m, const z3::expr & w)
+{
+  z3::expr r = t.c.bool_val(true);
+  for (std::size_t d = 0; d < t.cfg.devices.size(); ++d)
+    if (!m.ats_enabled(static_cast<int>(d))) r = r && w != t.bv(d, kDevW);
+  return r;
+}
+
 void MemoryTerms::build_epochs()
 {
   for (std::size_t g = 0; g <= t.s; ++g) {

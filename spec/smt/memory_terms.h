@@ -15,6 +15,14 @@
 
 namespace nostale::smt {
 
+/// The scenario sets or clears some device's ATS Enable bit (Op::Ats, ATS-9).
+inline bool has_ats_steps(const Scenario & sc)
+{
+  for (const Step & st : sc.steps)
+    if (st.op == Op::Ats) return true;
+  return false;
+}
+
 struct MemTerms {
   const Memory * mem;
   std::map<std::tuple<u64, unsigned, unsigned, unsigned>, Res> memo;  // table, level, stop, address
@@ -48,6 +56,9 @@ class MemoryTerms {
   z3::expr is_free(const Memory & m, const z3::expr & f);
   /// Device w's context entry is present in memory m (always, without context entries).
   z3::expr ctx_at(const Memory & m, const z3::expr & w);
+  /// The ATS Enable bit of device `w` in `m` (ATS-9); only scenarios with ats steps need it
+  /// (has_ats_steps).
+  z3::expr ats_at(const Memory & m, const z3::expr & w);
 
   /// The term `f` builds from memory, at the symbolic gap g. Epochs whose terms are identical
   /// (Z3 shares equal terms) are merged, so memory changes elsewhere cost nothing here.

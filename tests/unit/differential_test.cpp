@@ -184,6 +184,8 @@ void differential(const Run & run)
           ++cex_kinds["nested fill through a cached second-stage pointer"];
         if (cx.entry.kind == CacheKind::ContextCache)
           ++cex_kinds[cx.entry.negative ? "negative context-cache entry" : "context-cache entry"];
+        if (cx.entry.kind == CacheKind::PasidCache && cx.entry.negative && sc.config.negative_tag_current())
+          ++cex_kinds["negative PASID-cache entry, named by the DID at submission"];
         if (sc.config.context_cache() && !cx.from_memory &&
             !tl.mem_at_check(tl.checks[cx.check]).context_present(cx.device))
           ++cex_kinds["context cleared"];
@@ -318,6 +320,7 @@ void differential(const Run & run)
     EXPECT_GT(cex_kinds["second-stage entry, no PASID tag"], 0);
     EXPECT_GT(cex_kinds["context-cache entry"], 0);
     EXPECT_GT(cex_kinds["negative context-cache entry"], 0);
+    EXPECT_GT(cex_kinds["negative PASID-cache entry, named by the DID at submission"], 0);
     EXPECT_GT(cex_kinds["context cleared"], 0);
     EXPECT_GT(cex_kinds["page request"], 0);
     EXPECT_GT(cells["no-missed-dirty "], 0);

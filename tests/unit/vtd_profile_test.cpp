@@ -343,6 +343,9 @@ TEST(VtdCheck, CachingModeMapNeedsAFlushOnSecondStageOnly)
     j["config"]["caps"] = {{"cm", true}};
     auto & s = j["steps"];
     s.push_back({{"op", "attach"}, {"device", "d1"}, {"domain", "A"}, {"pgtt", pgtt}});
+    // pasid_flush_caches under CM=1: the not-present PASID entry may be cached (VTD-SEQ-4).
+    s.push_back(desc(R"({"type":"pc_inv","granularity":"pasid","did":2,"pasid":0})"));
+    s.push_back(desc(R"({"type":"inv_wait","sw":true,"status_data":1,"status_addr":"0x1000"})"));
     s.push_back(json::parse(R"({"op":"check"})"));
     s.push_back(json::parse(R"({"op":"map","domain":"A","iova":"0x1000","size":"0x1000","phys":"0x80000","perm":"rw"})"));
     s.push_back(json::parse(R"({"op":"check"})"));
@@ -357,9 +360,39 @@ TEST(VtdCheck, CachingModeMapNeedsAFlushOnSecondStageOnly)
     EXPECT_TRUE(r.cex->entry.negative);
     EXPECT_EQ(r.cex->rule, "VTD-SEQ-11");
     // With the flush (iotlb_inv PSI + wait) it is safe.
-    s.insert(s.begin() + 3, desc(R"({"type":"iotlb_inv","granularity":"psi","did":2,"addr":"0x1000","am":0})"));
-    s.insert(s.begin() + 4, desc(R"({"type":"inv_wait","sw":true,"status_data":1,"status_addr":"0x1000"})"));
+    s.insert(s.begin() + 5, desc(R"({"type":"iotlb_inv","granularity":"psi","did":2,"addr":"0x1000","am":0})"));
+    s.insert(s.begin() + 6, desc(R"({"type":"inv_wait","sw":true,"status_data":1,"status_addr":"0x1000"})"));
     EXPECT_EQ(check_scenario(load(j), CheckOptions{}).verdict, Verdict::Safe);
+  }
+}
+
+// CM=1, scalable mode: a PASID entry made present without the pc_inv of pasid_flush_caches, or
+// with one that names another DID, leaves the not-present entry cached (VTD-SEQ-4); the pc_inv
+// with the entry's new DID removes it.
+TEST(VtdCheck, CachingModePasidEntryNamedByItsNewDid)
+{
+  for (int did : {-1, 3, 2}) {
+    json j = base();
+    j["config"]["caps"] = {{"cm", true}};
+    auto & s = j["steps"];
+    s.push_back({{"op", "attach"}, {"device", "d1"}, {"domain", "A"}, {"pgtt", "first"}});
+    if (did >= 0) {
+      s.push_back(desc(R"({"type":"pc_inv","granularity":"pasid","pasid":0,"did":)" + std::to_string(did) + "}"));
+      s.push_back(desc(R"({"type":"inv_wait","sw":true,"status_data":1,"status_addr":"0x1000"})"));
+    }
+    s.push_back(json::parse(R"({"op":"map","domain":"A","iova":"0x1000","size":"0x1000","phys":"0x80000","perm":"rw"})"));
+    s.push_back(json::parse(R"({"op":"check"})"));
+    CheckResult r = check_scenario(load(j), CheckOptions{});
+    SCOPED_TRACE("pc_inv did " + std::to_string(did));
+    if (did == 2) {
+      EXPECT_EQ(r.verdict, Verdict::Safe);
+      continue;
+    }
+    ASSERT_EQ(r.verdict, Verdict::Violation);
+    EXPECT_EQ(r.severity, "restrictive");
+    EXPECT_TRUE(r.cex->entry.negative);
+    EXPECT_EQ(r.cex->entry.kind, CacheKind::PasidCache);
+    EXPECT_EQ(r.cex->rule, "VTD-SEQ-4");
   }
 }
 

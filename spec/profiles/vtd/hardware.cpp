@@ -31,11 +31,13 @@ hw::Description hardware(const Config & cfg, Mode mode)
                  {RecordField::Domain},
                  {RecordField::FirstStagePtr}}}};
     // The context cache is tagged by requester id only in scalable mode; with CM=1 a
-    // not-present context entry may be cached (VTD-CACHE-1, VTD-SEQ-1). How scalable-mode
-    // hardware tags not-present PASID entries is not settled by the sources, so they are not
-    // cached here.
+    // not-present context entry may be cached (VTD-CACHE-1, VTD-SEQ-1). With CM=1 a
+    // not-present PASID entry may be cached too (§6.1), and a pc_inv names it by the DID the
+    // entry holds when the pc_inv is submitted: QEMU's vtd_sm_pasid_table_walk_one takes a
+    // newly present entry in on a domain- or PASID-selective pc_inv only if its DID is the
+    // entry's (VTD-SEQ-4; Linux pasid_flush_caches issues exactly that one).
     d.caches.push_back({"context-cache", Holds::Record, 0, {"sid"}, false, mode.cm});
-    d.caches.push_back({"PASID-cache", Holds::Record, 1, {"sid", "pasid", "did"}, false, false});
+    d.caches.push_back({"PASID-cache", Holds::Record, 1, {"sid", "pasid", "did"}, false, mode.cm, mode.cm});
   }
   d.caches.push_back({"paging-structure-cache", Holds::Pointer, -1, {"did", "pasid"}, true, false});
   d.caches.push_back({"IOTLB", Holds::Leaf, -1, {"did", "pasid"}, false, mode.cm});

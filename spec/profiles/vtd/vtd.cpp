@@ -159,8 +159,13 @@ class Vtd final : public Profile {
     for (const HwEvent & e : cex.events)
       if (e.kind == HwEvent::Fill && e.gap < tl.behind.size() && tl.behind[e.gap])
         return lines_only(e.gap) ? "VTD-COH-5" : "VTD-COH-1";
-    if (cex.entry.negative)
-      return cex.entry.kind == CacheKind::Iotlb ? "VTD-SEQ-11" : "VTD-SEQ-1";
+    if (cex.entry.negative) {
+      if (cex.entry.kind == CacheKind::Iotlb) return "VTD-SEQ-11";
+      // A not-present PASID entry cached under CM=1 and not flushed after it became present
+      // (pasid_flush_caches); a not-present context entry is VTD-SEQ-1's.
+      if (cex.entry.kind == CacheKind::PasidCache && !legacy(sc.config)) return "VTD-SEQ-4";
+      return "VTD-SEQ-1";
+    }
     static const std::map<std::string, std::string> to_vtd = {
         {"ATS-7", "VTD-ORDER-4"}, {"CORE-1", "VTD-SEQ-10"}, {"CORE-2", "VTD-CACHE-4"},
         {"MOD-1", "VTD-GRAN-1"},  {"MOD-3", "VTD-CACHE-4"}, {"PASID-2", "VTD-ID-4"},
@@ -203,6 +208,14 @@ class Vtd final : public Profile {
       bool s1_maps = dom >= 0 && m.walk_from(sc.config.geo, m.domains().at(static_cast<std::size_t>(dom)).root,
                                              sc.config.geo.levels, cex.addr, 1).kind == WalkResult::Leaf;
       return s1_maps ? "VTD-SEQ-13" : "VTD-SEQ-14";
+    }
+    // A device-TLB entry of a device whose ATS was disabled with the entry still in its ATC, and
+    // no device-TLB flush removed it: disable ATS, flush the ATC, and enable it only after (ATS-9;
+    // Linux before v6.15 skipped the flush because ATS was already off, devtlb_invalidation_with_pasid).
+    if (!cex.from_memory && !covered && cex.entry.kind == CacheKind::DevTlb) {
+      const std::size_t at = tl.checks.at(cex.check).step;
+      for (std::size_t k = 0; k < at && k < sc.steps.size(); ++k)
+        if (sc.steps[k].op == Op::Ats && !sc.steps[k].enable && sc.steps[k].device == cex.device) return "ATS-9";
     }
     if (!cex.from_memory && !covered) {
       // A pass-through entry left by a flush that does not reach it (VTD-GRAN-3: PASID-selective
