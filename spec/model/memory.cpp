@@ -294,6 +294,9 @@ void Memory::map_page(const Config & cfg, const Step & s, u64 addr, unsigned lea
   for (unsigned level = g.levels; level > leaf_level;) {
     unsigned below = level - 1;
     while (skipped(below)) --below;  // the loader keeps leaf levels of maps unskipped
+    // A table page freed while this domain still links it (a shared page another domain freed,
+    // PT-SHARE-2): the driver writes into freed memory, which walks already read as arbitrary.
+    if (!tables_.count(table)) return;
     Pte & e = tables_.at(table).entries[g.index(level, addr)];
     if (e.kind == Pte::Leaf)
       throw ScenarioError(s.path, "map overlaps a larger page already mapped at this address; "
@@ -311,6 +314,7 @@ void Memory::map_page(const Config & cfg, const Step & s, u64 addr, unsigned lea
     }
     level = below;
   }
+  if (!tables_.count(table)) return;  // freed while linked, as above
   Pte & leaf = tables_.at(table).entries[g.index(leaf_level, addr)];
   if (leaf.kind == Pte::Table) {
     // A leaf written over a table pointer: the old tables are unlinked, not freed (their
@@ -342,6 +346,7 @@ void Memory::share_table(const Config & cfg, const Step & s)
   DomainState & dom = domains_.at(static_cast<std::size_t>(s.domain));
   u64 table = dom.root;
   for (unsigned level = g.levels; level > top; --level) {
+    if (!tables_.count(table)) return;  // a freed page this domain still links (PT-SHARE-2)
     Pte & e = tables_.at(table).entries[g.index(level, s.iova)];
     if (e.kind == Pte::Leaf)
       throw ScenarioError(s.path, "share_table overlaps a larger page already mapped at this address; unmap it first");
@@ -355,6 +360,7 @@ void Memory::share_table(const Config & cfg, const Step & s)
       table = e.frame;
     }
   }
+  if (!tables_.count(table)) return;
   Pte & e = tables_.at(table).entries[g.index(top, s.iova)];
   if (e.kind == Pte::Leaf)
     throw ScenarioError(s.path, "share_table overlaps a large page already mapped at this address; unmap it first");
@@ -372,6 +378,7 @@ bool Memory::unmap_range(const Config & cfg, const Step & s, u64 table, unsigned
                          u64 lo, u64 hi, std::vector<u64> & unlinked)
 {
   const Geometry & g = cfg.geo;
+  if (!tables_.count(table)) return false;  // freed while still linked (PT-SHARE-2): nothing to clear
   TablePage & page = tables_.at(table);
   std::vector<unsigned> drop;
   for (auto & [idx, pte] : page.entries) {
