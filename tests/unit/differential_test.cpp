@@ -216,39 +216,25 @@ void differential(const Run & run)
       }
     }
 
-    // The ATS Enable bit decides verdicts: without the ats steps (ATS stays on) the explorer's
-    // matrix differs in some scenarios (ATS-9).
-    if (run.corpus == Corpus::Ats) {
+    // A step kind decides verdicts when, with its steps removed, the explorer's matrix differs:
+    // the ATS Enable bit (ats steps, ATS stays on: ATS-9) and shared table pages (share_table
+    // steps, each domain keeps its own tables: PT-SHARE-1).
+    auto decided_without = [&](Op op, std::size_t & present, std::size_t & decided) {
       Scenario n = sc;
-      n.steps.erase(std::remove_if(n.steps.begin(), n.steps.end(), [](const Step & st) { return st.op == Op::Ats; }),
+      n.steps.erase(std::remove_if(n.steps.begin(), n.steps.end(), [op](const Step & st) { return st.op == op; }),
                     n.steps.end());
       try {
         Timeline ntl = build_timeline(n);
         ExplicitResult nex = explore(n, ntl, false, 3000);
         if (nex.complete) {
-          ++ats_present;
-          ats_decided += differing_cells(nex.violable, ex.violable) > 0;
+          ++present;
+          decided += differing_cells(nex.violable, ex.violable) > 0;
         }
       } catch (const ScenarioError &) {
       }
-    }
-
-    // The shared table pages decide verdicts: without the share_table steps (each domain keeps
-    // its own tables) the explorer's matrix differs in some scenarios (PT-SHARE-1).
-    if (run.corpus == Corpus::Sharing) {
-      Scenario n = sc;
-      n.steps.erase(std::remove_if(n.steps.begin(), n.steps.end(), [](const Step & st) { return st.op == Op::ShareTable; }),
-                    n.steps.end());
-      try {
-        Timeline ntl = build_timeline(n);
-        ExplicitResult nex = explore(n, ntl, false, 3000);
-        if (nex.complete) {
-          ++share_present;
-          share_decided += differing_cells(nex.violable, ex.violable) > 0;
-        }
-      } catch (const ScenarioError &) {
-      }
-    }
+    };
+    if (run.corpus == Corpus::Ats) decided_without(Op::Ats, ats_present, ats_decided);
+    if (run.corpus == Corpus::Sharing) decided_without(Op::ShareTable, share_present, share_decided);
 
     // A clflush of some lines only (VTD-COH-5) decides verdicts: the same scenario with every
     // clflush writing back everything has another matrix.
