@@ -134,10 +134,7 @@ void Memory::flush_from(const Config & cfg, const Memory & now, const Step & s)
         attach_.erase(key);
         return;
       }
-      attach_[key] = it->second;
-      // The entry carries its domain id (and the nesting parent's root): as memory has them now.
-      for (int dom : {it->second.domain, it->second.parent})
-        if (dom >= 0) domains_.at(static_cast<std::size_t>(dom)).did = now.domains_.at(static_cast<std::size_t>(dom)).did;
+      attach_[key] = it->second;  // with the domain id it holds (Attachment::did)
       return;
   }
 }
