@@ -6,6 +6,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
@@ -77,85 +78,148 @@ void install_interrupt_handler()
 
 bool interrupted() { return g_interrupted != 0; }
 
-ChildOutcome run_isolated(const ChildWork & work, double deadline_s)
-{
-  using Clock = std::chrono::steady_clock;
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+/// A child the pool is waiting for.
+struct Running {
+  std::size_t index = 0;
+  pid_t pid = -1;
+  int fd = -1;
+  Clock::time_point t0;
+  double deadline_s = 0;
+  std::string buf;
   ChildOutcome out;
-  auto t0 = Clock::now();
-  auto elapsed = [&] { return std::chrono::duration<double>(Clock::now() - t0).count(); };
+  bool got_result = false;
+
+  double elapsed() const { return std::chrono::duration<double>(Clock::now() - t0).count(); }
+};
+
+/// Forks the child of `job`; false (with out.detail) when that fails.
+bool spawn(const ChildJob & job, Running & r)
+{
+  r.t0 = Clock::now();
+  r.deadline_s = job.deadline_s;
   int fds[2];
   if (::pipe2(fds, O_CLOEXEC) != 0) {
-    out.detail = std::string("cannot create a pipe: ") + std::strerror(errno);
-    return out;
+    r.out.detail = std::string("cannot create a pipe: ") + std::strerror(errno);
+    return false;
   }
   pid_t pid = ::fork();
   if (pid < 0) {
     ::close(fds[0]);
     ::close(fds[1]);
-    out.detail = std::string("cannot fork: ") + std::strerror(errno);
-    return out;
+    r.out.detail = std::string("cannot fork: ") + std::strerror(errno);
+    return false;
   }
   if (pid == 0) {
     ::close(fds[0]);
-    child_main(fds[1], work);
+    child_main(fds[1], job.work);
   }
   ::close(fds[1]);
-  std::string buf;
-  bool got_result = false, eof = false;
-  while (!eof && !got_result) {
-    if (g_interrupted) {
-      out.kind = ChildOutcome::Interrupted;
-      break;
-    }
-    int wait_ms = -1;
-    if (deadline_s > 0) {
-      double left = deadline_s - elapsed();
-      if (left <= 0) {
-        out.kind = ChildOutcome::Timeout;
-        break;
-      }
-      wait_ms = static_cast<int>(left * 1000) + 1;
-    }
-    pollfd p[2] = {{fds[0], POLLIN, 0}, {g_wake[0], POLLIN, 0}};
-    int n = ::poll(p, g_wake[0] >= 0 ? 2 : 1, wait_ms);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) continue;  // timeout: the deadline check above decides
-    if (!(p[0].revents & (POLLIN | POLLHUP | POLLERR))) continue;
-    char chunk[65536];
-    ssize_t r = ::read(fds[0], chunk, sizeof chunk);
-    if (r < 0 && errno == EINTR) continue;
-    if (r <= 0) {
-      eof = true;
-      break;
-    }
-    buf.append(chunk, static_cast<std::size_t>(r));
-    for (std::size_t nl; (nl = buf.find('\n')) != std::string::npos;) {
-      nlohmann::json msg = nlohmann::json::parse(buf.substr(0, nl), nullptr, false);
-      buf.erase(0, nl + 1);
-      if (msg.is_object() && msg.contains("proved") && msg["proved"].is_number_unsigned())
-        out.proved.push_back(msg["proved"].get<std::size_t>());
-      else if (msg.is_object() && msg.contains("result")) {
-        out.result = msg["result"];
-        got_result = true;
-      }
+  r.pid = pid;
+  r.fd = fds[0];
+  return true;
+}
+
+/// Reads what the child sent; true when the pipe reached its end.
+bool drain_pipe(Running & r)
+{
+  char chunk[65536];
+  ssize_t n = ::read(r.fd, chunk, sizeof chunk);
+  if (n < 0 && errno == EINTR) return false;
+  if (n <= 0) return true;
+  r.buf.append(chunk, static_cast<std::size_t>(n));
+  for (std::size_t nl; (nl = r.buf.find('\n')) != std::string::npos;) {
+    nlohmann::json msg = nlohmann::json::parse(r.buf.substr(0, nl), nullptr, false);
+    r.buf.erase(0, nl + 1);
+    if (msg.is_object() && msg.contains("proved") && msg["proved"].is_number_unsigned())
+      r.out.proved.push_back(msg["proved"].get<std::size_t>());
+    else if (msg.is_object() && msg.contains("result")) {
+      r.out.result = msg["result"];
+      r.got_result = true;
     }
   }
-  ::close(fds[0]);
-  if (!got_result) ::kill(pid, SIGKILL);
+  return false;
+}
+
+/// Reaps the child (killing it unless it sent its result) and classifies its end.
+ChildOutcome reap(Running & r)
+{
+  ::close(r.fd);
+  if (!r.got_result) ::kill(r.pid, SIGKILL);
   int status = 0;
-  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  while (::waitpid(r.pid, &status, 0) < 0 && errno == EINTR) {
   }
-  out.seconds = elapsed();
-  if (got_result) {
-    out.kind = ChildOutcome::Done;
-  } else if (out.kind != ChildOutcome::Timeout && out.kind != ChildOutcome::Interrupted) {
-    out.kind = ChildOutcome::Crashed;
-    out.detail = WIFSIGNALED(status) ? "the check process was killed by signal " + std::to_string(WTERMSIG(status)) +
-                                           " (" + strsignal(WTERMSIG(status)) + ")"
-                                     : "the check process ended without a result (exit " +
-                                           std::to_string(WEXITSTATUS(status)) + ")";
+  r.out.seconds = r.elapsed();
+  if (r.got_result) {
+    r.out.kind = ChildOutcome::Done;
+  } else if (r.out.kind != ChildOutcome::Timeout && r.out.kind != ChildOutcome::Interrupted) {
+    r.out.kind = ChildOutcome::Crashed;
+    r.out.detail = WIFSIGNALED(status) ? "the check process was killed by signal " +
+                                             std::to_string(WTERMSIG(status)) + " (" + strsignal(WTERMSIG(status)) + ")"
+                                       : "the check process ended without a result (exit " +
+                                             std::to_string(WEXITSTATUS(status)) + ")";
   }
+  return r.out;
+}
+
+}  // namespace
+
+ChildOutcome run_isolated(const ChildWork & work, double deadline_s)
+{
+  ChildOutcome out;
+  run_pool({ChildJob{work, deadline_s}}, 1, [&](std::size_t, ChildOutcome o) { out = std::move(o); });
   return out;
+}
+
+std::size_t run_pool(const std::vector<ChildJob> & jobs, unsigned parallel,
+                     const std::function<void(std::size_t, ChildOutcome)> & done)
+{
+  parallel = std::max(1u, parallel);
+  std::vector<Running> running;
+  std::size_t next = 0;
+  while (next < jobs.size() || !running.empty()) {
+    while (!g_interrupted && next < jobs.size() && running.size() < parallel) {
+      Running r;
+      r.index = next;
+      if (!spawn(jobs[next++], r)) {
+        done(r.index, r.out);  // Crashed, with the reason
+        continue;
+      }
+      running.push_back(std::move(r));
+    }
+    if (running.empty()) break;
+    // Whichever deadline comes first bounds the wait; the checks below decide.
+    int wait_ms = -1;
+    for (Running & r : running) {
+      if (g_interrupted) r.out.kind = ChildOutcome::Interrupted;
+      else if (r.deadline_s > 0 && r.deadline_s - r.elapsed() <= 0) r.out.kind = ChildOutcome::Timeout;
+      else if (r.deadline_s > 0) {
+        int ms = static_cast<int>((r.deadline_s - r.elapsed()) * 1000) + 1;
+        wait_ms = wait_ms < 0 ? ms : std::min(wait_ms, ms);
+      }
+    }
+    std::vector<pollfd> p;
+    for (const Running & r : running) p.push_back({r.fd, POLLIN, 0});
+    if (g_wake[0] >= 0) p.push_back({g_wake[0], POLLIN, 0});
+    bool limit_hit = std::any_of(running.begin(), running.end(), [](const Running & r) {
+      return r.out.kind == ChildOutcome::Timeout || r.out.kind == ChildOutcome::Interrupted;
+    });
+    int n = limit_hit ? 0 : ::poll(p.data(), p.size(), wait_ms);
+    if (n < 0 && errno != EINTR) n = 0;
+    std::vector<Running> still;
+    for (std::size_t k = 0; k < running.size(); ++k) {
+      Running & r = running[k];
+      bool ended = r.out.kind == ChildOutcome::Timeout || r.out.kind == ChildOutcome::Interrupted;
+      if (!ended && n > 0 && (p[k].revents & (POLLIN | POLLHUP | POLLERR))) ended = drain_pipe(r) || r.got_result;
+      if (ended) done(r.index, reap(r));
+      else still.push_back(std::move(r));
+    }
+    running = std::move(still);
+  }
+  return next;
 }
 
 }  // namespace nostale::cli

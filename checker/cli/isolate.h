@@ -40,6 +40,19 @@ using ChildWork = std::function<nlohmann::json(const ChildChannel & ch)>;
 /// started; a Ctrl-C (see install_interrupt_handler) kills it at once.
 ChildOutcome run_isolated(const ChildWork & work, double deadline_s);
 
+/// One check for run_pool: its work and its own deadline (0: none).
+struct ChildJob {
+  ChildWork work;
+  double deadline_s = 0;
+};
+
+/// Runs the jobs in child processes, at most `jobs` at once, each with its own deadline
+/// counted from its own start: `--jobs N`. `done(i, outcome)` is called in the parent, in
+/// completion order, as each one ends. After a Ctrl-C the running children are killed
+/// (Interrupted) and no further job starts; returns how many jobs were started.
+std::size_t run_pool(const std::vector<ChildJob> & jobs, unsigned parallel,
+                     const std::function<void(std::size_t, ChildOutcome)> & done);
+
 /// The first SIGINT (or SIGTERM) sets interrupted() and ends the running child; the next one
 /// has the default effect.
 void install_interrupt_handler();

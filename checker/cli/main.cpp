@@ -14,6 +14,8 @@
 #include "checker/engine.h"
 #include "checker/policies/all_violations.h"
 #include "checker/cli/isolate.h"
+#include "checker/cli/merge.h"
+#include "checker/cli/plan.h"
 #include "checker/exit_codes.h"
 #include "checker/printable.h"
 #include "checker/report.h"
@@ -37,33 +39,9 @@ struct Options {
   std::string engine = "smt";
   std::string smt2_dir;
   bool all = false;
+  unsigned jobs = 1;
+  std::string shard;  ///< "i/n", empty: the whole plan
 };
-
-/// Files and folders (recursively, *.json, sorted) in the order given.
-std::vector<std::string> expand(const std::vector<std::string> & paths, std::vector<std::string> & errors)
-{
-  std::vector<std::string> files;
-  for (const std::string & p : paths) {
-    std::error_code ec;
-    if (fs::is_directory(p, ec)) {
-      std::vector<std::string> found;
-      for (auto it = fs::recursive_directory_iterator(p, ec); !ec && it != fs::recursive_directory_iterator();
-           it.increment(ec))
-        if (it->is_regular_file(ec) && it->path().extension() == ".json" &&
-            !it->path().filename().string().ends_with(".schema.json"))  // the JSON Schema itself
-          found.push_back(it->path().string());
-      if (ec) errors.push_back(p + ": error: cannot read the folder: " + ec.message());
-      std::sort(found.begin(), found.end());
-      if (found.empty() && !ec) errors.push_back(p + ": error: no .json scenarios in this folder");
-      files.insert(files.end(), found.begin(), found.end());
-    } else if (fs::exists(p, ec)) {
-      files.push_back(p);
-    } else {
-      errors.push_back(p + ": error: no such file or folder");
-    }
-  }
-  return files;
-}
 
 CheckOptions engine_options(const Options & o)
 {
@@ -92,21 +70,6 @@ bool emit(const std::string & path, const std::string & text)
     return false;
   }
   return true;
-}
-
-/// Worst outcome wins: internal error, bad input, violation, unknown, safe.
-int combine(int a, int b)
-{
-  auto rank = [](int c) {
-    switch (c) {
-      case kExitInternal: return 4;
-      case kExitBadInput: return 3;
-      case kExitViolation: return 2;
-      case kExitUnknown: return 1;
-      default: return 0;
-    }
-  };
-  return rank(a) >= rank(b) ? a : b;
 }
 
 int exit_for(Verdict v)
@@ -177,29 +140,34 @@ Outcome internal_error(const Scenario & sc, const std::string & detail)
   return o;
 }
 
-/// Checks one loaded scenario in a child process (checker/cli/isolate.h). Any exception but
-/// OutputError (a replay failure, a Z3 error) reaches the parent as an internal error.
-Outcome check_one(const Scenario & sc, const CheckOptions & copt, bool test_mode)
+/// The child-process job that checks one loaded scenario (checker/cli/isolate.h). Any
+/// exception but OutputError (a replay failure, a Z3 error) reaches the parent as an internal
+/// error.
+ChildJob check_job(const Scenario & sc, const CheckOptions & copt, bool test_mode)
 {
-  ChildOutcome c = run_isolated(
-      [&](const ChildChannel & ch) {
-        CheckOptions opt = copt;
-        opt.on_proved = [&](std::size_t step) { ch.progress(step); };
-        // The result leaves before the solver state is torn down (seconds on large queries).
-        opt.on_result = [&](const CheckResult & r) { ch.finish(to_json(render(sc, r, test_mode))); };
-        try {
-          return to_json(render(sc, check_scenario(sc, opt), test_mode));
-        } catch (const OutputError & e) {
-          Outcome o;
-          o.code = kExitBadInput;
-          o.verdict = "output-error";
-          o.error = e.what();
-          return to_json(o);
-        }
-      },
-      // The child's solver stops itself at the limit; the parent's deadline, a little later,
-      // covers what Z3's timeout does not (building the encoding, a stuck teardown).
-      copt.timeout_s > 0 ? copt.timeout_s + 0.25 : 0);
+  ChildWork work = [&sc, copt, test_mode](const ChildChannel & ch) {
+    CheckOptions opt = copt;
+    opt.on_proved = [&](std::size_t step) { ch.progress(step); };
+    // The result leaves before the solver state is torn down (seconds on large queries).
+    opt.on_result = [&](const CheckResult & r) { ch.finish(to_json(render(sc, r, test_mode))); };
+    try {
+      return to_json(render(sc, check_scenario(sc, opt), test_mode));
+    } catch (const OutputError & e) {
+      Outcome o;
+      o.code = kExitBadInput;
+      o.verdict = "output-error";
+      o.error = e.what();
+      return to_json(o);
+    }
+  };
+  // The child's solver stops itself at the limit; the parent's deadline, a little later,
+  // covers what Z3's timeout does not (building the encoding, a stuck teardown).
+  return ChildJob{work, copt.timeout_s > 0 ? copt.timeout_s + 0.25 : 0};
+}
+
+/// What the child's end means for its scenario.
+Outcome outcome_of(const Scenario & sc, const ChildOutcome & c, bool test_mode)
+{
   if (c.kind == ChildOutcome::Done)
     return c.result.contains("internal_error") ? internal_error(sc, c.result["internal_error"].get<std::string>())
                                                : from_json(c.result);
@@ -221,13 +189,61 @@ Outcome check_one(const Scenario & sc, const CheckOptions & copt, bool test_mode
   return render(sc, r, test_mode);
 }
 
-int run(const Options & o, bool test_mode)
+/// One planned check as the run goes: loaded (or why not), then its outcome.
+struct Item {
+  PlannedCheck check;
+  std::size_t position = 0;  ///< in the whole plan, before sharding
+  std::optional<Scenario> scenario;
+  std::string load_error;   ///< printed on stderr
+  bool load_internal = false;
+  double load_seconds = 0;
+  std::optional<Outcome> outcome;
+};
+
+/// The plan of a run: its checks (all, or those of its shard), each with its position in the
+/// whole plan. Errors (a missing path) are printed; returns false when there were any.
+bool plan_run(const Options & o, std::vector<Item> & items, std::size_t & total)
 {
   std::vector<std::string> errors;
-  std::vector<std::string> files = expand(o.paths, errors);
-  int code = errors.empty() ? kExitSafe : kExitBadInput;
+  std::vector<PlannedCheck> plan = expand(o.paths, errors);
   for (const std::string & e : errors) std::cerr << printable(e) << "\n";
+  total = plan.size();
+  std::optional<Shard> shard = o.shard.empty() ? std::nullopt : parse_shard(o.shard);
+  for (std::size_t k = 0; k < plan.size(); ++k)
+    if (!shard || shard_of(plan[k].id, shard->count) == shard->index) {
+      Item it;
+      it.check = plan[k];
+      it.position = k;
+      items.push_back(std::move(it));
+    }
+  return errors.empty();
+}
+
+/// Loads every planned scenario in the parent: a bad file is reported before any check runs.
+void load_all(std::vector<Item> & items)
+{
+  for (Item & it : items) {
+    auto t0 = std::chrono::steady_clock::now();
+    try {
+      it.scenario = load_scenario(it.check.file);
+    } catch (const LoadError & e) {
+      it.load_error = e.what();
+    } catch (const std::exception & e) {  // a loader bug must not hide the other files' results
+      it.load_error = it.check.file + ": internal error while loading: " + e.what();
+      it.load_internal = true;
+    }
+    it.load_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  }
+}
+
+int run(const Options & o, bool test_mode)
+{
+  std::vector<Item> items;
+  std::size_t total = 0;
+  int code = plan_run(o, items, total) ? kExitSafe : kExitBadInput;
   if (!o.out.empty()) {
+    std::vector<std::string> files;
+    for (const Item & it : items) files.push_back(it.check.file);
     std::string why = refuse_out_target(o.out, files);
     if (!why.empty()) {
       std::cerr << printable(why) << "\n";
@@ -235,7 +251,19 @@ int run(const Options & o, bool test_mode)
     }
   }
   install_interrupt_handler();
+  load_all(items);
   CheckOptions copt = engine_options(o);
+  // Every loaded scenario is one job; jobs run --jobs at a time and are reported in plan order.
+  std::vector<ChildJob> jobs;
+  std::vector<std::size_t> job_item;
+  for (std::size_t k = 0; k < items.size(); ++k) {
+    if (!items[k].scenario) continue;
+    // --timeout counts the scenario's wall time from before it was read.
+    CheckOptions sopt = copt;
+    if (sopt.timeout_s > 0) sopt.timeout_s = std::max(0.001, sopt.timeout_s - items[k].load_seconds);
+    jobs.push_back(check_job(*items[k].scenario, sopt, test_mode));
+    job_item.push_back(k);
+  }
   // A text report to the terminal is streamed, scenario by scenario; a report to --out or in
   // JSON is written whole at the end.
   const bool stream = o.out.empty() && o.format != "json";
@@ -245,78 +273,91 @@ int run(const Options & o, bool test_mode)
     else text += t;
   };
   nlohmann::json arr = nlohmann::json::array();
+  nlohmann::json checks = nlohmann::json::array();  // --shard: what became of each check
   std::map<std::string, unsigned> count;  // by verdict, for the closing line
   unsigned passed = 0, failed = 0;
-  std::size_t done = 0;
-  for (const std::string & f : files) {
-    if (interrupted()) break;
-    ++done;
-    auto t_load = std::chrono::steady_clock::now();
-    Scenario sc;
-    try {
-      sc = load_scenario(f);
-    } catch (const LoadError & e) {
-      std::cerr << printable(e.what()) << "\n";
-      code = combine(code, kExitBadInput);
-      ++count["bad input"];
-      if (test_mode) {
-        ++failed;
-        add_text(printable("FAIL  " + f + ": bad input") + "\n");
+  std::size_t reported = 0;  // items[0, reported) are reported
+  bool stopped = false;      // interrupted: the items not reported were not run
+  // Reports the items that are ready, in plan order.
+  auto report_ready = [&] {
+    for (; reported < items.size(); ++reported) {
+      Item & it = items[reported];
+      std::string status = "reported";
+      if (!it.scenario) {
+        std::cerr << printable(it.load_error) << "\n";
+        code = combine(code, it.load_internal ? kExitInternal : kExitBadInput);
+        ++count[it.load_internal ? "internal error" : "bad input"];
+        status = it.load_internal ? "internal error" : "bad input";
+        if (test_mode && !it.load_internal) {
+          ++failed;
+          add_text(printable("FAIL  " + it.check.file + ": bad input") + "\n");
+        }
+      } else if (!it.outcome) {
+        if (!stopped) return;
+        status = "not run";
+      } else {
+        Outcome & r = *it.outcome;
+        if (!r.error.empty()) std::cerr << printable(r.error) << "\n";
+        if (!test_mode || !r.error.empty()) code = combine(code, r.code);  // test: only the expectation counts
+        ++count[r.verdict == "output-error" ? "output error" : r.verdict == "internal-error" ? "internal error" : r.verdict];
+        if (!r.error.empty() && r.text.empty()) {
+          status = r.verdict == "output-error" ? "output error" : "internal error";
+          if (test_mode) {
+            ++failed;
+            add_text(printable("FAIL  " + it.check.file + ": " + r.verdict) + "\n");
+          }
+        } else {
+          if (test_mode) r.pass ? ++passed : ++failed;
+          if (o.format == "json") arr.push_back(r.json);
+          add_text(r.text);
+        }
       }
-      continue;
-    } catch (const std::exception & e) {  // a loader bug must not hide the other files' results
-      std::cerr << printable(f + ": internal error while loading: " + e.what()) << "\n";
-      code = combine(code, kExitInternal);
-      ++count["internal error"];
-      continue;
+      checks.push_back({{"id", it.check.id}, {"position", it.position}, {"status", status}});
     }
-    // --timeout counts the scenario's wall time from before it was read.
-    CheckOptions sopt = copt;
-    if (sopt.timeout_s > 0)
-      sopt.timeout_s = std::max(0.001, sopt.timeout_s - std::chrono::duration<double>(
-                                                             std::chrono::steady_clock::now() - t_load).count());
-    Outcome r = check_one(sc, sopt, test_mode);
-    if (!r.error.empty()) std::cerr << printable(r.error) << "\n";
-    if (!test_mode || !r.error.empty()) code = combine(code, r.code);  // test: only the expectation counts
-    ++count[r.verdict == "output-error" ? "output error" : r.verdict == "internal-error" ? "internal error" : r.verdict];
-    if (!r.error.empty() && r.text.empty()) {
-      if (test_mode) {
-        ++failed;
-        add_text(printable("FAIL  " + f + ": " + r.verdict) + "\n");
-      }
-      continue;
-    }
-    if (test_mode) r.pass ? ++passed : ++failed;
-    if (o.format == "json") arr.push_back(r.json);
-    add_text(r.text);
-  }
-  std::size_t skipped = files.size() - done;
+  };
+  std::size_t started = run_pool(jobs, o.jobs, [&](std::size_t j, ChildOutcome c) {
+    Item & it = items[job_item[j]];
+    it.outcome = outcome_of(*it.scenario, c, test_mode);
+    report_ready();
+  });
+  stopped = true;
+  report_ready();
+  std::size_t skipped = jobs.size() - started;
   if (interrupted()) {
     code = combine(code, kExitUnknown);
-    std::cerr << "nostale: interrupted: " << skipped << " of " << files.size() << " scenario"
-              << (files.size() == 1 ? "" : "s") << " not started\n";
+    std::cerr << "nostale: interrupted: " << skipped << " of " << items.size() << " scenario"
+              << (items.size() == 1 ? "" : "s") << " not started\n";
   }
   if (!o.out.empty() && code == kExitBadInput) {
     // A report that silently lacks the bad files would read as complete: write none.
     std::cerr << printable(o.out) << ": not written, because some input was bad\n";
     return code;
   }
+  if (o.format == "json") {
+    nlohmann::json j = arr;
+    if (test_mode) {
+      j = {{"results", arr}, {"passed", passed}, {"failed", failed}};
+      if (skipped) j["not_run"] = skipped;
+    }
+    if (!o.shard.empty()) {
+      // A shard's report says which checks it had and what became of each, so that `nostale
+      // merge` can tell a complete set of shards from one that lacks a check.
+      nlohmann::json sj = {{"nostale_shard", o.shard}, {"total", total}, {"checks", checks}, {"results", arr}};
+      if (test_mode) sj["passed"] = passed, sj["failed"] = failed;
+      j = sj;
+    }
+    if (test_mode && failed) code = combine(code, kExitViolation);
+    if (!emit(o.out, j.dump(2) + "\n")) return kExitBadInput;
+    return code;
+  }
   if (test_mode) {
     text += std::to_string(passed) + " passed, " + std::to_string(failed) + " failed" +
-            (skipped ? ", " + std::to_string(skipped) + " not run (interrupted)" : "") + "\n";
+            (skipped ? ", " + std::to_string(skipped) + " not run (interrupted)" : "") +
+            (o.shard.empty() ? "" : " (shard " + o.shard + ")") + "\n";
     if (failed) code = combine(code, kExitViolation);
-    if (o.format == "json") {
-      nlohmann::json j = {{"results", arr}, {"passed", passed}, {"failed", failed}};
-      if (skipped) j["not_run"] = skipped;
-      if (!emit(o.out, j.dump(2) + "\n")) return kExitBadInput;
-      return code;
-    }
-  } else if (o.format == "json") {
-    if (!emit(o.out, arr.dump(2) + "\n")) return kExitBadInput;
-    return code;
   } else {
     // The closing count: how many scenarios came to what.
-    std::string line = std::to_string(files.size()) + " scenario" + (files.size() == 1 ? "" : "s") + ":";
+    std::string line = std::to_string(items.size()) + " scenario" + (items.size() == 1 ? "" : "s") + ":";
     bool first = true;
     for (const char * k : {"safe", "violation", "unknown", "bad input", "output error", "internal error"})
       if (count[k] || std::string(k) == "safe" || std::string(k) == "violation") {
@@ -325,10 +366,44 @@ int run(const Options & o, bool test_mode)
         first = false;
       }
     if (skipped) line += ", " + std::to_string(skipped) + " not run (interrupted)";
+    if (!o.shard.empty()) line += " (shard " + o.shard + " of " + std::to_string(total) + ")";
     text += line + "\n";
   }
   if (!emit(o.out, text)) return kExitBadInput;
   return code;
+}
+
+/// `nostale list`: the checks a run of these paths would do, with their ids.
+int list(const Options & o)
+{
+  std::vector<Item> items;
+  std::size_t total = 0;
+  int code = plan_run(o, items, total) ? kExitSafe : kExitBadInput;
+  std::string text;
+  if (o.format == "json") {
+    nlohmann::json arr = nlohmann::json::array();
+    for (const Item & it : items)
+      arr.push_back({{"id", it.check.id}, {"file", it.check.file}, {"position", it.position}});
+    text = arr.dump(2) + "\n";
+  } else {
+    for (const Item & it : items) text += printable(it.check.id) + "\n";
+  }
+  if (code == kExitBadInput && !o.out.empty()) {
+    std::cerr << printable(o.out) << ": not written, because some input was bad\n";
+    return code;
+  }
+  return emit(o.out, text) ? code : kExitBadInput;
+}
+
+/// `--shard i/n`, validated as the option is parsed.
+void add_shard(CLI::App * cmd, Options & o)
+{
+  cmd->add_option("--shard", o.shard,
+                  "take only shard i of n (1 <= i <= n): a stable partition of the checks by id, for GNU "
+                  "parallel, Slurm array jobs or Kubernetes indexed Jobs; join the JSON reports with `nostale merge`")
+      ->check(CLI::Validator(
+          [](std::string & v) { return parse_shard(v) ? std::string() : "--shard takes i/n with 1 <= i <= n"; },
+          "i/n"));
 }
 
 void add_common(CLI::App * cmd, Options & o)
@@ -336,6 +411,11 @@ void add_common(CLI::App * cmd, Options & o)
   cmd->add_option("paths", o.paths, "scenario files or folders (searched for *.json)")->required();
   cmd->add_option("--format", o.format, "output format")->check(CLI::IsMember({"text", "json"}));
   cmd->add_option("--out", o.out, "write the report to FILE (atomically) instead of stdout");
+  cmd->add_option("--jobs,-j", o.jobs,
+                  "check this many scenarios at once, each in its own process with its own solver and limits; "
+                  "the report keeps the scenarios' order")
+      ->check(CLI::Range(1u, 256u));
+  add_shard(cmd, o);
   cmd->add_option("--timeout", o.timeout, "seconds per scenario (0: none); unknown when hit")
       ->check(CLI::Range(0.0, 86400.0));
   cmd->add_option("--severity", o.severity, "report no-stale findings of this severity")
@@ -371,6 +451,19 @@ int main(int argc, char ** argv)
                  std::to_string(kAllTotal) + " in all; the report says when a bound was hit). smt engine only");
   CLI::App * test = app.add_subcommand("test", "run scenarios against the verdict each one expects");
   add_common(test, test_opt);
+  Options list_opt;
+  CLI::App * lst = app.add_subcommand("list", "print the checks a run of these paths would do, one id per line");
+  lst->add_option("paths", list_opt.paths, "scenario files or folders (searched for *.json)")->required();
+  lst->add_option("--format", list_opt.format, "output format")->check(CLI::IsMember({"text", "json"}));
+  lst->add_option("--out", list_opt.out, "write the list to FILE (atomically) instead of stdout");
+  add_shard(lst, list_opt);
+  std::vector<std::string> merge_in;
+  std::string merge_out;
+  CLI::App * mrg = app.add_subcommand(
+      "merge", "join the JSON reports of the shards of one run (check or test --shard i/n --format json) into the "
+               "report the unsharded run writes; exit code as that run's");
+  mrg->add_option("reports", merge_in, "the shards' JSON reports, one per shard, in any order")->required();
+  mrg->add_option("--out", merge_out, "write the merged report to FILE (atomically) instead of stdout");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError & e) {
@@ -383,6 +476,17 @@ int main(int argc, char ** argv)
   }
   try {
     if (check->parsed()) return run(check_opt, false);
+    if (lst->parsed()) return list(list_opt);
+    if (mrg->parsed()) {
+      MergeResult m = merge_reports(merge_in);
+      for (const std::string & e : m.errors) std::cerr << printable(e) << "\n";
+      if (m.report.is_null()) return m.code;
+      if (m.code == kExitBadInput && !merge_out.empty()) {
+        std::cerr << printable(merge_out) << ": not written, because some input was bad\n";
+        return m.code;
+      }
+      return emit(merge_out, m.report.dump(2) + "\n") ? m.code : kExitBadInput;
+    }
     return run(test_opt, true);
   } catch (const std::exception & e) {
     std::cerr << "nostale: internal error: " << e.what() << "\n";
