@@ -218,6 +218,17 @@ TEST_F(Cli, TimeoutBoundsWallTime)
   EXPECT_LT(r.seconds, 4.0) << r;
 }
 
+TEST_F(Cli, JobsEachKeepTheirOwnTimeout)
+{
+  // Three checks that each need tens of seconds, three at once, one second each: all three
+  // end at their own deadline together (one after another would take at least 3 s).
+  Proc r = run("check --jobs 3 --timeout 1 " + kSlow + " " + kSlow + " " + kSlow);
+  ASSERT_TRUE(r.exited) << r;
+  EXPECT_EQ(r.code, 3) << r;
+  EXPECT_NE(r.out.find("3 scenarios: 0 safe, 0 violations, 3 unknown"), std::string::npos) << r;
+  EXPECT_LT(r.seconds, 2.9) << r;
+}
+
 TEST_F(Cli, FirstCtrlCEndsTheRunWithWhatWasProved)
 {
   fs::path out = dir / "out.txt", err = dir / "err.txt";
