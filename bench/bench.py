@@ -29,21 +29,25 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def run_measured(nostale, path, timeout=0):
-    """(seconds, exit code, peak MB) of `nostale check path`."""
-    args = [nostale, "check", path] + (["--timeout", str(timeout)] if timeout else [])
+    """(seconds, exit code, peak MB, solver seconds) of `nostale check path`."""
+    args = [nostale, "check", path, "--format", "json"] + (["--timeout", str(timeout)] if timeout else [])
     t0 = time.perf_counter()
-    p = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    err = p.stderr.read()
-    _, status, ru = os.wait4(p.pid, 0)
-    p.returncode = os.waitstatus_to_exitcode(status)
-    dt = time.perf_counter() - t0
+    with tempfile.TemporaryFile() as out:
+        p = subprocess.Popen(args, stdout=out, stderr=subprocess.PIPE)
+        err = p.stderr.read()
+        _, status, ru = os.wait4(p.pid, 0)
+        dt = time.perf_counter() - t0
+        p.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        report = json.loads(out.read() or b"[]")
     if p.returncode not in (0, 1, 3):
         sys.exit(f"{path}: exit {p.returncode}: {err.decode()}")
-    return dt, p.returncode, ru.ru_maxrss / 1024.0  # ru_maxrss: KiB, the largest waited-for descendant
+    solver = sum(r["stats"].get("solver_seconds", 0) for r in report)
+    return dt, p.returncode, ru.ru_maxrss / 1024.0, solver  # ru_maxrss: KiB, the largest waited-for descendant
 
 
 def run_once(nostale, path):
-    dt, rc, _ = run_measured(nostale, path)
+    dt, rc, _, _ = run_measured(nostale, path)
     return dt, rc
 
 
@@ -53,7 +57,7 @@ class Bench:
         self.runs, self.timeout = runs, timeout
 
     def point(self, path):
-        """{name: (median s, exit code, max MB, timed out)} for each binary, interleaved."""
+        """{name: (median s, exit code, max MB, timed out, solver share)} for each binary, interleaved."""
         res = {n: [] for n, _ in self.bins}
         for _ in range(self.runs):
             for n, b in self.bins:
@@ -61,11 +65,11 @@ class Bench:
         out = {}
         for n, rs in res.items():
             out[n] = (statistics.median(r[0] for r in rs), rs[-1][1], max(r[2] for r in rs),
-                      any(r[1] == 3 for r in rs))
+                      any(r[1] == 3 for r in rs), statistics.median(r[3] / r[0] for r in rs))
         return out
 
     def cell(self, v):
-        s, _, mb, to = v
+        s, _, mb, to, _ = v
         return (f">{self.timeout:g}" if to else f"{s:.3f}") + f" / {mb:.0f}"
 
     def cells(self, p):
@@ -75,6 +79,14 @@ class Bench:
         names = " | ".join(f"{n}: s / MB" for n, _ in self.bins)
         print(f"| {first} | {names} |")
         print("|---|" + "---|" * len(self.bins))
+
+
+def row(name, pts):
+    """A table row over points (seconds, path, MB, solver share)."""
+    ts = [p[0] for p in pts]
+    slow = max(pts)
+    return (f"| {name} | {len(ts)} | {statistics.median(ts):.3f} | {slow[0]:.3f} | {slow[1]} | "
+            f"{max(p[2] for p in pts):.0f} | {statistics.median(p[3] for p in pts):.0%} |")
 
 
 def bundled(b):
@@ -93,24 +105,19 @@ def bundled(b):
                     path = os.path.join(dp, f)
                     p = b.point(path)
                     for n, _ in b.bins:
-                        pts[n].append((p[n][0], os.path.relpath(path, ROOT), p[n][2]))
+                        pts[n].append((p[n][0], os.path.relpath(path, ROOT), p[n][2], p[n][4]))
         for n, _ in b.bins:
             if pts[n]:
                 allpts[n] += pts[n]
-                ts = [t for t, _, _ in pts[n]]
-                slow = max(pts[n])
-                rows[n].append(f"| {prof} | {len(ts)} | {statistics.median(ts):.3f} | {slow[0]:.3f} | {slow[1]} | "
-                               f"{max(m for _, _, m in pts[n]):.0f} |")
+                rows[n].append(row(prof, pts[n]))
     for n, _ in b.bins:
-        ts = [t for t, _, _ in allpts[n]]
-        if ts:
-            rows[n].append(f"| all | {len(ts)} | {statistics.median(ts):.3f} | {max(allpts[n])[0]:.3f} | "
-                           f"{max(allpts[n])[1]} | {max(m for _, _, m in allpts[n]):.0f} |")
+        if allpts[n]:
+            rows[n].append(row("all", allpts[n]))
     # Printed per binary, after all points were taken interleaved.
     for n, _ in b.bins:
         print(f"\n{n}:\n")
-        print("| folder | scenarios | median s | max s | slowest | max MB |")
-        print("|---|---|---|---|---|---|")
+        print("| folder | scenarios | median s | max s | slowest | max MB | solver share (median) |")
+        print("|---|---|---|---|---|---|---|")
         print("\n".join(rows[n]))
     print()
 

@@ -81,6 +81,7 @@ CheckResult check_smt(ScenarioRun & run, const CheckOptions & opt, Answer & foun
     r.cex = std::move(cex);
   }
   r.stats.solver_calls = run.solver_calls();
+  r.stats.solver_seconds = run.solver_seconds();
   r.stats.check_points = run.check_points();
   return r;
 }
@@ -109,6 +110,7 @@ CheckResult check_smt_all(ScenarioRun & run, const CheckOptions & opt)
     if (all.cut_short) r.note = kNotShortest;
   }
   r.stats.solver_calls = run.solver_calls();
+  r.stats.solver_seconds = run.solver_seconds();
   r.stats.check_points = run.check_points();
   return r;
 }
@@ -135,6 +137,7 @@ CheckResult check_in(z3::context & ctx, const Scenario & input, const CheckOptio
     run.release();
     CheckResult a = check_in(ctx, input, any_order_options(opt), budget);  // same deadline
     r.stats.solver_calls += a.stats.solver_calls;
+    r.stats.solver_seconds += a.stats.solver_seconds;
     r.note = in_order_note(a);
   }
   return finish(std::move(r), opt, budget);

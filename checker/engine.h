@@ -40,6 +40,7 @@ struct CheckOptions {
 struct Stats {
   double seconds = 0;
   unsigned solver_calls = 0;
+  double solver_seconds = 0;  ///< inside Z3's check(), for the solver's share of the wall time
   std::size_t check_points = 0;
 };
 

@@ -251,6 +251,7 @@ nlohmann::json render_json(const Scenario & sc, const CheckResult & r)
   }
   j["stats"] = {{"seconds", r.stats.seconds},
                 {"solver_calls", r.stats.solver_calls},
+                {"solver_seconds", r.stats.solver_seconds},
                 {"check_points", r.stats.check_points}};
   return j;
 }

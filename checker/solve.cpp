@@ -109,6 +109,7 @@ Answer ScenarioRun::ask(Answer a)
   auto tq = Clock::now();
   z3::check_result res = a.solver->check();
   ++solver_calls_;
+  solver_seconds_ += since(tq);
   if (debug())
     std::fprintf(stderr, "[nostale] step %zu %s %s: %s in %.3f s\n", step(a.check), a.query.property,
                  a.query.severity, answer_name(res), since(tq));

@@ -64,6 +64,7 @@ class ScenarioRun {
   std::size_t check_points() const { return tl_.checks.size(); }
   std::size_t step(std::size_t check) const { return tl_.checks.at(check).step; }
   unsigned solver_calls() const { return solver_calls_; }
+  double solver_seconds() const { return solver_seconds_; }
   unsigned encodings_built() const { return encodings_built_; }
 
   /// The encoding of `check`, built once and kept until another check point is asked about.
@@ -98,6 +99,7 @@ class ScenarioRun {
   Budget budget_;
   std::string smt2_dir_;
   unsigned solver_calls_ = 0;
+  double solver_seconds_ = 0;
   unsigned encodings_built_ = 0;
   std::size_t enc_check_ = 0;
   std::unique_ptr<smt::Encoding> enc_;

@@ -143,7 +143,7 @@ inline std::string without_timings(const std::string & text)
 
 inline json without_seconds(json j)
 {
-  for (json & e : j) e["stats"].erase("seconds");
+  for (json & e : j) e["stats"].erase("seconds"), e["stats"].erase("solver_seconds");
   return j;
 }
 

@@ -200,6 +200,8 @@ TEST_F(Cli, JsonFormatParsesWithRequiredKeys)
       ASSERT_TRUE(e["trace"].is_array());
       ASSERT_TRUE(e["stats"].is_object());
       EXPECT_TRUE(e["stats"].contains("seconds") && e["stats"]["seconds"].is_number());
+      EXPECT_TRUE(e["stats"].contains("solver_seconds") && e["stats"]["solver_seconds"].is_number() &&
+                  e["stats"]["solver_seconds"] <= e["stats"]["seconds"]);
       EXPECT_TRUE(e["stats"].contains("solver_calls") && e["stats"]["solver_calls"].is_number_unsigned());
       EXPECT_EQ(e["scenario"], std::string("scenarios/generic/") + name);
       EXPECT_EQ(e["verdict"], bug ? "violation" : "safe");
