@@ -12,6 +12,7 @@
 #include <z3++.h>
 
 #include "checker/engine.h"
+#include "checker/export/promela.h"
 #include "checker/policies/all_violations.h"
 #include "checker/cli/isolate.h"
 #include "checker/cli/merge.h"
@@ -395,6 +396,31 @@ int list(const Options & o)
   return emit(o.out, text) ? code : kExitBadInput;
 }
 
+/// `nostale export --promela`: one scenario as a Promela model for SPIN (checker/export/promela.h).
+/// Bad input and what the export does not support are one line each, exit 2.
+int export_model(const std::string & file, const std::string & out)
+{
+  try {
+    const Scenario sc = load_scenario(file);
+    if (std::string why = promela_refusal(sc); !why.empty()) {
+      std::cerr << printable(file) << ": cannot export: " << printable(why) << "\n";
+      return kExitBadInput;
+    }
+    const std::string text = export_promela(sc, build_timeline(sc));
+    if (!out.empty())
+      if (std::string why = refuse_out_target(out, {file}); !why.empty()) {
+        std::cerr << printable(why) << "\n";
+        return kExitBadInput;
+      }
+    return emit(out, text) ? kExitSafe : kExitBadInput;
+  } catch (const LoadError & e) {
+    std::cerr << printable(e.what()) << "\n";
+  } catch (const ScenarioError & e) {
+    std::cerr << printable(file) << ": cannot export: " << printable(e.what()) << "\n";
+  }
+  return kExitBadInput;
+}
+
 /// `--shard i/n`, validated as the option is parsed.
 void add_shard(CLI::App * cmd, Options & o)
 {
@@ -464,6 +490,13 @@ int main(int argc, char ** argv)
                "report the unsharded run writes; exit code as that run's");
   mrg->add_option("reports", merge_in, "the shards' JSON reports, one per shard, in any order")->required();
   mrg->add_option("--out", merge_out, "write the merged report to FILE (atomically) instead of stdout");
+  std::string export_in, export_out;
+  bool promela = false;
+  CLI::App * exp = app.add_subcommand(
+      "export", "write one generic-profile scenario at a reduced width as a model for another checker");
+  exp->add_flag("--promela", promela, "as a Promela model for SPIN (spec/docs/promela.md)")->required();
+  exp->add_option("scenario", export_in, "the scenario file")->required();
+  exp->add_option("--out", export_out, "write the model to FILE (atomically) instead of stdout");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError & e) {
@@ -477,6 +510,7 @@ int main(int argc, char ** argv)
   try {
     if (check->parsed()) return run(check_opt, false);
     if (lst->parsed()) return list(list_opt);
+    if (exp->parsed()) return export_model(export_in, export_out);
     if (mrg->parsed()) {
       MergeResult m = merge_reports(merge_in);
       for (const std::string & e : m.errors) std::cerr << printable(e) << "\n";
