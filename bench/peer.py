@@ -12,7 +12,8 @@ geometry is the smallest reduced one (2 levels) that holds the N pages.
 
 For each point: nostale check (wall time with process start, peak RSS of the check's process)
 and SPIN on `nostale export --promela` (export + spin -a + gcc + ./pan, times summed, peak RSS the
-largest of the four, all via os.wait4), and both verdicts, which must agree: a mismatch is
+largest of the four, all via os.wait4), for the whole model and the model sliced by witness page
+(--slice: the page is chosen first, only entries covering it are filled), and the verdicts, which must agree: a mismatch is
 printed loudly and the exit code is 1. SPIN runs under --timeout seconds for the whole pipeline
 and pan under -DMEMLIM=--memlim MB; a point it cannot finish is printed as such, and larger
 points of that variant are not tried. Prints one Markdown table.
@@ -54,7 +55,7 @@ def toy(n, devtlb_first):
             "config": {"geometry": {"page_shift": 12, "level_bits": lb, "levels": 2},
                        "devices": [{"name": "d0", "ats": True}], "domains": [{"name": "A", "did": 1}]},
             "steps": steps,
-            "expect": {"verdict": "violation"} if devtlb_first else {"verdict": "safe"}}
+            "expect": {"verdict": "violation", "property": "no-stale", "severity": "unsafe"} if devtlb_first else {"verdict": "safe"}}
 
 
 def measured(args, cwd, deadline):
@@ -92,12 +93,12 @@ def spin_verdict(pan_out):
     return "unknown", pan_out.strip().splitlines()[-1] if pan_out.strip() else "no output"
 
 
-def run_spin(nostale, scenario, work, timeout, memlim):
+def run_spin(nostale, scenario, work, timeout, memlim, flags):
     """Export, spin -a, gcc, pan: (seconds, peak MB, verdict, detail, states)."""
     deadline = time.perf_counter() + timeout
     total, peak = 0.0, 0.0
     stages = [
-        [nostale, "export", "--promela", "--out", "model.pml", scenario],
+        [nostale, "export", "--promela"] + flags + ["--out", "model.pml", scenario],
         ["spin", "-a", "model.pml"],
         ["gcc", "-O2", "-DBFS", "-DSAFETY", f"-DMEMLIM={memlim}", "-DVECTORSZ=4096", "-o", "pan", "pan.c"],
         ["./pan", "-m100000000"],
@@ -128,8 +129,10 @@ def main():
         if not shutil.which(tool):
             sys.exit(f"peer.py: {tool} is missing (tools/setup installs Debian's spin)")
     print(f"machine: {os.cpu_count()} cores; spin timeout {a.timeout:g} s per point, pan -DMEMLIM={a.memlim}\n")
-    print("| pages | variant | nostale s | nostale MB | nostale verdict | spin s | spin MB | spin states | spin verdict |")
-    print("|---|---|---|---|---|---|---|---|---|")
+    modes = [("whole", []), ("sliced", ["--slice"])]
+    print("| pages | variant | nostale s / MB | nostale verdict | " +
+          " | ".join(f"spin {m} s / MB | states | verdict" for m, _ in modes) + " |")
+    print("|---|---|---|---|" + "---|---|---|" * len(modes))
     mismatches = 0
     stopped = {}
     for n in [int(x) for x in a.sizes.split(",")]:
@@ -141,27 +144,30 @@ def main():
                 json.dump(toy(n, buggy), f, indent=1)
             ns, rc, nmb, _ = run_measured(nostale, path)
             nv = {0: "safe", 1: "violation"}.get(rc, "unknown")
-            if variant in stopped:
-                cells = f"not run | | | (spin stopped finishing at {stopped[variant]} pages)"
-            else:
-                ss, smb, sv, detail, states = run_spin(nostale, path, work, a.timeout, a.memlim)
+            cells = []
+            for mode, flags in modes:
+                if (variant, mode) in stopped:
+                    cells.append(f"not run | | (stopped at {stopped[(variant, mode)]} pages)")
+                    continue
+                ss, smb, sv, detail, states = run_spin(nostale, path, work, a.timeout, a.memlim, flags)
                 shown = sv + (f" ({detail})" if detail else "")
-                cells = f"{ss:.2f} | {smb:.0f} | {states} | {shown}"
+                cells.append(f"{ss:.2f} / {smb:.0f} | {states} | {shown}")
                 if sv == "unknown":
-                    stopped[variant] = n
+                    stopped[(variant, mode)] = n
                 elif sv != nv:
                     mismatches += 1
-                    print(f"\n!!! MISMATCH at {n} pages, {variant}: nostale {nv}, spin {sv} ({work})\n", flush=True)
-            print(f"| {n} | {variant} | {ns:.3f} | {nmb:.0f} | {nv} | {cells} |", flush=True)
-            if a.keep:
-                dst = os.path.join(a.keep, f"{n}-{'devtlb-first' if buggy else 'iotlb-first'}")
-                os.makedirs(dst, exist_ok=True)
-                for f in ("toy.json", "model.pml"):
-                    if os.path.exists(os.path.join(work, f)):
-                        shutil.copy(os.path.join(work, f), dst)
+                    print(f"\n!!! MISMATCH at {n} pages, {variant}, {mode}: nostale {nv}, spin {sv} ({work})\n",
+                          flush=True)
+                if a.keep:
+                    dst = os.path.join(a.keep, f"{n}-{'devtlb-first' if buggy else 'iotlb-first'}")
+                    os.makedirs(dst, exist_ok=True)
+                    shutil.copy(path, dst)
+                    if os.path.exists(os.path.join(work, "model.pml")):
+                        shutil.copy(os.path.join(work, "model.pml"), os.path.join(dst, f"model-{mode}.pml"))
+            print(f"| {n} | {variant} | {ns:.3f} / {nmb:.0f} | {nv} | " + " | ".join(cells) + " |", flush=True)
             shutil.rmtree(work, ignore_errors=True)
-    for variant, n in stopped.items():
-        print(f"\nspin stops finishing ({variant}) at {n} pages (timeout {a.timeout:g} s, -DMEMLIM={a.memlim})")
+    for (variant, mode), n in stopped.items():
+        print(f"\nspin ({mode} model) stops finishing ({variant}) at {n} pages (timeout {a.timeout:g} s, -DMEMLIM={a.memlim})")
     if mismatches:
         print(f"\n!!! {mismatches} VERDICT MISMATCH(ES) between nostale and spin")
         sys.exit(1)

@@ -398,7 +398,7 @@ int list(const Options & o)
 
 /// `nostale export --promela`: one scenario as a Promela model for SPIN (checker/export/promela.h).
 /// Bad input and what the export does not support are one line each, exit 2.
-int export_model(const std::string & file, const std::string & out)
+int export_model(const std::string & file, const std::string & out, const PromelaOptions & opt)
 {
   try {
     const Scenario sc = load_scenario(file);
@@ -406,7 +406,7 @@ int export_model(const std::string & file, const std::string & out)
       std::cerr << printable(file) << ": cannot export: " << printable(why) << "\n";
       return kExitBadInput;
     }
-    const std::string text = export_promela(sc, build_timeline(sc));
+    const std::string text = export_promela(sc, build_timeline(sc), opt);
     if (!out.empty())
       if (std::string why = refuse_out_target(out, {file}); !why.empty()) {
         std::cerr << printable(why) << "\n";
@@ -492,10 +492,14 @@ int main(int argc, char ** argv)
   mrg->add_option("--out", merge_out, "write the merged report to FILE (atomically) instead of stdout");
   std::string export_in, export_out;
   bool promela = false;
+  PromelaOptions promela_opt;
   CLI::App * exp = app.add_subcommand(
       "export", "write one generic-profile scenario at a reduced width as a model for another checker");
   exp->add_flag("--promela", promela, "as a Promela model for SPIN (spec/docs/promela.md)")->required();
   exp->add_option("scenario", export_in, "the scenario file")->required();
+  exp->add_flag("--slice", promela_opt.slice,
+                "choose the witness page first and fill only the cache entries covering it (same verdicts, "
+                "one page's entries per branch)");
   exp->add_option("--out", export_out, "write the model to FILE (atomically) instead of stdout");
   try {
     app.parse(argc, argv);
@@ -510,7 +514,7 @@ int main(int argc, char ** argv)
   try {
     if (check->parsed()) return run(check_opt, false);
     if (lst->parsed()) return list(list_opt);
-    if (exp->parsed()) return export_model(export_in, export_out);
+    if (exp->parsed()) return export_model(export_in, export_out, promela_opt);
     if (mrg->parsed()) {
       MergeResult m = merge_reports(merge_in);
       for (const std::string & e : m.errors) std::cerr << printable(e) << "\n";

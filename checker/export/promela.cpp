@@ -117,8 +117,8 @@ std::string var_name(const std::string & prefix, const Query & q)
 
 class Exporter {
  public:
-  Exporter(const Scenario & sc, const Timeline & tl)
-      : sc_(sc), tl_(tl), cfg_(sc.config), g_(sc.config.geo), pasids_(witness_pasids(sc)),
+  Exporter(const Scenario & sc, const Timeline & tl, const PromelaOptions & opt)
+      : opt_(opt), sc_(sc), tl_(tl), cfg_(sc.config), g_(sc.config.geo), pasids_(witness_pasids(sc)),
         pages_(u64{1} << (g_.levels * g_.level_bits))
   {
   }
@@ -129,7 +129,11 @@ class Exporter {
     std::ostringstream o;
     header(o);
     declarations(o);
-    o << "active proctype iommu()\n{\n  do\n";
+    o << "active proctype iommu()\n{\n";
+    if (opt_.slice)
+      o << "  /* the witness page, chosen first: only entries covering it are ever filled */\n"
+        << "  select(wp : 0 .. " << pages_ - 1 << ");\n";
+    o << "  do\n";
     driver(o);
     hardware(o);
     o << "  od\n}\n";
@@ -310,6 +314,9 @@ class Exporter {
       << " * Bounded as nostale's explicit engine is: witness PASIDs are those the scenario names plus\n"
       << " * one it does not (all of them when pasid_bits <= 4); the cache entries are those reachable\n"
       << " * when nothing is ever invalidated (a superset of any reachable cache).\n"
+      << (opt_.slice ? " * Sliced by witness page (--slice): the page is chosen first and only cache entries covering\n"
+                       " * it are filled; the branches together reach the violations of the unsliced model.\n"
+                     : "")
       << " * Not modelled as nostale reports: BFS finds the shallowest violation, which may be at a\n"
       << " * later check point than nostale's first one; traces are not shrunk or explained.\n"
       << " */\n\n";
@@ -330,6 +337,7 @@ class Exporter {
     o << "int c[" << cw << "];     /* cached entries */\n";
     o << "int pend[" << pw << "];  /* submitted, not yet completed invalidations */\n";
     o << (tl_.n < 250 ? "byte" : "short") << " g;        /* the next driver step (gap g: before step g) */\n";
+    if (opt_.slice) o << (pages_ <= 256 ? "byte" : "short") << " wp;       /* the witness page (sliced model) */\n";
     for (std::size_t ci = 0; ci < tl_.checks.size(); ++ci) {
       checks_.push_back(judgement(tl_.checks[ci]));
       const std::string prefix =
@@ -398,7 +406,8 @@ class Exporter {
       if (cond[i].empty()) continue;
       std::string any;
       for (const std::string & c : cond[i]) any += (any.empty() ? "" : "\n        || ") + c;
-      o << "  :: d_step { " << is_clear("c", i) << " && (" << any << ") ->\n      " << set_bit("c", i)
+      o << "  :: d_step { " << is_clear("c", i) << slice_guard(ents_[i]) << " && (" << any << ") ->\n      "
+        << set_bit("c", i)
         << "; printf(\"hw fill e" << i << "\\n\") }\n";
       o << "  :: d_step { " << is_set("c", i) << " -> " << clear_bit("c", i) << "; printf(\"hw evict e" << i
         << "\\n\") }\n";
@@ -418,6 +427,21 @@ class Exporter {
     }
   }
 
+  /// Sliced: entry e is filled only when it covers the witness page wp. Entries covering one page
+  /// are closed under derivation (a walk for it starts from entries covering it), and every
+  /// violation is judged at one witness (or, no-reuse-while-cached, on one entry), so the
+  /// branches of the choice together reach exactly the violations of the whole model.
+  std::string slice_guard(const Entry & e) const
+  {
+    if (!opt_.slice || e.kind == CacheKind::PasidCache) return "";
+    const u64 span = u64{1} << (g_.shift(e.level) - g_.page_shift);
+    const u64 lo = e.vpn * span, hi = lo + span - 1;
+    if (lo == 0 && hi >= pages_ - 1) return "";
+    return lo == hi ? " && wp == " + std::to_string(lo)
+                    : " && wp >= " + std::to_string(lo) + " && wp <= " + std::to_string(hi);
+  }
+
+  const PromelaOptions opt_;
   const Scenario & sc_;
   const Timeline & tl_;
   const Config & cfg_;
@@ -467,10 +491,10 @@ std::string promela_refusal(const Scenario & sc)
   return "";
 }
 
-std::string export_promela(const Scenario & sc, const Timeline & tl)
+std::string export_promela(const Scenario & sc, const Timeline & tl, const PromelaOptions & opt)
 {
   NOSTALE_CHECK(promela_refusal(sc).empty(), "export_promela on a scenario it refuses");
-  return Exporter(sc, tl).run();
+  return Exporter(sc, tl, opt).run();
 }
 
 }  // namespace nostale

@@ -16,11 +16,17 @@ namespace nostale {
 constexpr unsigned kPromelaMaxPageBits = 10;
 constexpr std::size_t kPromelaMaxEntries = 4000;
 
+struct PromelaOptions {
+  /// Choose the witness page first and fill only entries covering it (slice_guard in
+  /// promela.cpp): the same verdicts, one page's entries per branch instead of all pages'.
+  bool slice = false;
+};
+
 /// Why `sc` cannot be exported (one line), or "" when it can.
 std::string promela_refusal(const Scenario & sc);
 
 /// The Promela model of `sc` (its Timeline `tl`). Throws ScenarioError when the entry universe
 /// grows past kPromelaMaxEntries. Call only when promela_refusal(sc) is empty.
-std::string export_promela(const Scenario & sc, const Timeline & tl);
+std::string export_promela(const Scenario & sc, const Timeline & tl, const PromelaOptions & opt = {});
 
 }  // namespace nostale
