@@ -381,9 +381,9 @@ class Exporter {
           if (tl_.invs[j].step == k) o << "      " << set_bit("pend", j) << "; /* submit inv" << j << " */\n";
       o << "      g = " << k + 1 << " }\n";
     }
-    o << "  :: g == " << tl_.n << " -> d_step {\n      printf(\"end\\n\");\n";
+    o << "  :: d_step { g == " << tl_.n << " ->\n      printf(\"end\\n\");\n";
     while (ci < tl_.checks.size()) asserts(o, ci++);
-    o << "      skip }; break\n";
+    o << "      skip }; break  /* no hardware action after the end */\n";
   }
 
   void hardware(std::ostringstream & o) const
