@@ -211,6 +211,18 @@ class Loader {
     throw ScenarioError(path + "/write", "write must be \"present-bit\" or \"whole-entry\"");
   }
 
+  /// A first-stage privilege bit (map "supervisor": U/S=0; attach "sre": SRE=1; VTD-PRIV-1/2):
+  /// only where the hardware declares privilege. Setting one turns privilege on for the
+  /// scenario (Config::privilege).
+  bool privilege_bit(const json & j, const std::string & path, const char * key)
+  {
+    if (!get_bool(j, path, key, false)) return false;
+    if (!sc_.config.hw.features.privilege)
+      throw ScenarioError(path + "/" + key, "this hardware has no first-stage privilege (U/S, SRE)");
+    sc_.config.privilege = true;
+    return true;
+  }
+
   /// An address range [addr, addr + size) of whole pages inside the IOVA space.
   void range(const std::string & path, u64 addr, u64 size, u64 align, const char * akey)
   {
@@ -237,8 +249,9 @@ class Loader {
     auto vname = [&] { return c.devices[static_cast<std::size_t>(s.device)].name; };
 
     if (op == "map") {
-      only_keys(j, path, {"op", "note", "domain", "iova", "size", "phys", "perm", "page_size"});
+      only_keys(j, path, {"op", "note", "domain", "iova", "size", "phys", "perm", "page_size", "supervisor"});
       s.op = Op::Map;
+      s.supervisor = privilege_bit(j, path, "supervisor");
       dom();
       s.iova = get_u64(need(j, path, "iova"), path + "/iova");
       s.size = get_u64(need(j, path, "size"), path + "/size");
@@ -260,6 +273,7 @@ class Loader {
       else throw ScenarioError(path + "/perm", "perm must be \"r\", \"w\" or \"rw\"");
       s.text = "map " + dname() + " iova " + hex(s.iova) + " size " + hex(s.size) + " -> " + hex(s.phys) + " " + perm;
       if (s.page_size != page) s.text += " (page_size " + hex(s.page_size) + ")";
+      if (s.supervisor) s.text += " supervisor (U/S=0)";
     } else if (op == "unmap") {
       only_keys(j, path, {"op", "note", "domain", "iova", "size", "free_tables"});
       s.op = Op::Unmap;
@@ -302,8 +316,9 @@ class Loader {
         throw ScenarioError(path + "/phys", "physical addresses stay below 2^62");
       s.text = "free_frame " + hex(s.phys) + " size " + hex(s.size);
     } else if (op == "attach" || op == "bind") {
-      only_keys(j, path, {"op", "note", "device", "pasid", "domain", "pgtt", "parent", "write", "dirty_tracking"});
+      only_keys(j, path, {"op", "note", "device", "pasid", "domain", "pgtt", "parent", "write", "dirty_tracking", "sre"});
       s.op = Op::ConfigWrite;  // the whole record, made present
+      s.cw.sre = privilege_bit(j, path, "sre");
       s.verb = "attach";  // what JSON traces have always called it
       s.cw.present = true;
       s.cw.dirty = get_bool(j, path, "dirty_tracking", false);
@@ -329,6 +344,7 @@ class Loader {
       if (s.cw.type == kPgttPassThrough) s.text += " (pass-through)";
       if (s.cw.type == kPgttNested)
         s.text += " (nested over " + c.domains[static_cast<std::size_t>(s.cw.parent)].name + ")";
+      if (s.cw.sre) s.text += " SRE";
       if (s.cw.torn) s.text += " [whole entry rewritten while live]";
     } else if (op == "detach" || op == "unbind") {
       only_keys(j, path, {"op", "note", "device", "pasid", "write"});
@@ -445,7 +461,7 @@ class Loader {
       s.op = op == "sync" ? Op::Sync : Op::Check;
       s.text = op;
     } else if (op == "dma") {
-      only_keys(j, path, {"op", "note", "device", "pasid", "addr", "access"});
+      only_keys(j, path, {"op", "note", "device", "pasid", "addr", "access", "privilege"});
       s.op = Op::Dma;
       dev();
       s.pasid = pasid(j, path, "pasid", 0);
@@ -456,7 +472,18 @@ class Loader {
       if (a == "read") s.perm = kPermRead;
       else if (a == "write") s.perm = kPermWrite;
       else throw ScenarioError(path + "/access", "access must be \"read\" or \"write\"");
-      s.text = "dma " + vname() + pasid_text(c, s.pasid) + " " + a + " " + hex(s.iova);
+      if (j.contains("privilege")) {
+        // VTD-PRIV-1: the request's PR bit (user: PR=0, the default).
+        const std::string pr = get_string(j["privilege"], path + "/privilege");
+        if (pr != "user" && pr != "supervisor")
+          throw ScenarioError(path + "/privilege", "privilege must be \"user\" or \"supervisor\"");
+        if (!c.hw.features.privilege)
+          throw ScenarioError(path + "/privilege", "this hardware has no request privilege (first-stage U/S, PR)");
+        s.supervisor = pr == "supervisor";
+        sc_.config.privilege |= s.supervisor;
+      }
+      s.text = "dma " + vname() + pasid_text(c, s.pasid) + " " + (s.supervisor ? "supervisor " : "") + a + " " +
+               hex(s.iova);
     } else {
       bool mine = false;
       for (const std::string & o : profile_->ops()) mine |= o == op;

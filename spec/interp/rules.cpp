@@ -137,8 +137,11 @@ std::string describe_memory(const Config & cfg, const Memory & mem, int device, 
   switch (r.kind) {
     case WalkResult::Leaf: {
       u64 out = out_frame(cfg.geo, r.level, r.frame, addr);
-      auto perm = [](unsigned p) {
-        return std::string((p & kPermRead) ? "r" : "-") + ((p & kPermWrite) ? "w" : "-");
+      const unsigned pgtt = mem.attached_pgtt(device, pasid);
+      const bool sre = mem.attached_sre(device, pasid);
+      auto perm = [&](unsigned p) {
+        const unsigned q = privileged(cfg, p, pgtt, sre);  // VTD-PRIV-1/2: per request class
+        return q ? perm_str(cfg, q) : std::string("-- (no request class may use it)");
       };
       if (mem.attached_pgtt(device, pasid) == kPgttNested) {
         // The first stage gives a guest-physical page; the nesting parent's second stage goes on.
