@@ -51,7 +51,7 @@ std::string witness_text(const Scenario & sc, const Counterexample & c)
   // Legacy VT-d requests carry no PASID (the context entry is per device only).
   const std::string pr = witness_privilege(sc, c);
   return "device " + sc.config.devices.at(static_cast<std::size_t>(c.device)).name +
-         (sc.config.pasid_keyed() ? ", PASID " + std::to_string(c.pasid) : std::string()) + ", address " + hex(c.addr) +
+         (sc.config.pasid_keyed() ? ", PASID " + std::to_string(c.pasid) : std::string()) + ", address " + iova_hex(sc.config, c.addr) +
          (pr.empty() ? std::string() : ", a " + pr + " request (PR=1)");
 }
 

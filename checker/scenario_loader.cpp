@@ -51,6 +51,17 @@ class Loader {
     if (steps.size() > kMaxSteps)
       throw ScenarioError("/steps", "more than " + std::to_string(kMaxSteps) + " steps");
     for (const Domain & d : sc_.config.domains) dids_.push_back(d.did);
+    // Whether traces print canonical IOVAs is known before any step's text is written.
+    for (std::size_t i = 0; i < steps.size(); ++i)
+      if (steps[i].is_object())
+        for (const char * k : {"iova", "addr"})
+          if (steps[i].contains(k) && steps[i].contains("op") && steps[i]["op"].is_string() &&
+              iova_ops(steps[i]["op"].get<std::string>()))
+            try {
+              iova(steps[i], "/steps/" + std::to_string(i), k);
+            } catch (const ScenarioError &) {
+              // reported where the step is read
+            }
     for (std::size_t i = 0; i < steps.size(); ++i)
       sc_.steps.push_back(step(steps[i], "/steps/" + std::to_string(i)));
     expect(need(j, "", "expect"), "/expect");
@@ -223,6 +234,28 @@ class Loader {
     return true;
   }
 
+  /// An IOVA (map, unmap, share_table, dma). Where the hardware has first-stage paging (x86
+  /// 4- and 5-level, VTD-PRIV-3) an address whose bits above the modelled width all equal its
+  /// top bit is canonical: it means the upper half of the modelled space (0xffff888000000000
+  /// is 0x888000000000 with 48 bits), and traces then print upper-half IOVAs canonical.
+  /// `noncanonical` (dma only): set for an address that is not, which faults; nullptr: such an
+  /// address is left for the range checks to reject.
+  static bool iova_ops(const std::string & op) { return op == "map" || op == "unmap" || op == "share_table" || op == "dma"; }
+
+  u64 iova(const json & j, const std::string & path, const char * key, bool * noncanonical = nullptr)
+  {
+    const u64 a = get_u64(need(j, path, key), path + "/" + key);
+    const unsigned w = sc_.config.geo.iova_bits();
+    if (!sc_.config.hw.features.privilege || w >= 64 || (a >> w) == 0) return a;
+    const u64 upper = ~((u64{1} << (w - 1)) - 1);  // bits 63 .. w-1
+    if ((a & upper) == upper) {
+      sc_.config.canonical = true;
+      return a & ((u64{1} << w) - 1);
+    }
+    if (noncanonical) *noncanonical = true;
+    return a;
+  }
+
   /// An address range [addr, addr + size) of whole pages inside the IOVA space.
   void range(const std::string & path, u64 addr, u64 size, u64 align, const char * akey)
   {
@@ -253,7 +286,7 @@ class Loader {
       s.op = Op::Map;
       s.supervisor = privilege_bit(j, path, "supervisor");
       dom();
-      s.iova = get_u64(need(j, path, "iova"), path + "/iova");
+      s.iova = iova(j, path, "iova");
       s.size = get_u64(need(j, path, "size"), path + "/size");
       s.phys = get_u64(need(j, path, "phys"), path + "/phys");
       s.page_size = get_u64(j, path, "page_size", page);
@@ -271,18 +304,18 @@ class Loader {
       else if (perm == "w") s.perm = kPermWrite;
       else if (perm == "rw") s.perm = kPermRW;
       else throw ScenarioError(path + "/perm", "perm must be \"r\", \"w\" or \"rw\"");
-      s.text = "map " + dname() + " iova " + hex(s.iova) + " size " + hex(s.size) + " -> " + hex(s.phys) + " " + perm;
+      s.text = "map " + dname() + " iova " + iova_hex(c, s.iova) + " size " + hex(s.size) + " -> " + hex(s.phys) + " " + perm;
       if (s.page_size != page) s.text += " (page_size " + hex(s.page_size) + ")";
       if (s.supervisor) s.text += " supervisor (U/S=0)";
     } else if (op == "unmap") {
       only_keys(j, path, {"op", "note", "domain", "iova", "size", "free_tables"});
       s.op = Op::Unmap;
       dom();
-      s.iova = get_u64(need(j, path, "iova"), path + "/iova");
+      s.iova = iova(j, path, "iova");
       s.size = get_u64(need(j, path, "size"), path + "/size");
       s.free_tables = get_bool(j, path, "free_tables", false);
       range(path, s.iova, s.size, page, "iova");
-      s.text = "unmap " + dname() + " iova " + hex(s.iova) + " size " + hex(s.size) + (s.free_tables ? " (frees emptied table pages)" : "");
+      s.text = "unmap " + dname() + " iova " + iova_hex(c, s.iova) + " size " + hex(s.size) + (s.free_tables ? " (frees emptied table pages)" : "");
     } else if (op == "share_table") {
       // PT-SHARE-1: one table page linked into several address spaces.
       only_keys(j, path, {"op", "note", "domain", "from", "iova", "level"});
@@ -294,10 +327,10 @@ class Loader {
         if (!c.domains[static_cast<std::size_t>(d)].skip_levels.empty())
           throw ScenarioError(path, "share_table is not modelled for domains that skip levels (AMD-PT-1)");
       s.level = static_cast<unsigned>(bounded(need(j, path, "level"), path + "/level", 1, g.levels - 1));
-      s.iova = get_u64(need(j, path, "iova"), path + "/iova");
+      s.iova = iova(j, path, "iova");
       range(path, s.iova, 1, 1, "iova");  // any address in the entry's span names it
       s.iova &= ~(g.size(s.level + 1) - 1);  // the entry of level + 1 that holds the address
-      s.text = "share_table " + dname() + " iova " + hex(s.iova) + " level " + std::to_string(s.level) + " -> " +
+      s.text = "share_table " + dname() + " iova " + iova_hex(c, s.iova) + " level " + std::to_string(s.level) + " -> " +
                c.domains[static_cast<std::size_t>(s.from)].name + "'s level-" + std::to_string(s.level) +
                " table page";
     } else if (op == "free_pgtables") {
@@ -465,8 +498,8 @@ class Loader {
       s.op = Op::Dma;
       dev();
       s.pasid = pasid(j, path, "pasid", 0);
-      s.iova = get_u64(need(j, path, "addr"), path + "/addr");
-      if (s.iova >= (u64{1} << g.iova_bits()))
+      s.iova = iova(j, path, "addr", &s.noncanonical);
+      if (!s.noncanonical && s.iova >= (u64{1} << g.iova_bits()))
         throw ScenarioError(path + "/addr", hex(s.iova) + " is beyond the IOVA width");
       std::string a = get_string(need(j, path, "access"), path + "/access");
       if (a == "read") s.perm = kPermRead;
@@ -483,7 +516,7 @@ class Loader {
         sc_.config.privilege |= s.supervisor;
       }
       s.text = "dma " + vname() + pasid_text(c, s.pasid) + " " + (s.supervisor ? "supervisor " : "") + a + " " +
-               hex(s.iova);
+               iova_hex(c, s.iova) + (s.noncanonical ? " (not canonical: the request faults, nothing is judged)" : "");
     } else {
       bool mine = false;
       for (const std::string & o : profile_->ops()) mine |= o == op;

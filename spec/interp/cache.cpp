@@ -125,7 +125,7 @@ std::string describe(const Config & cfg, const Entry & e)
              (cfg.privilege && e.sre ? " SRE" : "");
     case CacheKind::Psc:
       s += " [did " + std::to_string(e.did) + pasid_str(e.pasid) + " level " +
-           std::to_string(e.level) + (e.gpa ? " guest-physical " : " ") + hex(e.vpn << g.shift(e.level)) + "/" +
+           std::to_string(e.level) + (e.gpa ? " guest-physical " + hex(e.vpn << g.shift(e.level)) : " " + iova_hex(cfg, e.vpn << g.shift(e.level))) + "/" +
            size_str(g.size(e.level)) + (e.gpa ? ", second stage of a nested walk" : "") + "] -> ";
       return s + (e.wild ? std::string("arbitrary (read from a frame that holds no table)")
                          : "table " + hex(e.ptr << g.page_shift));
@@ -135,7 +135,7 @@ std::string describe(const Config & cfg, const Entry & e)
         s += " [did " + std::to_string(e.did);
       else
         s += " [dev " + dev;
-      s += pasid_str(e.pasid) + " " + hex(e.vpn << g.shift(e.level)) + "/" +
+      s += pasid_str(e.pasid) + " " + iova_hex(cfg, e.vpn << g.shift(e.level)) + "/" +
            size_str(g.size(e.level)) + "] -> ";
       if (e.negative) return s + "not present (negative entry)";
       return s + (e.wild ? std::string("arbitrary (read from a frame that holds no table)")

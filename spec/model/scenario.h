@@ -104,6 +104,10 @@ struct Step {
   /// map: the leaf and the tables it creates have U/S=0 (kernel SVA mappings); dma: the request
   /// has PR=1 (a supervisor request). VTD-PRIV-1.
   bool supervisor = false;
+  /// dma: the address is not canonical for the first stage (bits above the modelled width not
+  /// all equal to its top bit): the request faults and translates nothing, so the step judges
+  /// nothing (VTD-PRIV-3).
+  bool noncanonical = false;
   bool free_tables = false;
   u64 did = 0;       ///< assign_did
   int from = -1;     ///< share_table: the domain whose table page is linked
@@ -157,6 +161,9 @@ struct Config {
   /// request): permissions then hold one pair per request class (Perm). Off, every permission
   /// and judgement is exactly the read/write one, at no cost.
   bool privilege = false;
+  /// Some address was written in canonical (sign-extended) form: traces print upper-half IOVAs
+  /// so (VTD-PRIV-3). Only printing depends on it.
+  bool canonical = false;
 
   /// The walker reads memory coherently (VT-d ECAP.C=1). When false it sees table writes only
   /// after a clflush step (VTD-COH-1).

@@ -96,6 +96,7 @@ Timeline build_timeline(const Scenario & sc)
         tl.checks.push_back(cp);
         break;
       case Op::Dma:
+        if (s.noncanonical) break;  // VTD-PRIV-3: faults before any lookup, nothing to judge
         cp.dma = true;
         cp.device = s.device;
         cp.pasid = s.pasid;
