@@ -190,7 +190,8 @@ nlohmann::json violation_json(const Scenario & sc, const Timeline & tl, const Co
   j["step"] = cp.step;
   j["rule"] = c.rule;
   j["rule_text"] = rule_text(c.rule);
-  j["witness"] = {{"device", sc.config.devices.at(static_cast<std::size_t>(c.device)).name}, {"address", hex(c.addr)}};
+  j["witness"] = {{"device", sc.config.devices.at(static_cast<std::size_t>(c.device)).name},
+                  {"address", iova_hex(sc.config, c.addr)}};  // canonical where the scenario writes it so
   if (sc.config.pasid_keyed()) j["witness"]["pasid"] = c.pasid;  // legacy VT-d: requests carry none
   if (std::string pr = witness_privilege(sc, c); !pr.empty()) j["witness"]["privilege"] = pr;
   j["stale_entry"] = c.from_memory || c.page_request || c.walker_view ? nlohmann::json(nullptr)
