@@ -36,11 +36,23 @@ std::string event_text(const Scenario & sc, const Timeline & tl, const HwEvent &
   return "fill " + describe(cfg, e.entry) + "  [" + by + ": " + e.source + "]";
 }
 
+/// VTD-PRIV-1: the request class a stale leaf serves when it serves supervisor requests only
+/// (first-stage privilege; empty otherwise).
+static std::string witness_privilege(const Scenario & sc, const Counterexample & c)
+{
+  const Entry & e = c.entry;
+  const bool leaf = (e.kind == CacheKind::Iotlb || e.kind == CacheKind::DevTlb) && !e.wild && !e.negative;
+  if (!sc.config.privilege || c.from_memory || !leaf || (e.perm & kPermRW) || !(e.perm & kPermSup)) return "";
+  return "supervisor";
+}
+
 std::string witness_text(const Scenario & sc, const Counterexample & c)
 {
   // Legacy VT-d requests carry no PASID (the context entry is per device only).
+  const std::string pr = witness_privilege(sc, c);
   return "device " + sc.config.devices.at(static_cast<std::size_t>(c.device)).name +
-         (sc.config.pasid_keyed() ? ", PASID " + std::to_string(c.pasid) : std::string()) + ", address " + hex(c.addr);
+         (sc.config.pasid_keyed() ? ", PASID " + std::to_string(c.pasid) : std::string()) + ", address " + iova_hex(sc.config, c.addr) +
+         (pr.empty() ? std::string() : ", a " + pr + " request (PR=1)");
 }
 
 /// The table pages a free_pgtables step returns: its domain's freelist just before it.
@@ -178,8 +190,10 @@ nlohmann::json violation_json(const Scenario & sc, const Timeline & tl, const Co
   j["step"] = cp.step;
   j["rule"] = c.rule;
   j["rule_text"] = rule_text(c.rule);
-  j["witness"] = {{"device", sc.config.devices.at(static_cast<std::size_t>(c.device)).name}, {"address", hex(c.addr)}};
+  j["witness"] = {{"device", sc.config.devices.at(static_cast<std::size_t>(c.device)).name},
+                  {"address", iova_hex(sc.config, c.addr)}};  // canonical where the scenario writes it so
   if (sc.config.pasid_keyed()) j["witness"]["pasid"] = c.pasid;  // legacy VT-d: requests carry none
+  if (std::string pr = witness_privilege(sc, c); !pr.empty()) j["witness"]["privilege"] = pr;
   j["stale_entry"] = c.from_memory || c.page_request || c.walker_view ? nlohmann::json(nullptr)
                                                                       : nlohmann::json(describe(sc.config, c.entry));
   if (c.walker_view) j["walker_sees"] = describe_memory(sc.config, tl.walk_at_check(cp), c.device, c.pasid, c.addr);

@@ -51,6 +51,17 @@ class Loader {
     if (steps.size() > kMaxSteps)
       throw ScenarioError("/steps", "more than " + std::to_string(kMaxSteps) + " steps");
     for (const Domain & d : sc_.config.domains) dids_.push_back(d.did);
+    // Whether traces print canonical IOVAs is known before any step's text is written.
+    for (std::size_t i = 0; i < steps.size(); ++i)
+      if (steps[i].is_object())
+        for (const char * k : {"iova", "addr"})
+          if (steps[i].contains(k) && steps[i].contains("op") && steps[i]["op"].is_string() &&
+              iova_ops(steps[i]["op"].get<std::string>()))
+            try {
+              iova(steps[i], "/steps/" + std::to_string(i), k);
+            } catch (const ScenarioError &) {
+              // reported where the step is read
+            }
     for (std::size_t i = 0; i < steps.size(); ++i)
       sc_.steps.push_back(step(steps[i], "/steps/" + std::to_string(i)));
     expect(need(j, "", "expect"), "/expect");
@@ -211,6 +222,40 @@ class Loader {
     throw ScenarioError(path + "/write", "write must be \"present-bit\" or \"whole-entry\"");
   }
 
+  /// A first-stage privilege bit (map "supervisor": U/S=0; attach "sre": SRE=1; VTD-PRIV-1/2):
+  /// only where the hardware declares privilege. Setting one turns privilege on for the
+  /// scenario (Config::privilege).
+  bool privilege_bit(const json & j, const std::string & path, const char * key)
+  {
+    if (!get_bool(j, path, key, false)) return false;
+    if (!sc_.config.hw.features.privilege)
+      throw ScenarioError(path + "/" + key, "this hardware has no first-stage privilege (U/S, SRE)");
+    sc_.config.privilege = true;
+    return true;
+  }
+
+  /// An IOVA (map, unmap, share_table, dma). Where the hardware has first-stage paging (x86
+  /// 4- and 5-level, VTD-PRIV-3) an address whose bits above the modelled width all equal its
+  /// top bit is canonical: it means the upper half of the modelled space (0xffff888000000000
+  /// is 0x888000000000 with 48 bits), and traces then print upper-half IOVAs canonical.
+  /// `noncanonical` (dma only): set for an address that is not, which faults; nullptr: such an
+  /// address is left for the range checks to reject.
+  static bool iova_ops(const std::string & op) { return op == "map" || op == "unmap" || op == "share_table" || op == "dma"; }
+
+  u64 iova(const json & j, const std::string & path, const char * key, bool * noncanonical = nullptr)
+  {
+    const u64 a = get_u64(need(j, path, key), path + "/" + key);
+    const unsigned w = sc_.config.geo.iova_bits();
+    if (!sc_.config.hw.features.privilege || w >= 64 || (a >> w) == 0) return a;
+    const u64 upper = ~((u64{1} << (w - 1)) - 1);  // bits 63 .. w-1
+    if ((a & upper) == upper) {
+      sc_.config.canonical = true;
+      return a & ((u64{1} << w) - 1);
+    }
+    if (noncanonical) *noncanonical = true;
+    return a;
+  }
+
   /// An address range [addr, addr + size) of whole pages inside the IOVA space.
   void range(const std::string & path, u64 addr, u64 size, u64 align, const char * akey)
   {
@@ -237,10 +282,11 @@ class Loader {
     auto vname = [&] { return c.devices[static_cast<std::size_t>(s.device)].name; };
 
     if (op == "map") {
-      only_keys(j, path, {"op", "note", "domain", "iova", "size", "phys", "perm", "page_size"});
+      only_keys(j, path, {"op", "note", "domain", "iova", "size", "phys", "perm", "page_size", "supervisor"});
       s.op = Op::Map;
+      s.supervisor = privilege_bit(j, path, "supervisor");
       dom();
-      s.iova = get_u64(need(j, path, "iova"), path + "/iova");
+      s.iova = iova(j, path, "iova");
       s.size = get_u64(need(j, path, "size"), path + "/size");
       s.phys = get_u64(need(j, path, "phys"), path + "/phys");
       s.page_size = get_u64(j, path, "page_size", page);
@@ -258,17 +304,18 @@ class Loader {
       else if (perm == "w") s.perm = kPermWrite;
       else if (perm == "rw") s.perm = kPermRW;
       else throw ScenarioError(path + "/perm", "perm must be \"r\", \"w\" or \"rw\"");
-      s.text = "map " + dname() + " iova " + hex(s.iova) + " size " + hex(s.size) + " -> " + hex(s.phys) + " " + perm;
+      s.text = "map " + dname() + " iova " + iova_hex(c, s.iova) + " size " + hex(s.size) + " -> " + hex(s.phys) + " " + perm;
       if (s.page_size != page) s.text += " (page_size " + hex(s.page_size) + ")";
+      if (s.supervisor) s.text += " supervisor (U/S=0)";
     } else if (op == "unmap") {
       only_keys(j, path, {"op", "note", "domain", "iova", "size", "free_tables"});
       s.op = Op::Unmap;
       dom();
-      s.iova = get_u64(need(j, path, "iova"), path + "/iova");
+      s.iova = iova(j, path, "iova");
       s.size = get_u64(need(j, path, "size"), path + "/size");
       s.free_tables = get_bool(j, path, "free_tables", false);
       range(path, s.iova, s.size, page, "iova");
-      s.text = "unmap " + dname() + " iova " + hex(s.iova) + " size " + hex(s.size) + (s.free_tables ? " (frees emptied table pages)" : "");
+      s.text = "unmap " + dname() + " iova " + iova_hex(c, s.iova) + " size " + hex(s.size) + (s.free_tables ? " (frees emptied table pages)" : "");
     } else if (op == "share_table") {
       // PT-SHARE-1: one table page linked into several address spaces.
       only_keys(j, path, {"op", "note", "domain", "from", "iova", "level"});
@@ -280,10 +327,10 @@ class Loader {
         if (!c.domains[static_cast<std::size_t>(d)].skip_levels.empty())
           throw ScenarioError(path, "share_table is not modelled for domains that skip levels (AMD-PT-1)");
       s.level = static_cast<unsigned>(bounded(need(j, path, "level"), path + "/level", 1, g.levels - 1));
-      s.iova = get_u64(need(j, path, "iova"), path + "/iova");
+      s.iova = iova(j, path, "iova");
       range(path, s.iova, 1, 1, "iova");  // any address in the entry's span names it
       s.iova &= ~(g.size(s.level + 1) - 1);  // the entry of level + 1 that holds the address
-      s.text = "share_table " + dname() + " iova " + hex(s.iova) + " level " + std::to_string(s.level) + " -> " +
+      s.text = "share_table " + dname() + " iova " + iova_hex(c, s.iova) + " level " + std::to_string(s.level) + " -> " +
                c.domains[static_cast<std::size_t>(s.from)].name + "'s level-" + std::to_string(s.level) +
                " table page";
     } else if (op == "free_pgtables") {
@@ -302,8 +349,9 @@ class Loader {
         throw ScenarioError(path + "/phys", "physical addresses stay below 2^62");
       s.text = "free_frame " + hex(s.phys) + " size " + hex(s.size);
     } else if (op == "attach" || op == "bind") {
-      only_keys(j, path, {"op", "note", "device", "pasid", "domain", "pgtt", "parent", "write", "dirty_tracking"});
+      only_keys(j, path, {"op", "note", "device", "pasid", "domain", "pgtt", "parent", "write", "dirty_tracking", "sre"});
       s.op = Op::ConfigWrite;  // the whole record, made present
+      s.cw.sre = privilege_bit(j, path, "sre");
       s.verb = "attach";  // what JSON traces have always called it
       s.cw.present = true;
       s.cw.dirty = get_bool(j, path, "dirty_tracking", false);
@@ -329,6 +377,7 @@ class Loader {
       if (s.cw.type == kPgttPassThrough) s.text += " (pass-through)";
       if (s.cw.type == kPgttNested)
         s.text += " (nested over " + c.domains[static_cast<std::size_t>(s.cw.parent)].name + ")";
+      if (s.cw.sre) s.text += " SRE";
       if (s.cw.torn) s.text += " [whole entry rewritten while live]";
     } else if (op == "detach" || op == "unbind") {
       only_keys(j, path, {"op", "note", "device", "pasid", "write"});
@@ -445,18 +494,29 @@ class Loader {
       s.op = op == "sync" ? Op::Sync : Op::Check;
       s.text = op;
     } else if (op == "dma") {
-      only_keys(j, path, {"op", "note", "device", "pasid", "addr", "access"});
+      only_keys(j, path, {"op", "note", "device", "pasid", "addr", "access", "privilege"});
       s.op = Op::Dma;
       dev();
       s.pasid = pasid(j, path, "pasid", 0);
-      s.iova = get_u64(need(j, path, "addr"), path + "/addr");
-      if (s.iova >= (u64{1} << g.iova_bits()))
+      s.iova = iova(j, path, "addr", &s.noncanonical);
+      if (!s.noncanonical && s.iova >= (u64{1} << g.iova_bits()))
         throw ScenarioError(path + "/addr", hex(s.iova) + " is beyond the IOVA width");
       std::string a = get_string(need(j, path, "access"), path + "/access");
       if (a == "read") s.perm = kPermRead;
       else if (a == "write") s.perm = kPermWrite;
       else throw ScenarioError(path + "/access", "access must be \"read\" or \"write\"");
-      s.text = "dma " + vname() + pasid_text(c, s.pasid) + " " + a + " " + hex(s.iova);
+      if (j.contains("privilege")) {
+        // VTD-PRIV-1: the request's PR bit (user: PR=0, the default).
+        const std::string pr = get_string(j["privilege"], path + "/privilege");
+        if (pr != "user" && pr != "supervisor")
+          throw ScenarioError(path + "/privilege", "privilege must be \"user\" or \"supervisor\"");
+        if (!c.hw.features.privilege)
+          throw ScenarioError(path + "/privilege", "this hardware has no request privilege (first-stage U/S, PR)");
+        s.supervisor = pr == "supervisor";
+        sc_.config.privilege |= s.supervisor;
+      }
+      s.text = "dma " + vname() + pasid_text(c, s.pasid) + " " + (s.supervisor ? "supervisor " : "") + a + " " +
+               iova_hex(c, s.iova) + (s.noncanonical ? " (not canonical: the request faults, nothing is judged)" : "");
     } else {
       bool mine = false;
       for (const std::string & o : profile_->ops()) mine |= o == op;

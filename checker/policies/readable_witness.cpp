@@ -16,7 +16,7 @@ std::vector<std::pair<u64, u64>> touched(const Scenario & sc)
   std::vector<std::pair<u64, u64>> rs, invs;
   for (const Step & s : sc.steps) {
     if ((s.op == Op::Map || s.op == Op::Unmap) && s.size) rs.push_back({s.iova, s.size});
-    if (s.op == Op::Dma) rs.push_back({s.iova & ~((u64{1} << g.page_shift) - 1), u64{1} << g.page_shift});
+    if (s.op == Op::Dma && !s.noncanonical) rs.push_back({s.iova & ~((u64{1} << g.page_shift) - 1), u64{1} << g.page_shift});
     if (s.op == Op::Invalidate && s.inv.ranged && s.inv.size && s.inv.size <= space / 2)
       invs.push_back({s.inv.addr, s.inv.size});
   }

@@ -45,7 +45,7 @@ struct Cache {
 };
 
 /// Which field of a configuration record a word holds; torn reads mix words, not bits.
-enum class RecordField { Present, Type, SecondStagePtr, FirstStagePtr, Domain, Dirty };
+enum class RecordField { Present, Type, SecondStagePtr, FirstStagePtr, Domain, Dirty, Sre };
 
 /// One configuration structure of the chain a walk reads before the page table (VT-d root /
 /// context entry then PASID-table entry; SMMUv3 STE then CD; AMD DTE then GCR3).
@@ -84,6 +84,9 @@ struct Features {
   bool dirty_tracking = false;       ///< brings no-missed-dirty
   bool fences = false;               ///< a wait may order later invalidations after earlier ones (VT-d FN)
   bool level_hint = false;           ///< ranged invalidations may carry a level hint (SMMUv3 TTL)
+  /// First-stage entries carry U/S and records SRE; requests carry PR (VT-d first-stage
+  /// paging, VTD-PRIV-1..3): supervisor maps, SRE and supervisor requests may be written.
+  bool privilege = false;
 };
 
 struct Description {

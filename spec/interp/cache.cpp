@@ -80,12 +80,13 @@ std::string cache_label(const Config & cfg, CacheKind k)
   return c ? c->name : cache_name(k);
 }
 
-static std::string perm_str(unsigned p)
+std::string perm_str(const Config & cfg, unsigned p)
 {
-  std::string s;
-  s += (p & kPermRead) ? 'r' : '-';
-  s += (p & kPermWrite) ? 'w' : '-';
-  return s;
+  auto rw = [](unsigned q) { return std::string((q & kPermRead) ? "r" : "-") + ((q & kPermWrite) ? "w" : "-"); };
+  // VTD-PRIV-1: per request class, said only where the classes differ.
+  if (!cfg.privilege || (p & kPermRW) == (p >> 2)) return rw(p);
+  if ((p & kPermRW) == 0) return rw(p >> 2) + " supervisor only";
+  return "user " + rw(p) + ", supervisor " + rw(p >> 2);
 }
 
 static std::string size_str(u64 bytes)
@@ -120,10 +121,11 @@ std::string describe(const Config & cfg, const Entry & e)
                (cfg.negative_tag_current() ? ", named by the DID its entry holds)" : ", did 0)");
       return s + " [dev " + dev + rec_pasid + "] -> did " +
              std::to_string(e.did) +
-             (e.pgtt == kPgttPassThrough ? std::string(" pass-through") : " root " + hex(e.root << g.page_shift));
+             (e.pgtt == kPgttPassThrough ? std::string(" pass-through") : " root " + hex(e.root << g.page_shift)) +
+             (cfg.privilege && e.sre ? " SRE" : "");
     case CacheKind::Psc:
       s += " [did " + std::to_string(e.did) + pasid_str(e.pasid) + " level " +
-           std::to_string(e.level) + (e.gpa ? " guest-physical " : " ") + hex(e.vpn << g.shift(e.level)) + "/" +
+           std::to_string(e.level) + (e.gpa ? " guest-physical " + hex(e.vpn << g.shift(e.level)) : " " + iova_hex(cfg, e.vpn << g.shift(e.level))) + "/" +
            size_str(g.size(e.level)) + (e.gpa ? ", second stage of a nested walk" : "") + "] -> ";
       return s + (e.wild ? std::string("arbitrary (read from a frame that holds no table)")
                          : "table " + hex(e.ptr << g.page_shift));
@@ -133,11 +135,11 @@ std::string describe(const Config & cfg, const Entry & e)
         s += " [did " + std::to_string(e.did);
       else
         s += " [dev " + dev;
-      s += pasid_str(e.pasid) + " " + hex(e.vpn << g.shift(e.level)) + "/" +
+      s += pasid_str(e.pasid) + " " + iova_hex(cfg, e.vpn << g.shift(e.level)) + "/" +
            size_str(g.size(e.level)) + "] -> ";
       if (e.negative) return s + "not present (negative entry)";
       return s + (e.wild ? std::string("arbitrary (read from a frame that holds no table)")
-                         : hex(e.frame << g.page_shift) + " " + perm_str(e.perm));
+                         : hex(e.frame << g.page_shift) + " " + perm_str(cfg, e.perm));
   }
   return s;
 }
@@ -216,9 +218,15 @@ Translation nest_from(const Config & cfg, const Memory & mem, u64 table, unsigne
   return from_tr(sem::nest(sem::Concrete{}, to_tr(s1), gpa.has_value(), to_tr(s2), 64));
 }
 
-Translation pass_through(const Geometry & g, u64 addr)
+Translation pass_through(const Config & cfg, u64 addr)
 {
-  return from_tr(sem::pass_through(sem::Concrete{}, (addr & g.addr_mask()) >> g.page_shift));
+  const Geometry & g = cfg.geo;
+  return from_tr(sem::pass_through(sem::Concrete{}, (addr & g.addr_mask()) >> g.page_shift, cfg.privilege));
+}
+
+unsigned privileged(const Config & cfg, unsigned perm, unsigned pgtt, bool sre)
+{
+  return cfg.privilege ? static_cast<unsigned>(sem::privileged(sem::Concrete{}, perm, pgtt, sre)) : perm;
 }
 
 namespace {
@@ -233,6 +241,7 @@ struct Walker {
   std::set<Entry> & out;
   u64 s2_root = 0;  ///< nested: the parent's second-stage root
   bool ssade = false;  ///< the PASID entry's dirty tracking (recorded in leaf entries)
+  bool sre = false;    ///< the PASID entry's SRE: leaf entries keep what each class may use
   /// Cached entries the walk may use: nested walks may go on from a cached second-stage
   /// pointer of their domain id instead of the parent's root.
   const std::set<Entry> * cache = nullptr;
@@ -302,7 +311,7 @@ struct Walker {
   void pass_through(std::vector<Entry> & leaves)
   {
     Entry e = tagged(CacheKind::Iotlb, 1);
-    Translation t = nostale::pass_through(cfg.geo, addr);
+    Translation t = nostale::pass_through(cfg, addr);
     e.frame = t.out;
     e.perm = t.perm;
     out.insert(e);
@@ -330,7 +339,7 @@ struct Walker {
       e.wild = t.kind == Translation::Wild;
       if (!e.wild) {
         e.frame = t.out;
-        e.perm = t.perm;
+        e.perm = privileged(cfg, t.perm, pgtt, sre);
       }
       out.insert(e);
       leaves.push_back(e);
@@ -371,7 +380,7 @@ struct Walker {
         if (pgtt == kPgttNested) return nested_leaf(level, r, leaves);
         Entry e = tagged(CacheKind::Iotlb, level);
         e.frame = r.frame;
-        e.perm = r.perm;
+        e.perm = privileged(cfg, r.perm, pgtt, sre);
         out.insert(e);
         leaves.push_back(e);
         return;
@@ -397,11 +406,12 @@ std::vector<Entry> torn_reads(const Config & cfg, const Memory & before, const M
   // structure's word layout decides which fields a torn read takes old or new together.
   sem::Concrete V;
   auto read = [&](const Memory & m) {
-    sem::Entry<sem::Concrete> e{false, 0, 0, kPgttNone, 0, false};
+    sem::Entry<sem::Concrete> e{false, 0, 0, kPgttNone, 0, false, false};
     int d = m.attached(dev, pasid);
     if (d >= 0)
       e = {true, m.attached_did(dev, pasid), m.attached_root(dev, pasid),
-           m.attached_pgtt(dev, pasid), m.attached_parent_root(dev, pasid), m.attached_ssade(dev, pasid)};
+           m.attached_pgtt(dev, pasid), m.attached_parent_root(dev, pasid), m.attached_ssade(dev, pasid),
+           m.attached_sre(dev, pasid)};
     return sem::store(V, e, 64);
   };
   const sem::Record<sem::Concrete> v[2] = {read(before), read(after)};
@@ -422,6 +432,7 @@ std::vector<Entry> torn_reads(const Config & cfg, const Memory & before, const M
     e.root = m.root;
     if (e.pgtt == kPgttNested) e.parent = m.s2;
     e.ssade = m.dirty;
+    e.sre = m.sre;
     out.insert(e);
   }
   return {out.begin(), out.end()};
@@ -455,6 +466,7 @@ static std::vector<Entry> resolutions_for(const Config & cfg, const Memory & mem
     pc.pgtt = mem.attached_pgtt(w, pasid);
     pc.parent = mem.attached_parent_root(w, pasid);
     pc.ssade = mem.attached_ssade(w, pasid);
+    pc.sre = mem.attached_sre(w, pasid);
     resolutions.push_back(pc);
     out.insert(pc);
   } else if (table && cfg.negative_config()) {
@@ -480,7 +492,7 @@ std::set<Entry> fillable_for(const Config & cfg, const Memory & mem, const std::
   std::vector<Entry> leaves;
   for (const Entry & r : resolutions_for(cfg, mem, cache, w, pasid, torn, out)) {
     const u64 did = r.did;
-    Walker wk{cfg, mem, pasid, addr, did, r.pgtt, out, r.parent, r.ssade, &cache};
+    Walker wk{cfg, mem, pasid, addr, did, r.pgtt, out, r.parent, r.ssade, r.sre, &cache};
     if (r.pgtt == kPgttPassThrough)
       wk.pass_through(leaves);
     else

@@ -56,6 +56,7 @@ struct Entry {
   bool wild = false;   ///< filled by a walk through a frame that holds no such table: any content
   bool negative = false;  ///< IOTLB: a cached not-present translation (CM=1)
   bool ssade = false;  ///< PASID cache, IOTLB, device TLB: filled while dirty tracking was on
+  bool sre = false;    ///< PASID cache: the entry's SRE (VTD-PRIV-2)
   /// Paging-structure cache: a second-stage entry read inside a nested walk, indexed by the
   /// guest-physical address (vpn = gpa >> shift(level)) and tagged with the nested DID.
   bool gpa = false;
@@ -85,7 +86,13 @@ struct Translation {
 };
 
 /// The pass-through translation of `addr`: identity, read and write (PGTT=100b).
-Translation pass_through(const Geometry & geo, u64 addr);
+Translation pass_through(const Config & cfg, u64 addr);
+
+/// VTD-PRIV-1/2: what a record of type `pgtt` with SRE `sre` lets each request class use of a
+/// walk's permission (sem::privileged); `perm` itself without first-stage privilege.
+unsigned privileged(const Config & cfg, unsigned perm, unsigned pgtt, bool sre);
+/// "rw", "r-", ...; with first-stage privilege also which request class has it, where they differ.
+std::string perm_str(const Config & cfg, unsigned perm);
 
 /// Output frame for `addr` of a leaf at `level` whose page starts at frame `base`.
 u64 out_frame(const Geometry & geo, unsigned level, u64 base, u64 addr);

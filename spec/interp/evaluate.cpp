@@ -42,11 +42,13 @@ std::optional<u64> nested_gpa(const Config & cfg, const Memory & mem, int d, u64
 /// nested. Memory's own entry, a cached copy and a route through a cached context entry all
 /// read it this way.
 static Translation through_entry(const Config & cfg, const Memory & mem, unsigned pgtt, u64 root, u64 s2,
-                                 u64 addr)
+                                 bool sre, u64 addr)
 {
-  if (pgtt == kPgttPassThrough) return pass_through(cfg.geo, addr);
+  if (pgtt == kPgttPassThrough) return pass_through(cfg, addr);
   Translation t = translate_memory_from(cfg, mem, root, cfg.geo.levels, addr);
-  return pgtt == kPgttNested ? nest(cfg, mem, s2, t, addr) : t;
+  if (pgtt == kPgttNested) t = nest(cfg, mem, s2, t, addr);
+  t.perm = privileged(cfg, t.perm, pgtt, sre);  // VTD-PRIV-1/2: what each request class may use
+  return t;
 }
 
 /// What a lookup that hits `e` for `addr` can use: the entry itself, or the walk it starts.
@@ -54,21 +56,28 @@ static Translation through_entry(const Config & cfg, const Memory & mem, unsigne
 /// first-stage result memory gives the witness (a second-stage entry of a nested walk goes on
 /// from it).
 static Translation built(const Config & cfg, const Memory & mem, const Entry & e, u64 addr, u64 s2_root,
-                         const Translation & s1)
+                         const Translation & s1, bool sre)
 {
   Translation t;
   switch (e.kind) {
     case CacheKind::PasidCache:
       if (e.negative) return t;
-      return through_entry(cfg, mem, e.pgtt, e.root, e.parent, addr);
+      return through_entry(cfg, mem, e.pgtt, e.root, e.parent, e.sre, addr);
     case CacheKind::Psc:
       if (e.wild) { t.kind = Translation::Wild; return t; }
-      if (e.gpa) return nest_from(cfg, mem, e.ptr, e.level - 1, s1, addr);
+      // The walk it starts is used under the lookup's PASID entry: its SRE (VTD-PRIV-2).
+      if (e.gpa) {
+        t = nest_from(cfg, mem, e.ptr, e.level - 1, s1, addr);
+        t.perm = privileged(cfg, t.perm, kPgttNested, sre);
+        return t;
+      }
       // The walk it starts goes on at the level its NextLevel names, and only for an address
       // whose skipped index bits are zero (AMD-PT-1).
       if (!skipped_bits_zero(cfg.geo, e.level, level_below(e.level, e.next), addr)) return t;
       t = translate_memory_from(cfg, mem, e.ptr, level_below(e.level, e.next), addr);
-      return e.pgtt == kPgttNested ? nest(cfg, mem, s2_root, t, addr) : t;
+      if (e.pgtt == kPgttNested) t = nest(cfg, mem, s2_root, t, addr);
+      t.perm = privileged(cfg, t.perm, e.pgtt, sre);
+      return t;
     case CacheKind::ContextCache: return t;  // judged on its own (evaluate)
     case CacheKind::Iotlb:
     case CacheKind::DevTlb:
@@ -146,10 +155,11 @@ class Evaluation {
     unsigned pgtt;
     u64 s2;
     Translation s1;  ///< nested: the first-stage result, computed once per route
+    bool sre = false;  ///< the route's PASID entry's SRE (VTD-PRIV-2)
   };
 
   void memory();
-  void add_route(u64 did, unsigned type, u64 table, u64 s2);
+  void add_route(u64 did, unsigned type, u64 table, u64 s2, bool sre);
   void routes();
   void hits();
   std::optional<u64> route_gpa(const Route & r) const;
@@ -172,6 +182,7 @@ class Evaluation {
   sem::Tr<sem::Concrete> mtr_{};
   int dom_ = -1;
   unsigned pgtt_ = kPgttNone;
+  bool sre_ = false;
   u64 s2_root_ = 0;
   std::optional<u64> lookup_did_, root_;
   std::vector<Route> routes_;
@@ -189,24 +200,25 @@ void Evaluation::memory()
   s2_root_ = mem_.attached_parent_root(d_, pasid_);
   lookup_did_ = mem_.attached_did(d_, pasid_);  // the DID the entry holds (Attachment::did)
   root_ = mem_.attached_root(d_, pasid_);
-  mt_ = through_entry(cfg_, mem_, pgtt_, *root_, s2_root_, addr_);
+  sre_ = mem_.attached_sre(d_, pasid_);
+  mt_ = through_entry(cfg_, mem_, pgtt_, *root_, s2_root_, sre_, addr_);
 }
 
-void Evaluation::add_route(u64 did, unsigned type, u64 table, u64 s2)
+void Evaluation::add_route(u64 did, unsigned type, u64 table, u64 s2, bool sre)
 {
   Translation first;
   if (type == kPgttNested) first = translate_memory_from(cfg_, mem_, table, g_.levels, addr_);
-  routes_.push_back({did, type, s2, first});
+  routes_.push_back({did, type, s2, first, sre});
 }
 
 /// Memory's entry, any cached PASID entry's, and, for a context entry cleared in memory but
 /// still cached, the PASID table as it is in memory.
 void Evaluation::routes()
 {
-  if (dom_ >= 0 && lookup_did_) add_route(*lookup_did_, pgtt_, *root_, s2_root_);
+  if (dom_ >= 0 && lookup_did_) add_route(*lookup_did_, pgtt_, *root_, s2_root_, sre_);
   for (const Entry & e : cache_)
     if (e.kind == CacheKind::PasidCache && !e.negative && e.dev == d_ && e.pasid == pasid_)
-      add_route(e.did, e.pgtt, e.root, e.parent);
+      add_route(e.did, e.pgtt, e.root, e.parent, e.sre);
   Entry cc;
   cc.kind = CacheKind::ContextCache;
   cc.dev = d_;
@@ -214,8 +226,9 @@ void Evaluation::routes()
   if (dom_ < 0 && raw >= 0 && cache_.count(cc)) {
     unsigned rp = mem_.attached_pgtt(d_, pasid_);
     u64 rroot = mem_.attached_root(d_, pasid_), rs2 = mem_.attached_parent_root(d_, pasid_);
-    add_route(mem_.attached_did(d_, pasid_), rp, rroot, rs2);
-    raw_t_ = through_entry(cfg_, mem_, rp, rroot, rs2, addr_);
+    const bool rsre = mem_.attached_sre(d_, pasid_);
+    add_route(mem_.attached_did(d_, pasid_), rp, rroot, rs2, rsre);
+    raw_t_ = through_entry(cfg_, mem_, rp, rroot, rs2, rsre, addr_);
   }
 }
 
@@ -230,7 +243,7 @@ std::optional<u64> Evaluation::route_gpa(const Route & r) const
 Translation Evaluation::judge(const Entry & e, const Route & r) const
 {
   if (e.kind == CacheKind::ContextCache) return e.negative ? Translation{} : raw_t_;
-  return built(cfg_, mem_, e, addr_, r.s2, r.s1);
+  return built(cfg_, mem_, e, addr_, r.s2, r.s1, r.sre);
 }
 
 /// Entries a lookup by the witness hits (judged from every device that hits them).
@@ -243,7 +256,7 @@ void Evaluation::hits()
       bool ok = e.dev == d_ && (e.kind == CacheKind::ContextCache || e.pasid == pasid_);
       if (e.kind == CacheKind::DevTlb)  // ATS-9: not used while the ATS Enable bit is clear
         ok = ok && e.vpn == (addr_ >> g_.shift(e.level)) && mem_.ats_enabled(d_);
-      if (ok) ts.push_back(judge(e, Route{0, kPgttNone, 0, Translation{}}));
+      if (ok) ts.push_back(judge(e, Route{0, kPgttNone, 0, Translation{}, false}));
     } else if (pasid_hits(e.pasid, pasid_)) {
       for (const Route & r : routes_) {
         // The IOTLB is one structure tagged by domain id and PASID: a lookup may hit an entry
@@ -298,7 +311,8 @@ void Evaluation::stale(std::vector<Violation> & v)
       continue;
     }
     if (e.kind == CacheKind::PasidCache && !e.negative) {
-      if (dom_ < 0 || e.did != *lookup_did_ || e.root != *root_ || e.pgtt != pgtt_ || e.parent != s2_root_)
+      if (dom_ < 0 || e.did != *lookup_did_ || e.root != *root_ || e.pgtt != pgtt_ || e.parent != s2_root_ ||
+          e.sre != sre_)
         v.push_back(Violation{"no-stale", "unsafe", false, e});
       continue;
     }
@@ -326,7 +340,7 @@ Translation Evaluation::walker_translation() const
   const Memory & w = *walk_;
   if (effective_domain(cfg_, w, d_, pasid_) < 0) return Translation{};
   return through_entry(cfg_, w, w.attached_pgtt(d_, pasid_), w.attached_root(d_, pasid_),
-                       w.attached_parent_root(d_, pasid_), addr_);
+                       w.attached_parent_root(d_, pasid_), w.attached_sre(d_, pasid_), addr_);
 }
 
 /// Dirty tracking on a second-stage (or nested) entry: a write through an entry filled while
@@ -334,10 +348,10 @@ Translation Evaluation::walker_translation() const
 void Evaluation::missed_dirty(std::vector<Violation> & v)
 {
   bool tracked = dom_ >= 0 && mem_.attached_ssade(d_, pasid_) && (pgtt_ == kPgttSecond || pgtt_ == kPgttNested);
-  if (!tracked || !(M_ & kPermWrite)) return;
+  if (!tracked || !(M_ & kPermWrites)) return;
   for (const auto & [e, ts] : hits_) {
     if (e.ssade || e.negative || e.kind == CacheKind::Psc || e.kind == CacheKind::ContextCache) continue;
-    bool writes = e.kind == CacheKind::PasidCache || e.wild || (e.perm & kPermWrite);
+    bool writes = e.kind == CacheKind::PasidCache || e.wild || (e.perm & kPermWrites);
     if (writes) v.push_back(Violation{"no-missed-dirty", "", false, e});
   }
 }

@@ -32,6 +32,13 @@ std::string rule_text(const std::string & id)
       {"ATS-7", "invalidate the IOMMU TLB first and the device TLB second, and wait for both: "
                 "ATS refills the device TLB from the IOTLB (arm_smmu_atc_inv_domain, "
                 "qi_flush_dev_iotlb)"},
+      {"VTD-PRIV-1", "first-stage entries carry U/S: a user request (PR=0) uses a translation only where U/S=1 on "
+                     "every level, a supervisor request (PR=1) any present one (WPE=1: R/W still applies); a stale "
+                     "supervisor-only leaf is judged for supervisor requests: flush the kernel PASID after a kernel "
+                     "unmap (VT-d 3.6; flush_tlb_kernel_range -> qi_flush_piotlb; user PASIDs cannot use it)"},
+      {"VTD-PRIV-2", "SRE (PASID-table entry bit 128) lets a first-stage or nested entry take supervisor requests; "
+                     "it is cached with the entry: changing it on a live entry needs pc_inv and p_iotlb_inv of the "
+                     "PASID (VT-d 9.6; intel_pasid_setup_first_level PASID_FLAG_SUPERVISOR_MODE, 54c80d907400)"},
       {"ATS-9", "disable ATS at the endpoint, then flush its device TLB, and enable ATS again only after: "
                 "the ATC keeps its entries while ATS is off (arm_smmu_disable_ats; Intel before v6.15 skipped "
                 "the flush once ATS was off, devtlb_invalidation_with_pasid)"},
@@ -137,8 +144,11 @@ std::string describe_memory(const Config & cfg, const Memory & mem, int device, 
   switch (r.kind) {
     case WalkResult::Leaf: {
       u64 out = out_frame(cfg.geo, r.level, r.frame, addr);
-      auto perm = [](unsigned p) {
-        return std::string((p & kPermRead) ? "r" : "-") + ((p & kPermWrite) ? "w" : "-");
+      const unsigned pgtt = mem.attached_pgtt(device, pasid);
+      const bool sre = mem.attached_sre(device, pasid);
+      auto perm = [&](unsigned p) {
+        const unsigned q = privileged(cfg, p, pgtt, sre);  // VTD-PRIV-1/2: per request class
+        return q ? perm_str(cfg, q) : std::string("-- (no request class may use it)");
       };
       if (mem.attached_pgtt(device, pasid) == kPgttNested) {
         // The first stage gives a guest-physical page; the nesting parent's second stage goes on.

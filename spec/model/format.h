@@ -16,4 +16,14 @@ inline std::string hex(u64 v)
   return b;
 }
 
+/// An IOVA as traces print it: sign-extended from the top modelled bit where the scenario
+/// writes first-stage addresses in canonical form (Config::canonical, VTD-PRIV-3: kernel SVA's
+/// upper half, 0xffff888000000000 with a 48-bit first stage), else as modelled.
+inline std::string iova_hex(const Config & cfg, u64 addr)
+{
+  const unsigned w = cfg.geo.iova_bits();
+  if (!cfg.canonical || w >= 64 || !((addr >> (w - 1)) & 1)) return hex(addr);
+  return hex(addr | ~((u64{1} << w) - 1));
+}
+
 }  // namespace nostale

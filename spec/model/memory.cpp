@@ -77,6 +77,12 @@ bool Memory::attached_ssade(int device, u64 pasid) const
   return it != attach_.end() && it->second.ssade;
 }
 
+bool Memory::attached_sre(int device, u64 pasid) const
+{
+  auto it = attach_.find({device, pasid});
+  return it != attach_.end() && it->second.sre;
+}
+
 u64 Memory::attached_root(int device, u64 pasid) const
 {
   auto it = attach_.find({device, pasid});
@@ -288,6 +294,7 @@ void Memory::map_page(const Config & cfg, const Step & s, u64 addr, unsigned lea
   for (unsigned l : skip)
     if (g.index(l, addr) != 0) return;
   u64 table = dom.root;
+  bool user = !s.supervisor;  // U/S of the whole walk: the leaf's and every pointer's above
   for (unsigned level = g.levels; level > leaf_level;) {
     unsigned below = level - 1;
     while (skipped(below)) --below;  // the loader keeps leaf levels of maps unskipped
@@ -304,10 +311,12 @@ void Memory::map_page(const Config & cfg, const Step & s, u64 addr, unsigned lea
       e2.kind = Pte::Table;
       e2.frame = t;
       e2.next = below == level - 1 ? 0 : below;
+      e2.user = !s.supervisor;
       table = t;
     } else {
       table = e.frame;
       below = level_below(level, e.next);
+      user = user && e.user;
     }
     level = below;
   }
@@ -322,7 +331,8 @@ void Memory::map_page(const Config & cfg, const Step & s, u64 addr, unsigned lea
   }
   leaf.kind = Pte::Leaf;
   leaf.frame = frame;
-  leaf.perm = s.perm;
+  // VTD-PRIV-1: per request class. Supervisor data accesses ignore U/S (WPE=1: R/W applies).
+  leaf.perm = !cfg.privilege ? s.perm : (user ? s.perm : 0) | s.perm << 2;
 }
 
 void Memory::share_table(const Config & cfg, const Step & s)
@@ -427,7 +437,7 @@ void Memory::write_record(const Step & s)
     throw ScenarioError(s.path + "/domain", "the domain has no domain id (free_did was "
                                             "called, or none was assigned); assign_did first");
   attach_[{s.device, s.pasid}] =
-      Attachment{s.domain, w.type, w.parent, w.dirty, *domains_.at(static_cast<std::size_t>(s.domain)).did};
+      Attachment{s.domain, w.type, w.parent, w.dirty, *domains_.at(static_cast<std::size_t>(s.domain)).did, w.sre};
   if (has_dir_) pasid_dir_.insert({s.device, s.pasid >> kPasidTableShift});  // intel_pasid_get_entry
 }
 

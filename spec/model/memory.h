@@ -22,10 +22,15 @@ constexpr unsigned kPasidTableShift = 6;
 struct Pte {
   enum Kind { None, Leaf, Table } kind = None;
   u64 frame = 0;       ///< leaf: output frame number; table: frame of the next-level table
-  unsigned perm = 0;   ///< leaf only
+  /// Leaf only. With first-stage privilege (Config::privilege) per request class (Perm): the
+  /// user pair only if U/S=1 here and on every pointer above (fixed when the map writes it).
+  unsigned perm = 0;
   /// Table: the level of the table it points to when levels are skipped (AMD-Vi NextLevel,
   /// AMD-PT-1); 0: the level below.
   unsigned next = 0;
+  /// Table: its U/S bit (first-stage privilege, VTD-PRIV-1): 0 when a supervisor map created
+  /// it. A user leaf below a U/S=0 pointer is not usable by user requests.
+  bool user = true;
   bool operator==(const Pte &) const = default;
 };
 
@@ -57,6 +62,7 @@ struct Attachment {
   /// reassigns the domain's id while the entry is present: a driver bug the checker reports
   /// (no-reuse-while-cached), not bad input.
   u64 did = 0;
+  bool sre = false;  ///< Supervisor Request Enable (VTD-PRIV-2)
   bool operator==(const Attachment &) const = default;
 };
 
@@ -100,6 +106,7 @@ class Memory {
   /// The domain id the present PASID-table entry holds (0 if none).
   u64 attached_did(int device, u64 pasid) const;
   bool attached_ssade(int device, u64 pasid) const;
+  bool attached_sre(int device, u64 pasid) const;
   /// The table pointer of the PASID-table entry: the domain's root (first-stage root when
   /// nested); 0 for pass-through, which has none.
   u64 attached_root(int device, u64 pasid) const;

@@ -25,8 +25,15 @@ using u64 = std::uint64_t;
 /// trusted device's identity mapping); the IOTLB caches it like a 4 KiB leaf (VTD-CACHE-3).
 enum Pgtt : unsigned { kPgttNone = 0, kPgttFirst = 1, kPgttSecond = 2, kPgttNested = 3, kPgttPassThrough = 4 };
 
-/// Permission bits of a leaf entry.
-enum Perm : unsigned { kPermNone = 0, kPermRead = 1, kPermWrite = 2, kPermRW = 3 };
+/// Permission bits of a leaf entry. Without first-stage privilege (Config::privilege) a
+/// permission is read and write only. With it, a translation's permission holds one pair per
+/// request class: user (PR=0) read and write in bits 0-1, supervisor (PR=1) in bits 2-3
+/// (VTD-PRIV-1), so that one judgement covers both classes (sem::unsafe over the judged mask).
+enum Perm : unsigned {
+  kPermNone = 0, kPermRead = 1, kPermWrite = 2, kPermRW = 3,
+  kPermSupRead = 4, kPermSupWrite = 8, kPermSup = 12, kPermAll = 15,
+  kPermWrites = kPermWrite | kPermSupWrite,  ///< a write of either class
+};
 
 enum class Op {
   Map, Unmap, FreePgtables, FreeFrame,
@@ -77,6 +84,9 @@ struct ConfigWrite {
   /// old or new (VTD-COH-3; the words are the structure's layout in Config::hw). false: the
   /// present bit is cleared first / set last, and a walk sees the old or the new record.
   bool torn = false;
+  /// Supervisor Request Enable (VT-d PASID entry SRE, bit 128): without it a first-stage or
+  /// nested entry blocks requests with PR=1 (VTD-PRIV-2).
+  bool sre = false;
 };
 
 const char * op_name(Op op);
@@ -91,6 +101,13 @@ struct Step {
   u64 page_size = 0; ///< map
   u64 phys = 0;      ///< map output / free_frame start
   unsigned perm = kPermNone; ///< map permission; dma access (kPermRead or kPermWrite)
+  /// map: the leaf and the tables it creates have U/S=0 (kernel SVA mappings); dma: the request
+  /// has PR=1 (a supervisor request). VTD-PRIV-1.
+  bool supervisor = false;
+  /// dma: the address is not canonical for the first stage (bits above the modelled width not
+  /// all equal to its top bit): the request faults and translates nothing, so the step judges
+  /// nothing (VTD-PRIV-3).
+  bool noncanonical = false;
   bool free_tables = false;
   u64 did = 0;       ///< assign_did
   int from = -1;     ///< share_table: the domain whose table page is linked
@@ -140,6 +157,13 @@ struct Config {
   /// What the hardware is (its profile's declaration, spec/hw/description.h): the one source
   /// of what the flags below say.
   hw::Description hw;
+  /// The scenario uses first-stage privilege (a supervisor map, an SRE entry or a supervisor
+  /// request): permissions then hold one pair per request class (Perm). Off, every permission
+  /// and judgement is exactly the read/write one, at no cost.
+  bool privilege = false;
+  /// Some address was written in canonical (sign-extended) form: traces print upper-half IOVAs
+  /// so (VTD-PRIV-3). Only printing depends on it.
+  bool canonical = false;
 
   /// The walker reads memory coherently (VT-d ECAP.C=1). When false it sees table writes only
   /// after a clflush step (VTD-COH-1).

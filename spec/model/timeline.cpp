@@ -79,6 +79,8 @@ Timeline build_timeline(const Scenario & sc)
     CheckPoint cp;
     cp.step = i;
     cp.op = s.op;
+    // VTD-PRIV-1: with first-stage privilege a check point judges both request classes.
+    if (sc.config.privilege) cp.access = kPermAll;
     switch (s.op) {
       case Op::FreePgtables:
       case Op::FreeFrame:
@@ -94,11 +96,12 @@ Timeline build_timeline(const Scenario & sc)
         tl.checks.push_back(cp);
         break;
       case Op::Dma:
+        if (s.noncanonical) break;  // VTD-PRIV-3: faults before any lookup, nothing to judge
         cp.dma = true;
         cp.device = s.device;
         cp.pasid = s.pasid;
         cp.addr = s.iova;
-        cp.access = s.perm;
+        cp.access = s.supervisor ? s.perm << 2 : s.perm;  // PR=1: the supervisor pair
         tl.checks.push_back(cp);
         break;
       default:
@@ -108,6 +111,7 @@ Timeline build_timeline(const Scenario & sc)
   tl.mem.push_back(m);
   CheckPoint end;
   end.step = tl.n;
+  if (sc.config.privilege) end.access = kPermAll;
   tl.checks.push_back(end);
   return tl;
 }

@@ -8,6 +8,7 @@
 //   Bool boolean(bool); Word word(u64, unsigned width);
 //   Word ite(Bool, Word, Word); Bool ite_bool(Bool, Bool, Bool);
 //   Bool ule(Word, Word), uge(Word, Word) (unsigned); Word extract(Word, hi, lo) (bits hi..lo);
+//   Word like(Word w, u64 v): v as wide as w (permissions are 2 or 4 bits, Config::privilege);
 // and the operators ==, !=, &, ~ on Word and &&, ||, ! on Bool.
 #pragma once
 
@@ -28,6 +29,7 @@ struct Concrete {
   static Bool ite_bool(Bool c, Bool a, Bool b) { return c ? a : b; }
   static Bool ule(Word a, Word b) { return a <= b; }
   static Bool uge(Word a, Word b) { return a >= b; }
+  static Word like(Word, u64 v) { return v; }
   static Word extract(Word a, unsigned hi, unsigned lo)
   {
     unsigned n = hi - lo + 1;

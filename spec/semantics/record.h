@@ -22,6 +22,7 @@ struct Entry {
   typename D::Bool ok;
   typename D::Word did, root, type, s2;
   typename D::Bool dirty;
+  typename D::Bool sre;  ///< supervisor requests allowed (VT-d SRE, VTD-PRIV-2)
 };
 
 /// The same entry as hardware stores it: the second-stage pointer field (the parent's when
@@ -30,7 +31,7 @@ template <class D>
 struct Record {
   typename D::Bool present;
   typename D::Word type, ss_ptr, fs_ptr, did;
-  typename D::Bool dirty;
+  typename D::Bool dirty, sre;
 };
 
 template <class D>
@@ -46,7 +47,7 @@ Record<D> store(const D & d, const Entry<D> & e, unsigned ptr_width)
   typename D::Word ss = d.ite(has_type(d, e.type, kTypeNested), e.s2,
                               d.ite(has_type(d, e.type, kTypeFirst), zero, e.root));
   typename D::Word fs = d.ite(has_type(d, e.type, kTypeFirst) || has_type(d, e.type, kTypeNested), e.root, zero);
-  return Record<D>{e.ok, e.type, ss, fs, e.did, e.dirty};
+  return Record<D>{e.ok, e.type, ss, fs, e.did, e.dirty, e.sre};
 }
 
 template <class D>
@@ -54,7 +55,7 @@ Entry<D> load(const D & d, const Record<D> & r, unsigned ptr_width)
 {
   typename D::Word root = d.ite(has_type(d, r.type, kTypeFirst) || has_type(d, r.type, kTypeNested), r.fs_ptr, r.ss_ptr);
   typename D::Word s2 = d.ite(has_type(d, r.type, kTypeNested), r.ss_ptr, d.word(0, ptr_width));
-  return Entry<D>{r.present, r.did, root, r.type, s2, r.dirty};
+  return Entry<D>{r.present, r.did, root, r.type, s2, r.dirty, r.sre};
 }
 
 /// What a walker may read of a record rewritten from `old` to `now` while it reads: each word
@@ -76,7 +77,8 @@ Record<D> torn_mix(const D & d, const hw::Structure & s, const Record<D> & old, 
                    pick_word(hw::RecordField::SecondStagePtr, old.ss_ptr, now.ss_ptr),
                    pick_word(hw::RecordField::FirstStagePtr, old.fs_ptr, now.fs_ptr),
                    pick_word(hw::RecordField::Domain, old.did, now.did),
-                   pick_bool(hw::RecordField::Dirty, old.dirty, now.dirty)};
+                   pick_bool(hw::RecordField::Dirty, old.dirty, now.dirty),
+                   pick_bool(hw::RecordField::Sre, old.sre, now.sre)};
 }
 
 }  // namespace nostale::sem

@@ -53,6 +53,7 @@ Entry Reader::entry_of(Instance & I, u64 pasid, u64 addr)
       e.parent = val(I.s2);
       e.negative = tru(I.neg);
       e.ssade = tru(I.ssade);
+      e.sre = tru(I.sre);
       break;
     case CacheKind::Psc:
       e.did = val(I.did);
@@ -183,6 +184,7 @@ void Reader::fill_events(Counterexample & cex)
       p.entry.pgtt = static_cast<unsigned>(val(I->pgtt));
       p.entry.parent = val(I->s2);
       p.entry.ssade = tru(I->ssade);
+      p.entry.sre = tru(I->sre);
       p.torn = tru(I->torn);
       p.source = tru(I->torn) ? word + " in memory, read torn (half old, half new)" : word + " in memory";
       cex.events.push_back(p);

@@ -5,6 +5,7 @@
 
 #include "spec/model/errors.h"
 #include "spec/semantics/record.h"
+#include "spec/semantics/translate.h"
 #include "spec/smt/z3_domain.h"
 
 namespace nostale::smt {
@@ -27,8 +28,8 @@ Instance Fills::new_instance(CacheKind k, unsigned level, const std::string & n)
   z3::context & c = t.c;
   Instance I{k, level, n, t.flag(n + "_on"), t.new_time(n), t.var(n + "_w", kDevW), t.flag(n + "_pc"),
              t.new_time(n + "_pct"), t.var(n + "_start", kLvlW), t.flag(n + "_ats"),
-             t.bv(0, IW), t.bv(0, FW), t.bv(0, kPgttW), t.bv(0, FW), c.bool_val(false), c.bool_val(false),
-             t.bv(0, kLvlW), t.bv(0, FW), t.bv(0, FW), t.bv(0, kPermW), c.bool_val(false), c.bool_val(false),
+             t.bv(0, IW), t.bv(0, FW), t.bv(0, kPgttW), t.bv(0, FW), c.bool_val(false), c.bool_val(false), c.bool_val(false),
+             t.bv(0, kLvlW), t.bv(0, FW), t.bv(0, FW), t.bv(0, t.PermW), c.bool_val(false), c.bool_val(false),
              c.bool_val(false), Time{t.bv(0, t.GW), t.bv(0, t.PSW)}};
   if (t.ctx_on) {
     I.ctx_use = t.flag(n + "_cc");
@@ -59,12 +60,20 @@ Attach Fills::read_entry(const Time & at, const z3::expr & w, Instance & I)
   // One choice per word of the record's layout (Config::hw): the word read old or new. The
   // mix itself is the kernel's (spec/semantics/record.h), the same the interpreter reads.
   const hw::Structure * layout = t.cfg.hw.leaf_structure();
+  // Without privilege SRE is false in every record: a layout without it mixes no SRE term, so
+  // the queries of other scenarios stay as they were.
+  std::optional<hw::Structure> no_sre;
+  if (layout && !t.priv_on) {
+    no_sre = *layout;
+    for (auto & word : no_sre->words) std::erase(word, hw::RecordField::Sre);
+    layout = &*no_sre;
+  }
   std::vector<z3::expr> take_new;
   if (layout)
     for (std::size_t q = 0; q < layout->words.size(); ++q) take_new.push_back(t.flag(I.name + "_qw" + std::to_string(q) + "new"));
   Z3Domain D{t.c};
   auto stored = [&](const Attach & x) {
-    return sem::store(D, sem::Entry<Z3Domain>{x.ok, x.did, x.root, x.pgtt, x.s2, x.ssade}, t.FW);
+    return sem::store(D, sem::Entry<Z3Domain>{x.ok, x.did, x.root, x.pgtt, x.s2, x.ssade, x.sre}, t.FW);
   };
   for (std::size_t g = 1; g <= t.s; ++g) {
     const Step & st = t.sc.steps[g - 1];
@@ -74,7 +83,7 @@ Attach Fills::read_entry(const Time & at, const z3::expr & w, Instance & I)
                     w == t.bv(static_cast<u64>(st.device), kDevW) && pasid == t.bv(st.pasid, t.PW);
     Attach o = mem.attach_at(t.tl.walk[g - 1], w, pasid), nw = mem.attach_at(t.tl.walk[g], w, pasid);
     sem::Entry<Z3Domain> m = sem::load(D, sem::torn_mix(D, *layout, stored(o), stored(nw), take_new), t.FW);
-    Attach mix{m.ok, m.did, m.root, m.type, m.s2, m.dirty};
+    Attach mix{m.ok, m.did, m.root, m.type, m.s2, m.dirty, m.sre};
     mixed = mixed ? ite(here, mix, *mixed) : mix;
     torn_ok = torn_ok || here;
   }
@@ -107,6 +116,7 @@ void Fills::resolve(Instance & I)
   I.pgtt = a.pgtt;
   I.s2 = a.s2;
   I.ssade = a.ssade;
+  I.sre = a.sre;
   t.cons.push_back(z3::implies(I.active, a.ok));
   z3::expr did = I.did, w = I.w, pasid = I.walk_pasid ? *I.walk_pasid : t.wp;
   t.cons.push_back(z3::implies(
@@ -147,7 +157,8 @@ void Fills::leaf_payload(Instance & I, const Res & res, const std::string & n)
   // A negative entry is cached as 4 KiB: the hardest size to invalidate stands for all.
   I.lvl = z3::ite(I.wild, arb, z3::ite(I.neg, t.bv(1, kLvlW), res.level));
   I.frame = res.frame;
-  I.perm = res.perm;
+  // VTD-PRIV-1/2: a leaf keeps what each request class may use under the walk's PASID entry.
+  I.perm = t.priv_on ? sem::privileged(Z3Domain{t.c}, res.perm, I.pgtt, I.sre) : res.perm;
 }
 
 /// The second stage may go on from a cached second-stage pointer (an npsc instance of the
@@ -281,6 +292,7 @@ void Fills::build_pct()
   I.pgtt = a.pgtt;
   I.s2 = a.s2;
   I.ssade = a.ssade;
+  I.sre = a.sre;
   pct.emplace(I);
 }
 

@@ -20,7 +20,8 @@ Attach Judgement::attach_T()
 {
   if (!attach_T_) {
     // Without its context entry the device translates nothing (mirrors evaluate).
-    Attach none{t.c.bool_val(false), t.bv(0, t.IW), t.bv(0, t.FW), t.bv(0, kPgttW), t.bv(0, t.FW), t.c.bool_val(false)};
+    Attach none{t.c.bool_val(false), t.bv(0, t.IW), t.bv(0, t.FW), t.bv(0, kPgttW), t.bv(0, t.FW), t.c.bool_val(false),
+                t.c.bool_val(false)};
     attach_T_.emplace(ite(mem.ctx_at(*mem.check_mem.mem, t.wd), raw_T(), none));
   }
   return *attach_T_;
@@ -31,12 +32,12 @@ const std::vector<Judgement::RouteSel> & Judgement::routes()
   if (!routes_.empty()) return routes_;
   Attach a = attach_T();
   Instance & P = *fills.pct;
-  routes_.push_back({a.ok, a.did, a.pgtt, a.root, a.s2});
-  routes_.push_back({present(P) && !P.neg && P.w == t.wd, P.did, P.pgtt, P.root, P.s2});
+  routes_.push_back({a.ok, a.did, a.pgtt, a.root, a.s2, a.sre});
+  routes_.push_back({present(P) && !P.neg && P.w == t.wd, P.did, P.pgtt, P.root, P.s2, P.sre});
   if (fills.cct) {
     Instance & C = *fills.cct;
     Attach r = raw_T();
-    routes_.push_back({!a.ok && present(C) && !C.neg && C.w == t.wd && r.ok, r.did, r.pgtt, r.root, r.s2});
+    routes_.push_back({!a.ok && present(C) && !C.neg && C.w == t.wd && r.ok, r.did, r.pgtt, r.root, r.s2, r.sre});
   }
   return routes_;
 }
@@ -51,7 +52,8 @@ Judgement::RouteSel Judgement::route()
   for (std::size_t i = rs.size() - 1; i-- > 0;) {
     z3::expr is = rt == t.bv(i, 2);
     sel = RouteSel{(is && rs[i].valid) || sel.valid, z3::ite(is, rs[i].did, sel.did),
-                   z3::ite(is, rs[i].pgtt, sel.pgtt), z3::ite(is, rs[i].root, sel.root), z3::ite(is, rs[i].s2, sel.s2)};
+                   z3::ite(is, rs[i].pgtt, sel.pgtt), z3::ite(is, rs[i].root, sel.root), z3::ite(is, rs[i].s2, sel.s2),
+                   rs[i].sre.id() == sel.sre.id() ? sel.sre : z3::ite(is, rs[i].sre, sel.sre)};
   }
   route_.emplace(sel);
   return *route_;
@@ -79,26 +81,27 @@ Judgement::Tr Judgement::raw_tr()
 {
   Attach r = raw_T();
   Res x = nest_at_check(r.pgtt, r.s2, mem.walk_sym(mem.check_mem, r.root, t.geo.levels, 1));
-  return from_res(ite(r.ok, ite(t.is_pt(r.pgtt), mem.pass_res(), x), t.none(t.geo.levels)));
+  return privileged(from_res(ite(r.ok, ite(t.is_pt(r.pgtt), mem.pass_res(), x), t.none(t.geo.levels))), r.pgtt, r.sre);
 }
 
 Judgement::Tr Judgement::memory_tr()
 {
   Attach a = attach_T();
   Res r = nest_at_check(a.pgtt, a.s2, mem.walk_sym(mem.check_mem, a.root, t.geo.levels, 1));
-  return from_res(ite(a.ok, ite(t.is_pt(a.pgtt), mem.pass_res(), r), t.none(t.geo.levels)));
+  return privileged(from_res(ite(a.ok, ite(t.is_pt(a.pgtt), mem.pass_res(), r), t.none(t.geo.levels))), a.pgtt, a.sre);
 }
 
 Judgement::Tr Judgement::walker_tr()
 {
   if (!walk_mem_) walk_mem_.emplace(MemTerms{&t.tl.walk_at_check(t.cp), {}});
   MemTerms & w = *walk_mem_;
-  Attach none{t.c.bool_val(false), t.bv(0, t.IW), t.bv(0, t.FW), t.bv(0, kPgttW), t.bv(0, t.FW), t.c.bool_val(false)};
+  Attach none{t.c.bool_val(false), t.bv(0, t.IW), t.bv(0, t.FW), t.bv(0, kPgttW), t.bv(0, t.FW), t.c.bool_val(false),
+                t.c.bool_val(false)};
   Attach a = ite(mem.ctx_at(*w.mem, t.wd), mem.attach_at(*w.mem, t.wd), none);
   Res s1 = mem.walk_sym(w, a.root, t.geo.levels, 1);
   Res n = mem.nest(s1, [&](const z3::expr & gpa) { return mem.walk_sym(w, a.s2, t.geo.levels, 1, gpa); });
   Res r = ite(a.pgtt == t.bv(kPgttNested, kPgttW), n, s1);
-  return from_res(ite(a.ok, ite(t.is_pt(a.pgtt), mem.pass_res(), r), t.none(t.geo.levels)));
+  return privileged(from_res(ite(a.ok, ite(t.is_pt(a.pgtt), mem.pass_res(), r), t.none(t.geo.levels))), a.pgtt, a.sre);
 }
 
 Judgement::Tr Judgement::built(Instance & I)
@@ -107,20 +110,24 @@ Judgement::Tr Judgement::built(Instance & I)
   MemTerms & check_mem = mem.check_mem;
   switch (I.kind) {
     case CacheKind::PasidCache:
-      return from_res(ite(I.neg, t.none(levels),
-                          ite(t.is_pt(I.pgtt), mem.pass_res(),
-                              nest_at_check(I.pgtt, I.s2, mem.walk_sym(check_mem, I.root, levels, 1)))));
+      return privileged(from_res(ite(I.neg, t.none(levels),
+                                     ite(t.is_pt(I.pgtt), mem.pass_res(),
+                                         nest_at_check(I.pgtt, I.s2, mem.walk_sym(check_mem, I.root, levels, 1))))),
+                        I.pgtt, I.sre);
     case CacheKind::Psc: {
       if (I.gpa) {
         // A second-stage entry of a nested walk: memory's first stage, then on from it.
         Res r = mem.nest(s1_T(), [&](const z3::expr & gpa) {
           return mem.walk_sym(check_mem, I.ptr, I.level - 1, 1, gpa);
         });
-        return from_res(ite(I.wild, t.wild(I.level - 1), r));
+        Tr x = from_res(ite(I.wild, t.wild(I.level - 1), r));
+        return t.priv_on ? privileged(x, route().pgtt, route().sre) : x;
       }
-      // A nested paging-structure entry goes on through the second stage the route uses.
+      // A nested paging-structure entry goes on through the second stage the route uses, and
+      // what each request class may use of the walk it starts is the route's (VTD-PRIV-2).
       Res r = nest_at_check(I.pgtt, route().s2, mem.walk_below(check_mem, I.ptr, I.level, I.next, 1, t.wa));
-      return from_res(ite(I.wild, t.wild(I.level - 1), r));
+      Tr x = from_res(ite(I.wild, t.wild(I.level - 1), r));
+      return t.priv_on ? privileged(x, I.pgtt, route().sre) : x;
     }
     default:
       return Tr{z3::ite(I.wild, t.bv(kWild, 2), z3::ite(I.neg, t.bv(kNone, 2), t.bv(kLeaf, 2))),
@@ -138,7 +145,7 @@ z3::expr Judgement::hit(Instance & I)
   // translation type; paging-structure caches are per stage (see evaluate in cache.cpp).
   z3::expr any = t.c.bool_val(I.kind == CacheKind::Iotlb);
   z3::expr tags = t.c.bool_val(false);
-  if (t.nested_on && I.kind == CacheKind::Psc) {
+  if ((t.nested_on || t.priv_on) && I.kind == CacheKind::Psc) {
     // Judged through the route's second stage or guest-physical address (built): choose it.
     RouteSel r = route();
     tags = r.valid && I.did == r.did && I.pgtt == r.pgtt;
@@ -210,12 +217,12 @@ void Judgement::missed_dirty(Targets & v)
   Attach a = attach_T();
   z3::expr tracked = a.ok && a.ssade &&
                      (a.pgtt == t.bv(kPgttSecond, kPgttW) || a.pgtt == t.bv(kPgttNested, kPgttW));
-  if (!(t.cp.access & kPermWrite)) return;
+  if (!(t.cp.access & kPermWrites)) return;
   for (Instance * I : fills.all()) {
     if (I->kind == CacheKind::Psc || I->kind == CacheKind::ContextCache) continue;
     z3::expr writes = I->kind == CacheKind::PasidCache
                           ? !I->neg
-                          : !I->neg && (I->wild || (I->perm & t.bv(kPermWrite, kPermW)) != t.bv(0, kPermW));
+                          : !I->neg && (I->wild || (I->perm & t.bv(kPermWrites, t.PermW)) != t.bv(0, t.PermW));
     v.push_back({I, tracked && present(*I) && hit(*I) && !I->ssade && writes});
   }
 }
@@ -248,10 +255,12 @@ void Judgement::stale(const Tr & mt, const std::string & sev, Targets & v)
     }
     if (I->kind == CacheKind::PasidCache) {
       Attach a = attach_T();
-      if (sev == "unsafe")
-        v.push_back({I, present(*I) && hit(*I) && !I->neg &&
-                            (!a.ok || I->did != a.did || I->root != a.root || I->pgtt != a.pgtt ||
-                             I->s2 != a.s2)});
+      if (sev == "unsafe") {
+        z3::expr live = present(*I) && hit(*I) && !I->neg;  // built first: the terms' order shows in dumps
+        z3::expr differs = !a.ok || I->did != a.did || I->root != a.root || I->pgtt != a.pgtt || I->s2 != a.s2;
+        if (t.priv_on) differs = differs || I->sre != a.sre;  // VTD-PRIV-2
+        v.push_back({I, live && differs});
+      }
       else  // a cached not-present entry where memory now translates
         v.push_back({I, mem_ok && present(*I) && hit(*I) && I->neg && restrictive(built(*I), mt)});
       continue;

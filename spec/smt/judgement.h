@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "spec/semantics/judge.h"
+#include "spec/semantics/translate.h"
 #include "spec/smt/z3_domain.h"
 #include "spec/smt/fills.h"
 
@@ -32,7 +33,7 @@ class Judgement {
   /// context entry cleared in memory but still cached. One route per query: a violation needs
   /// one stale target, reached one way.
   struct RouteSel {
-    z3::expr valid, did, pgtt, root, s2;
+    z3::expr valid, did, pgtt, root, s2, sre;
   };
   using Targets = std::vector<std::pair<Instance *, z3::expr>>;
 
@@ -42,6 +43,12 @@ class Judgement {
   void stale(const Tr & mt, const std::string & sev, Targets & v);
 
   Tr from_res(const Res & r) { return Tr{r.kind, mem.out_frame(r.frame, r.level), r.perm}; }
+  /// VTD-PRIV-1/2: what each request class may use of `x` through a PASID entry of type `pgtt`
+  /// and SRE `sre` (the kernel's sem::privileged); `x` itself without first-stage privilege.
+  Tr privileged(const Tr & x, const z3::expr & pgtt, const z3::expr & sre)
+  {
+    return t.priv_on ? Tr{x.kind, x.out, sem::privileged(D, x.perm, pgtt, sre)} : x;
+  }
   /// At the check point, through the second stage `s2` in memory then.
   Res nest_at_check(const z3::expr & pgtt, const z3::expr & s2, const Res & s1);
   /// The witness's PASID-table entry at the check point (built once per encoding).
@@ -69,7 +76,7 @@ class Judgement {
 
   z3::expr present(Instance & I) { return I.active && inv.kept(I, I.t, t.T); }
   z3::expr hit(Instance & I);
-  z3::expr allows(const z3::expr & perm) { return (perm & t.bv(t.cp.access, kPermW)) != t.bv(0, kPermW); }
+  z3::expr allows(const z3::expr & perm) { return (perm & t.bv(t.cp.access, t.PermW)) != t.bv(0, t.PermW); }
   z3::expr reaches_free(const Tr & x);
   z3::expr unsafe(const Tr & b, const Tr & m);
   z3::expr restrictive(const Tr & b, const Tr & m);

@@ -44,11 +44,11 @@ Res MemoryTerms::walk_concrete(MemTerms & m, u64 tbl, unsigned l, unsigned stop,
         z3::expr i = index(l, addr);
         if (last == e) {
           acc = ite(i == t.bv(idx, geo.level_bits),
-                    t.mk(kLeaf, t.bv(l, kLvlW), t.bv(pte.frame, FW), t.bv(pte.perm, kPermW), t.bv(0, FW)), acc);
+                    t.mk(kLeaf, t.bv(l, kLvlW), t.bv(pte.frame, FW), t.bv(pte.perm, t.PermW), t.bv(0, FW)), acc);
         } else {
           z3::expr off = z3::zext(i - t.bv(idx, geo.level_bits), FW - geo.level_bits);
           z3::expr in = z3::uge(i, t.bv(idx, geo.level_bits)) && z3::ule(i, t.bv(last->first, geo.level_bits));
-          acc = ite(in, t.mk(kLeaf, t.bv(l, kLvlW), t.bv(pte.frame, FW) + off, t.bv(pte.perm, kPermW), t.bv(0, FW)),
+          acc = ite(in, t.mk(kLeaf, t.bv(l, kLvlW), t.bv(pte.frame, FW) + off, t.bv(pte.perm, t.PermW), t.bv(0, FW)),
                     acc);
         }
         e = std::next(last);
@@ -59,7 +59,7 @@ Res MemoryTerms::walk_concrete(MemTerms & m, u64 tbl, unsigned l, unsigned stop,
         // A pointer that skips levels (AMD-PT-1).
         return ite(skipped_zero(l, pte.next, addr), walk_concrete(m, pte.frame, pte.next, stop, addr), t.none(l));
       };
-      Res r = l == stop ? t.mk(kPtr, t.bv(l, kLvlW), t.bv(0, FW), t.bv(0, kPermW), t.bv(pte.frame, FW)) : below();
+      Res r = l == stop ? t.mk(kPtr, t.bv(l, kLvlW), t.bv(0, FW), t.bv(0, t.PermW), t.bv(pte.frame, FW)) : below();
       if (l == stop && t.skip_on) r.next = t.bv(pte.next, kLvlW);
       acc = ite(index(l, addr) == t.bv(idx, geo.level_bits), r, acc);
       ++e;
@@ -97,14 +97,17 @@ Res MemoryTerms::walk_below(MemTerms & m, const z3::expr & X, unsigned l, const 
 Attach MemoryTerms::attach_at(const Memory & m, const z3::expr & w, const z3::expr & pasid)
 {
   const unsigned FW = t.FW, IW = t.IW;
-  Attach a{t.c.bool_val(false), t.bv(0, IW), t.bv(0, FW), t.bv(0, kPgttW), t.bv(0, FW), t.c.bool_val(false)};
+  Attach a{t.c.bool_val(false), t.bv(0, IW), t.bv(0, FW), t.bv(0, kPgttW), t.bv(0, FW), t.c.bool_val(false),
+           t.c.bool_val(false)};
   for (const auto & [key, att] : m.attachments()) {
     z3::expr cond = w == t.bv(static_cast<u64>(key.first), kDevW) && pasid == t.bv(key.second, t.PW);
     u64 s2 = m.attached_parent_root(key.first, key.second);
     a = Attach{cond || a.ok, z3::ite(cond, t.bv(att.did, IW), a.did),
                z3::ite(cond, t.bv(m.attached_root(key.first, key.second), FW), a.root),
                z3::ite(cond, t.bv(att.pgtt, kPgttW), a.pgtt), z3::ite(cond, t.bv(s2, FW), a.s2),
-               z3::ite(cond, t.c.bool_val(att.ssade), a.ssade)};
+               z3::ite(cond, t.c.bool_val(att.ssade), a.ssade),
+               // No term at all without privilege: the queries of other scenarios stay as they were.
+               t.priv_on ? z3::ite(cond, t.c.bool_val(att.sre), a.sre) : a.sre};
   }
   return a;
 }
@@ -158,7 +161,7 @@ z3::expr MemoryTerms::out_frame(const z3::expr & base, const z3::expr & lvl, con
 Res MemoryTerms::pass_res()
 {
   z3::expr f = z3::zext(t.wa.extract(t.AW - 1, t.geo.page_shift), t.FW - (t.AW - t.geo.page_shift));
-  sem::Tr<Z3Domain> p = sem::pass_through(Z3Domain{t.c}, f);  // VTD-CACHE-3, the kernel's
+  sem::Tr<Z3Domain> p = sem::pass_through(Z3Domain{t.c}, f, t.cfg.privilege);  // VTD-CACHE-3, the kernel's
   return Res{p.kind, t.bv(1, kLvlW), p.out, p.perm, t.bv(0, t.FW)};
 }
 

@@ -11,11 +11,13 @@
 #include <string>
 
 #include "spec/interp/counterexample.h"
+#include "spec/semantics/judge.h"
 
 namespace nostale::smt {
 
 constexpr unsigned kDevW = 8;   // device index
 constexpr unsigned kLvlW = 3;   // page-table level
+/// Permission width without first-stage privilege; with it, sem::kPermWidth (Terms::PermW).
 constexpr unsigned kPermW = 2;
 enum : unsigned { kNone = 0, kLeaf = 1, kPtr = 2, kWild = 3 };
 constexpr unsigned kPgttW = 3;
@@ -65,12 +67,15 @@ struct Attach {
   z3::expr ok, did, root, pgtt;
   z3::expr s2;     // nested: the parent's second-stage root
   z3::expr ssade;  // second-stage dirty tracking on
+  z3::expr sre;    // supervisor requests allowed (VTD-PRIV-2)
 };
 
 inline Attach ite(const z3::expr & cnd, const Attach & a, const Attach & b)
 {
   return Attach{z3::ite(cnd, a.ok, b.ok), z3::ite(cnd, a.did, b.did), z3::ite(cnd, a.root, b.root),
-                z3::ite(cnd, a.pgtt, b.pgtt), z3::ite(cnd, a.s2, b.s2), z3::ite(cnd, a.ssade, b.ssade)};
+                z3::ite(cnd, a.pgtt, b.pgtt), z3::ite(cnd, a.s2, b.s2), z3::ite(cnd, a.ssade, b.ssade),
+                // The same term (false, without privilege): no new term, so queries stay as they were.
+                a.sre.id() == b.sre.id() ? a.sre : z3::ite(cnd, a.sre, b.sre)};
 }
 
 /// Identical terms (Z3 shares equal terms, so equal ids mean equal terms).
@@ -84,7 +89,8 @@ inline bool same(const z3::expr & a, const z3::expr & b) { return a.id() == b.id
 inline bool same(const Attach & a, const Attach & b)
 {
   return a.ok.id() == b.ok.id() && a.did.id() == b.did.id() && a.root.id() == b.root.id() &&
-         a.pgtt.id() == b.pgtt.id() && a.s2.id() == b.s2.id() && a.ssade.id() == b.ssade.id();
+         a.pgtt.id() == b.pgtt.id() && a.s2.id() == b.s2.id() && a.ssade.id() == b.ssade.id() &&
+         a.sre.id() == b.sre.id();
 }
 
 /// One tracked cache entry and the fill that inserted it (see the header comment of encoding.h).
@@ -103,6 +109,7 @@ struct Instance {
   z3::expr pgtt;             // ... and its translation type (stage tag)
   z3::expr s2;               // ... and, nested, the parent's second-stage root
   z3::expr ssade;            // ... and whether it tracked dirty bits (leaf entries record it)
+  z3::expr sre;              // ... and its SRE (VTD-PRIV-2; the PASID cache holds it)
   z3::expr wild, lvl, ptr, frame, perm;  // payload
   z3::expr neg;              // IOTLB: a cached not-present result (CM=1)
   z3::expr torn;             // its PASID-table entry was read torn (VTD-COH-3)
@@ -143,6 +150,9 @@ struct Terms {
   std::string entry_word = cfg.entry_name();
   /// Second-stage entries (no PASID tag) may come from walks for other PASIDs: only if an
   /// entry is second stage.
+  /// First-stage privilege (VTD-PRIV-1..3): without it no permission term changes.
+  bool priv_on = cfg.privilege;
+  unsigned PermW = priv_on ? sem::kPermWidth : kPermW;  ///< read/write, per request class with privilege
   bool ss_on = std::any_of(sc.steps.begin(), sc.steps.end(),
                            [](const Step & st) { return attaches(st, kPgttSecond); });
   /// Second-stage entries of nested walks exist only if an entry is nested.
@@ -182,8 +192,8 @@ struct Terms {
   {
     return Res{bv(kind, 2), level, frame, perm, ptr};
   }
-  Res none(unsigned l) { return mk(kNone, bv(l, kLvlW), bv(0, FW), bv(0, kPermW), bv(0, FW)); }
-  Res wild(unsigned l) { return mk(kWild, bv(l, kLvlW), bv(0, FW), bv(0, kPermW), bv(0, FW)); }
+  Res none(unsigned l) { return mk(kNone, bv(l, kLvlW), bv(0, FW), bv(0, PermW), bv(0, FW)); }
+  Res wild(unsigned l) { return mk(kWild, bv(l, kLvlW), bv(0, FW), bv(0, PermW), bv(0, FW)); }
   z3::expr is_pt(const z3::expr & pgtt) { return pgtt == bv(kPgttPassThrough, kPgttW); }
 };
 

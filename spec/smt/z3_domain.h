@@ -19,6 +19,7 @@ struct Z3Domain {
   static Bool ule(const Word & a, const Word & b) { return z3::ule(a, b); }
   static Bool uge(const Word & a, const Word & b) { return z3::uge(a, b); }
   static Word extract(const Word & a, unsigned hi, unsigned lo) { return a.extract(hi, lo); }
+  Word like(const Word & w, sem::u64 v) const { return c.bv_val(static_cast<uint64_t>(v), w.get_sort().bv_size()); }
 };
 
 }  // namespace nostale::smt

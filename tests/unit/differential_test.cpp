@@ -41,7 +41,7 @@ std::size_t scaled(std::size_t n)
 
 double since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
 
-enum class Corpus { Generic, Stages, Nested, Focused, Profile, Skipping, Sharing, Ats };
+enum class Corpus { Generic, Stages, Nested, Focused, Profile, Skipping, Sharing, Ats, Privilege };
 
 struct Run {
   Corpus corpus;
@@ -84,6 +84,14 @@ Scenario draw(Gen & g, const Run & run)
       for (std::size_t i = 0; i < sc.steps.size(); ++i) sc.steps[i].path = "/steps/" + std::to_string(i);
       return sc;
     }
+    case Corpus::Privilege: {
+      // First-stage privilege (VTD-PRIV-1/2) over random VT-d scenarios of a description that
+      // declares it (scalable mode; legacy variants are drawn again): drawn here only.
+      for (;;) {
+        Scenario sc = random_scenario(g, 4 + g.pick(7), find_profile("vtd"));
+        if (with_privilege(g, sc)) return sc;
+      }
+    }
   }
   return {};
 }
@@ -111,6 +119,8 @@ void differential(const Run & run)
   std::size_t skip_violated = 0, skip_safe = 0;  // scenarios with a pointer that skips levels
   std::size_t share_present = 0, share_decided = 0;  // scenarios with share_table steps; decided by them
   std::size_t ats_present = 0, ats_decided = 0;  // scenarios with ats steps; decided by them
+  std::size_t priv_present = 0, priv_decided = 0;  // privilege corpus: matrices the privilege bits decide
+  std::size_t us_decided = 0, sre_decided = 0;      // ... the U/S bits of maps alone, the SRE bits alone
   std::size_t line_flushes = 0, line_decided = 0;  // scenarios with a clflush of some lines only
   unsigned decided[kFeatureCount] = {}, decided_cells[kFeatureCount] = {}, present[kFeatureCount] = {};
   while (done < want) {
@@ -212,7 +222,10 @@ void differential(const Run & run)
         if (cx.page_request) ++cex_kinds["page request"];
         if (cx.walker_view) ++cex_kinds["walker view (no entry)"];
         if (cx.entry.kind == CacheKind::Psc && cx.entry.next) ++cex_kinds["paging-structure entry that skips levels"];
-        if (cx.rule.rfind("PT-SHARE-", 0) == 0) ++cex_kinds["rule " + cx.rule];
+        if (cx.rule.rfind("PT-SHARE-", 0) == 0 || cx.rule.rfind("VTD-PRIV-", 0) == 0) ++cex_kinds["rule " + cx.rule];
+        if (sc.config.privilege && (cx.entry.kind == CacheKind::Iotlb || cx.entry.kind == CacheKind::DevTlb) &&
+            !cx.entry.wild && !(cx.entry.perm & kPermRW) && (cx.entry.perm & kPermSup))
+          ++cex_kinds["supervisor-only leaf"];
       }
     }
 
@@ -235,6 +248,28 @@ void differential(const Run & run)
     };
     if (run.corpus == Corpus::Ats) decided_without(Op::Ats, ats_present, ats_decided);
     if (run.corpus == Corpus::Sharing) decided_without(Op::ShareTable, share_present, share_decided);
+    // First-stage privilege decides a verdict when, with every bit cleared (no supervisor map,
+    // no SRE, user requests only: privilege off), the explorer's matrix differs.
+    if (run.corpus == Corpus::Privilege) {
+      auto differs = [&](bool off, bool us, bool sre) {
+        Scenario n = sc;
+        n.config.privilege = !off;
+        for (Step & st : n.steps) {
+          if (off || (us && st.op == Op::Map)) st.supervisor = false;
+          if (off || sre) st.cw.sre = false;
+        }
+        Timeline ntl = build_timeline(n);
+        ExplicitResult nex = explore(n, ntl, false, 3000);
+        return std::optional<bool>(nex.complete ? std::optional<bool>(differing_cells(nex.violable, ex.violable) > 0)
+                                                : std::nullopt);
+      };
+      if (std::optional<bool> d = differs(true, false, false)) {
+        ++priv_present;
+        priv_decided += *d;
+        us_decided += differs(false, true, false).value_or(false);
+        sre_decided += differs(false, false, true).value_or(false);
+      }
+    }
 
     // A clflush of some lines only (VTD-COH-5) decides verdicts: the same scenario with every
     // clflush writing back everything has another matrix.
@@ -282,6 +317,9 @@ void differential(const Run & run)
   if (share_present)
     std::cout << "\n  decided by shared table pages: " << share_decided << " of " << share_present;
   if (ats_present) std::cout << "\n  decided by ATS Enable steps: " << ats_decided << " of " << ats_present;
+  if (priv_present)
+    std::cout << "\n  decided by first-stage privilege: " << priv_decided << " of " << priv_present << " (by U/S of maps alone: "
+              << us_decided << ", by SRE alone: " << sre_decided << ")";
   if (skip_violated + skip_safe)
     std::cout << "\n  with a pointer that skips levels: " << skip_violated << " violated, " << skip_safe << " safe";
   std::cout << "\n  traces:";
@@ -329,6 +367,10 @@ void differential(const Run & run)
     EXPECT_GT(cex_kinds["level-2 IOTLB entry"], 0);
   } else if (run.corpus == Corpus::Ats) {
     EXPECT_GT(ats_decided, ats_present / 20) << "ATS Enable steps decide too few verdicts";
+  } else if (run.corpus == Corpus::Privilege) {
+    EXPECT_GT(priv_decided, priv_present / 20) << "first-stage privilege decides too few verdicts";
+    EXPECT_GT(us_decided, 0u) << "U/S of maps decides no verdict";
+    EXPECT_GT(sre_decided, 0u) << "SRE decides no verdict";
   } else if (run.corpus == Corpus::Sharing) {
     EXPECT_GT(share_decided, share_present / 20) << "shared table pages decide too few verdicts";
     EXPECT_GT(cex_kinds["rule PT-SHARE-1"], 0);
@@ -427,6 +469,17 @@ namespace {
 TEST(Differential, SmtAgreesWithExhaustiveEnumerationWithAtsEnable)
 {
   differential({Corpus::Ats, 120, 20261202});
+}
+}  // namespace
+}  // namespace nostale
+
+namespace nostale {
+namespace {
+// First-stage privilege (VTD-PRIV-1/2) drawn over random VT-d scalable-mode scenarios: U/S of
+// maps, SRE of PASID entries, supervisor requests; one judgement covers both request classes.
+TEST(Differential, SmtAgreesWithExhaustiveEnumerationWithPrivilege)
+{
+  differential({Corpus::Privilege, 160, 20261203});
 }
 }  // namespace
 }  // namespace nostale

@@ -51,6 +51,9 @@ struct Draws {
   bool negative = false;     ///< negative records, cached under domain tag 0
   std::vector<u64> did_masks;  ///< one mask per domain tag field, when there are several
   bool level_hint = false;
+  /// First-stage privilege (VTD-PRIV-1/2): supervisor maps, SRE, supervisor requests. Drawn
+  /// only by with_privilege (the privilege corpus), so that the other corpora keep their draws.
+  bool privilege = false;
 };
 
 inline Draws draws_of(const hw::Description & d)
@@ -73,7 +76,43 @@ inline Draws draws_of(const hw::Description & d)
       if (f && off >= 0) w.did_masks.push_back(((u64{1} << f->width) - 1) << off);
     }
   w.level_hint = d.features.level_hint;
+  w.privilege = d.features.privilege;
   return w;
+}
+
+/// First-stage privilege drawn over a scenario whose description declares it (VTD-PRIV-1/2):
+/// each map supervisor (U/S=0) or user, each whole present record with SRE or without, each dma
+/// a supervisor or a user request, and a supervisor dma after some check points. false: the
+/// description has no privilege (the scenario is left as it was).
+inline bool with_privilege(Gen & g, Scenario & sc)
+{
+  if (!draws_of(sc.config.hw).privilege) return false;
+  sc.config.privilege = true;
+  std::vector<Step> out;
+  for (Step s : sc.steps) {
+    if (s.op == Op::Map) s.supervisor = g.coin(50);
+    if (s.op == Op::ConfigWrite && s.cw.depth == 0 && s.cw.fields == ConfigWrite::Fields::Whole && s.cw.present) {
+      // Mostly first-stage entries: the only ones whose U/S and SRE matter.
+      if (s.cw.type != kPgttNested && g.coin(60)) s.cw.type = kPgttFirst;
+      s.cw.sre = g.coin(50);
+    }
+    if (s.op == Op::Dma) s.supervisor = g.coin(50);
+    out.push_back(s);
+    if (s.op == Op::Check && g.coin(50)) {
+      // The same check point for one supervisor access: judged for that class only.
+      Step d;
+      d.op = Op::Dma;
+      d.device = static_cast<int>(g.pick(sc.config.devices.size()));
+      d.pasid = g.pick(u64{1} << sc.config.pasid_bits);
+      d.iova = g.pick(u64{1} << (sc.config.geo.levels * sc.config.geo.level_bits)) << sc.config.geo.page_shift;
+      d.perm = g.coin() ? kPermRead : kPermWrite;
+      d.supervisor = true;
+      out.push_back(d);
+    }
+  }
+  sc.steps = out;
+  for (std::size_t i = 0; i < sc.steps.size(); ++i) sc.steps[i].path = "/steps/" + std::to_string(i);
+  return true;
 }
 
 /// One of the set bits of `mask`.

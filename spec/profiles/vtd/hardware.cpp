@@ -24,12 +24,13 @@ hw::Description hardware(const Config & cfg, Mode mode)
     d.caches.push_back({"context-cache", Holds::Record, 0, {"sid", "did"}, false, mode.cm});
   } else {
     // Scalable mode: context entry -> PASID-table entry. The PASID-table entry is 512 bits read
-    // in 64-bit chunks: qw0 {P, PGTT, SLPTPTR, SSADE}, qw1 {DID}, qw2 {FLPTPTR} (§9.6, VTD-COH-3).
+    // in 64-bit chunks: qw0 {P, PGTT, SLPTPTR, SSADE}, qw1 {DID}, qw2 {SRE (bit 128), FLPTPTR}
+    // (§9.6, VTD-COH-3; Linux pasid_set_sre sets bit 0 of val[2]).
     d.chain = {{"context entry", {"device"}, {{RecordField::Present}}},
                {"PASID-table entry", {"device", "pasid"},
                 {{RecordField::Present, RecordField::Type, RecordField::SecondStagePtr, RecordField::Dirty},
                  {RecordField::Domain},
-                 {RecordField::FirstStagePtr}}}};
+                 {RecordField::Sre, RecordField::FirstStagePtr}}}};
     // The context cache is tagged by requester id only in scalable mode; with CM=1 a
     // not-present context entry may be cached (VTD-CACHE-1, VTD-SEQ-1). With CM=1 a
     // not-present PASID entry may be cached too (§6.1), and a pc_inv names it by the DID the
@@ -46,6 +47,9 @@ hw::Description hardware(const Config & cfg, Mode mode)
                               : (1u << kPgttFirst) | (1u << kPgttSecond) | (1u << kPgttNested) | (1u << kPgttPassThrough);
   d.format = {cfg.geo.page_shift, cfg.geo.level_bits, cfg.geo.levels, 0b1110, false, false};
   d.features = {!mode.coherent, true, true, true, false};
+  // First-stage paging is x86 paging (U/S at every level); scalable-mode PASID entries have
+  // SRE and requests-with-PASID carry PR (§3.6, §9.6; VTD-PRIV-1..3). Legacy mode has no first stage.
+  d.features.privilege = !mode.legacy;
   return d;
 }
 

@@ -217,6 +217,10 @@ class Vtd final : public Profile {
       for (std::size_t k = 0; k < at && k < sc.steps.size(); ++k)
         if (sc.steps[k].op == Op::Ats && !sc.steps[k].enable && sc.steps[k].device == cex.device) return "ATS-9";
     }
+    // First-stage privilege: a stale leaf only supervisor requests may use (a kernel SVA
+    // mapping, U/S=0), left by a flush that missed it (VTD-PRIV-1); a PASID-cache entry stale
+    // in its SRE alone (VTD-PRIV-2).
+    if (std::string r = privilege_rule(sc, tl, cex, covered); !r.empty()) return r;
     if (!cex.from_memory && !covered) {
       // A pass-through entry left by a flush that does not reach it (VTD-GRAN-3: PASID-selective
       // p_iotlb_inv, or a DSI).
@@ -240,6 +244,24 @@ class Vtd final : public Profile {
     std::string generic = rule_for(v, tl.checks.at(cex.check), why);  // the cause, computed once above
     auto it = to_vtd.find(generic);
     return it == to_vtd.end() ? generic : it->second;
+  }
+
+  /// VTD-PRIV-1/2 (first-stage privilege only; "" otherwise).
+  static std::string privilege_rule(const Scenario & sc, const Timeline & tl, const Counterexample & cex, bool covered)
+  {
+    if (!sc.config.privilege || cex.from_memory || cex.property != "no-stale") return "";
+    const Entry & e = cex.entry;
+    if ((e.kind == CacheKind::Iotlb || e.kind == CacheKind::DevTlb) && !covered && !e.wild && !e.negative &&
+        (e.perm & kPermRW) == 0 && (e.perm & kPermSup) != 0)
+      return "VTD-PRIV-1";
+    if (e.kind == CacheKind::PasidCache && !e.negative) {
+      const Memory & m = tl.mem_at_check(tl.checks.at(cex.check));
+      if (m.attached(cex.device, cex.pasid) >= 0 && m.attached_sre(cex.device, cex.pasid) != e.sre &&
+          m.attached_did(cex.device, cex.pasid) == e.did && m.attached_root(cex.device, cex.pasid) == e.root &&
+          m.attached_pgtt(cex.device, cex.pasid) == e.pgtt)
+        return "VTD-PRIV-2";
+    }
+    return "";
   }
 
   void decode(const json & j, const std::string & path, const DecodeContext & ctx, Step & out) const override
