@@ -77,6 +77,19 @@ class Loader {
     return n;
   }
 
+  /// The index of PASID table `n` (Config::pasid_tables), declared on first use: each device
+  /// has its own table of each name (VTD-CTX-1).
+  unsigned pasid_table(Config & c, const json & j, const std::string & path)
+  {
+    const std::string n = name(j, path);
+    for (std::size_t i = 0; i < c.pasid_tables.size(); ++i)
+      if (c.pasid_tables[i] == n) return static_cast<unsigned>(i);
+    if (c.pasid_tables.size() >= kMaxPasidTables)
+      throw ScenarioError(path, "at most " + std::to_string(kMaxPasidTables) + " PASID table names");
+    c.pasid_tables.push_back(n);
+    return static_cast<unsigned>(c.pasid_tables.size() - 1);
+  }
+
   void config(const json & j, const std::string & path)
   {
     Config & c = sc_.config;
@@ -117,10 +130,11 @@ class Loader {
       throw ScenarioError(path + "/devices", "expected an array of 1 to 16 devices");
     for (std::size_t i = 0; i < devs.size(); ++i) {
       std::string p = path + "/devices/" + std::to_string(i);
-      only_keys(devs[i], p, {"name", "ats", "pri", "sid", "context"});
+      only_keys(devs[i], p, {"name", "ats", "pri", "sid", "context", "pasid_table"});
       Device d{name(need(devs[i], p, "name"), p + "/name"), get_bool(devs[i], p, "ats", false),
                get_bool(devs[i], p, "pri", false), std::nullopt, get_bool(devs[i], p, "context", true)};
       if (d.pri && !d.ats) throw ScenarioError(p + "/pri", "page requests (PRI) need ATS");
+      if (devs[i].contains("pasid_table")) d.pasid_table = pasid_table(c, devs[i]["pasid_table"], p + "/pasid_table");
       if (devs[i].contains("sid")) {
         d.sid = bounded(devs[i]["sid"], p + "/sid", 0, 0xffff);
         for (const Device & o : c.devices)
@@ -149,11 +163,16 @@ class Loader {
     c.hw = profile_->hardware(c);
     // A profile that declares hardware the engines cannot model is nostale's bug (exit 4).
     NOSTALE_CHECK(unsupported(c.hw).empty(), "the " + sc_.profile + " profile: " + unsupported(c.hw));
-    for (std::size_t i = 0; i < c.devices.size(); ++i)
+    for (std::size_t i = 0; i < c.devices.size(); ++i) {
       if (!c.devices[i].context && !c.context_cache())
         throw ScenarioError(path + "/devices/" + std::to_string(i) + "/context",
                             "context entries above the PASID tables need a profile that has them (vtd in "
                             "scalable mode)");
+      if (devs[i].contains("pasid_table") && !c.context_cache())
+        throw ScenarioError(path + "/devices/" + std::to_string(i) + "/pasid_table",
+                            "a context entry that points to a PASID table needs a profile that has them (vtd in "
+                            "scalable mode)");
+    }
     profile_->check_config(c, path);
     for (std::size_t i = 0; i < c.domains.size(); ++i)
       if (!c.domains[i].skip_levels.empty() && !c.hw.format.level_skipping)
@@ -372,7 +391,7 @@ class Loader {
       s.text = std::string("dirty tracking ") + (s.cw.dirty ? "on" : "off") + " for " + vname() + " pasid " +
                std::to_string(s.pasid) + " (SSADE of the live PASID-table entry)";
     } else if (op == "context") {
-      only_keys(j, path, {"op", "note", "device", "present"});
+      only_keys(j, path, {"op", "note", "device", "present", "pasid_table"});
       if (!c.context_cache())
         throw ScenarioError(path + "/op", "context steps need a profile with context entries above the PASID "
                                           "tables (vtd in scalable mode)");
@@ -383,6 +402,12 @@ class Loader {
       if (!j.contains("present")) throw ScenarioError(path + "/present", "missing required key 'present'");
       s.cw.present = get_bool(j, path, "present", true);
       s.text = "context entry of " + vname() + (s.cw.present ? " set present" : " cleared");
+      if (j.contains("pasid_table")) {  // a write of its PASID-directory pointer (VTD-CTX-1)
+        if (!s.cw.present)
+          throw ScenarioError(path + "/pasid_table", "a cleared context entry points to no PASID table");
+        s.cw.table = static_cast<int>(pasid_table(sc_.config, j["pasid_table"], path + "/pasid_table"));
+        s.text += " -> PASID table " + sc_.config.pasid_tables[static_cast<std::size_t>(s.cw.table)];
+      }
     } else if (op == "ats") {
       only_keys(j, path, {"op", "note", "device", "enable"});
       s.op = Op::Ats;

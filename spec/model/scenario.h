@@ -77,6 +77,9 @@ struct ConfigWrite {
   /// old or new (VTD-COH-3; the words are the structure's layout in Config::hw). false: the
   /// present bit is cleared first / set last, and a walk sees the old or the new record.
   bool torn = false;
+  /// depth 1, present: the PASID table the context entry points to from now on (index into
+  /// Config::pasid_tables; -1: the one it points to already). VTD-CTX-1.
+  int table = -1;
 };
 
 const char * op_name(Op op);
@@ -110,12 +113,17 @@ struct Step {
 
 enum class Completion { AnyOrder, InOrder };
 
+/// PASID tables a scenario may name (Config::pasid_tables; the encoding's table terms are
+/// 3 bits wide).
+constexpr unsigned kMaxPasidTables = 8;
+
 struct Device {
   std::string name;
   bool ats = false;
   bool pri = false;  ///< PCIe Page Request Interface: may issue page requests while bound
   std::optional<u64> sid = std::nullopt;  ///< requester id (bus/dev/fn) for profiles whose commands name it
   bool context = true;  ///< its context entry is present at the start (Config::context_cache)
+  unsigned pasid_table = 0;  ///< the PASID table its context entry points to at the start (Config::pasid_tables)
 };
 
 struct Domain {
@@ -137,6 +145,9 @@ struct Config {
   u64 pt_pool = 0x7f0000000000ULL;  ///< physical address of the page-table page allocator
   /// Further hardware capabilities a profile checks its commands against (e.g. VT-d "psi").
   std::map<std::string, u64> caps;
+  /// Names of the PASID tables context entries may point to (VTD-CTX-1); index 0 is every
+  /// device's first table unless it names another. Each device has its own table of each name.
+  std::vector<std::string> pasid_tables = {"default"};
   /// What the hardware is (its profile's declaration, spec/hw/description.h): the one source
   /// of what the flags below say.
   hw::Description hw;
