@@ -446,11 +446,11 @@ static std::vector<Entry> resolutions_for(const Config & cfg, const Memory & mem
     Entry cc;
     cc.kind = CacheKind::ContextCache;
     cc.dev = w;
-    cc.table = now;
     if (mem.context_present(w)) tables.insert(now);
     for (const Entry & e : cache)
       if (e.kind == CacheKind::ContextCache && !e.negative && e.dev == w) tables.insert(e.table);
     cc.negative = !mem.context_present(w);  // CM=1: a not-present entry may be cached too
+    if (!cc.negative) cc.table = now;  // a not-present entry points nowhere
     if (!cc.negative || cfg.negative_context()) out.insert(cc);
   } else {
     tables.insert(now);

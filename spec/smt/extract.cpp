@@ -45,6 +45,7 @@ Entry Reader::entry_of(Instance & I, u64 pasid, u64 addr)
       e.negative = tru(I.neg);
       e.pasid = 0;
       e.pgtt = kPgttNone;
+      if (I.ctx_tab && !e.negative) e.table = static_cast<unsigned>(val(*I.ctx_tab));
       return e;
     case CacheKind::PasidCache:
       e.dev = static_cast<int>(val(I.w));
@@ -161,6 +162,7 @@ void Reader::fill_events(Counterexample & cex)
     if (t.ctx_on && tru(I->ctx_use)) {
       // The PASID table was reached through a context entry cached earlier.
       HwEvent x = private_fill(I->ctx_t, CacheKind::ContextCache);
+      if (I->ctx_tab) x.entry.table = static_cast<unsigned>(val(*I->ctx_tab));
       x.source = "context entry in memory";
       cex.events.push_back(x);
     }
@@ -262,7 +264,11 @@ z3::expr Encoding::same_violation(const z3::model & m, const std::string & prope
   keep(untagged);
   if (!r.tru(untagged) && I->kind != CacheKind::ContextCache) keep(t.wp);
   switch (I->kind) {
-    case CacheKind::ContextCache: keep(I->w); keep(I->neg); break;
+    case CacheKind::ContextCache:
+      keep(I->w);
+      keep(I->neg);
+      if (I->ctx_tab) keep(*I->ctx_tab);
+      break;
     case CacheKind::PasidCache: keep(I->w); keep(I->did); keep(I->neg); break;
     case CacheKind::Psc: keep(I->did); keep(I->wild); break;
     case CacheKind::Iotlb: keep(I->did); keep(I->lvl); keep(I->wild); keep(I->neg); break;

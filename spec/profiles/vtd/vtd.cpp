@@ -175,7 +175,21 @@ class Vtd final : public Profile {
     // Scalable mode: a cleared context entry still cached (VTD-SEQ-2), or PASID-derived
     // entries of a device whose context entry was cleared while PASID entries were present
     // (VTD-SEQ-3: pc_inv and iotlb_inv DSI for the DID of each).
-    if (cex.entry.kind == CacheKind::ContextCache) return "VTD-SEQ-2";
+    if (cex.entry.kind == CacheKind::ContextCache) {
+      // Present in memory, but pointing to another PASID table than the cached copy (VTD-CTX-2).
+      const Memory & m = tl.mem_at_check(tl.checks.at(cex.check));
+      if (m.context_present(cex.entry.dev) && m.context_table(cex.entry.dev) != cex.entry.table) return "VTD-CTX-2";
+      return "VTD-SEQ-2";
+    }
+    // An entry filled through a PASID table the device's context entry no longer points to
+    // (VTD-CTX-3: the flushes of a move to another PASID table).
+    if (!cex.from_memory && !cex.page_request && sc.config.pasid_tables.size() > 1) {
+      const Memory & m = tl.mem_at_check(tl.checks.at(cex.check));
+      for (const HwEvent & e : cex.events)
+        if (e.kind == HwEvent::Fill && e.entry == cex.entry && e.gap < tl.walk.size() &&
+            tl.walk[e.gap].context_table(e.walker) != m.context_table(e.walker))
+          return "VTD-CTX-3";
+    }
     // A domain id freed while entries tagged with it are cached, whichever entry the trace shows
     // and however it was filled.
     if (cex.property == "no-reuse-while-cached" && !tl.checks.at(cex.check).freed_pasid) return "VTD-ID-6";
