@@ -41,7 +41,7 @@ std::size_t scaled(std::size_t n)
 
 double since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
 
-enum class Corpus { Generic, Stages, Nested, Focused, Profile, Skipping, Sharing, Ats };
+enum class Corpus { Generic, Stages, Nested, Focused, Profile, Skipping, Sharing, Ats, PasidTables };
 
 struct Run {
   Corpus corpus;
@@ -84,6 +84,33 @@ Scenario draw(Gen & g, const Run & run)
       for (std::size_t i = 0; i < sc.steps.size(); ++i) sc.steps[i].path = "/steps/" + std::to_string(i);
       return sc;
     }
+    case Corpus::PasidTables: {
+      // A VT-d description whose context entries point to PASID tables (Draws::record_tables):
+      // the first device's context entry moved to a second table at one step (after clearing
+      // it, half the time) and, half the time, back later (VTD-CTX-1). Attaches after a move
+      // write into the table the entry points to then.
+      Scenario sc;
+      do sc = random_scenario(g, 4 + g.pick(7), find_profile("vtd"));
+      while (!draws_of(sc.config.hw).record_tables);
+      sc.config.pasid_tables = {"default", "T1"};
+      const std::size_t at = g.pick(sc.steps.size() + 1), back = at + g.pick(sc.steps.size() + 1 - at);
+      Step m;
+      m.op = Op::ConfigWrite;
+      m.cw.depth = 1;
+      m.device = 0;
+      std::vector<Step> move;
+      if (g.coin()) move.push_back(m);  // cleared first (present = false), as Linux does
+      m.cw.present = true;
+      m.cw.table = 1;
+      move.push_back(m);
+      if (g.coin()) {
+        m.cw.table = 0;
+        sc.steps.insert(sc.steps.begin() + static_cast<std::ptrdiff_t>(back), m);
+      }
+      sc.steps.insert(sc.steps.begin() + static_cast<std::ptrdiff_t>(at), move.begin(), move.end());
+      for (std::size_t i = 0; i < sc.steps.size(); ++i) sc.steps[i].path = "/steps/" + std::to_string(i);
+      return sc;
+    }
   }
   return {};
 }
@@ -111,6 +138,7 @@ void differential(const Run & run)
   std::size_t skip_violated = 0, skip_safe = 0;  // scenarios with a pointer that skips levels
   std::size_t share_present = 0, share_decided = 0;  // scenarios with share_table steps; decided by them
   std::size_t ats_present = 0, ats_decided = 0;  // scenarios with ats steps; decided by them
+  std::size_t tab_present = 0, tab_decided = 0;  // scenarios with a PASID-table move; decided by it
   std::size_t line_flushes = 0, line_decided = 0;  // scenarios with a clflush of some lines only
   unsigned decided[kFeatureCount] = {}, decided_cells[kFeatureCount] = {}, present[kFeatureCount] = {};
   while (done < want) {
@@ -204,6 +232,9 @@ void differential(const Run & run)
           ++cex_kinds["nested fill through a cached second-stage pointer"];
         if (cx.entry.kind == CacheKind::ContextCache)
           ++cex_kinds[cx.entry.negative ? "negative context-cache entry" : "context-cache entry"];
+        if (cx.entry.kind == CacheKind::ContextCache && !cx.entry.negative &&
+            tl.mem_at_check(tl.checks[cx.check]).context_table(cx.device) != cx.entry.table)
+          ++cex_kinds["context-cache entry, another PASID table"];
         if (cx.entry.kind == CacheKind::PasidCache && cx.entry.negative && sc.config.negative_tag_current())
           ++cex_kinds["negative PASID-cache entry, named by the DID at submission"];
         if (sc.config.context_cache() && !cx.from_memory &&
@@ -235,6 +266,21 @@ void differential(const Run & run)
     };
     if (run.corpus == Corpus::Ats) decided_without(Op::Ats, ats_present, ats_decided);
     if (run.corpus == Corpus::Sharing) decided_without(Op::ShareTable, share_present, share_decided);
+    // The PASID-table pointer decides a verdict when the same context writes, pointing nowhere
+    // new (every device keeps its one table), give another matrix (VTD-CTX-1).
+    if (run.corpus == Corpus::PasidTables) {
+      Scenario n = sc;
+      for (Step & st : n.steps) st.cw.table = -1;
+      try {
+        Timeline ntl = build_timeline(n);
+        ExplicitResult nex = explore(n, ntl, false, 3000);
+        if (nex.complete) {
+          ++tab_present;
+          tab_decided += differing_cells(nex.violable, ex.violable) > 0;
+        }
+      } catch (const ScenarioError &) {
+      }
+    }
 
     // A clflush of some lines only (VTD-COH-5) decides verdicts: the same scenario with every
     // clflush writing back everything has another matrix.
@@ -282,6 +328,7 @@ void differential(const Run & run)
   if (share_present)
     std::cout << "\n  decided by shared table pages: " << share_decided << " of " << share_present;
   if (ats_present) std::cout << "\n  decided by ATS Enable steps: " << ats_decided << " of " << ats_present;
+  if (tab_present) std::cout << "\n  decided by PASID-table moves: " << tab_decided << " of " << tab_present;
   if (skip_violated + skip_safe)
     std::cout << "\n  with a pointer that skips levels: " << skip_violated << " violated, " << skip_safe << " safe";
   std::cout << "\n  traces:";
@@ -329,6 +376,9 @@ void differential(const Run & run)
     EXPECT_GT(cex_kinds["level-2 IOTLB entry"], 0);
   } else if (run.corpus == Corpus::Ats) {
     EXPECT_GT(ats_decided, ats_present / 20) << "ATS Enable steps decide too few verdicts";
+  } else if (run.corpus == Corpus::PasidTables) {
+    EXPECT_GT(tab_decided, tab_present / 20) << "PASID-table moves decide too few verdicts";
+    EXPECT_GT(cex_kinds["context-cache entry, another PASID table"], 0);
   } else if (run.corpus == Corpus::Sharing) {
     EXPECT_GT(share_decided, share_present / 20) << "shared table pages decide too few verdicts";
     EXPECT_GT(cex_kinds["rule PT-SHARE-1"], 0);
@@ -427,6 +477,18 @@ namespace {
 TEST(Differential, SmtAgreesWithExhaustiveEnumerationWithAtsEnable)
 {
   differential({Corpus::Ats, 120, 20261202});
+}
+}  // namespace
+}  // namespace nostale
+
+namespace nostale {
+namespace {
+// A device's context entry moved to another PASID table and back between random VT-d steps
+// (VTD-CTX-1/2): a cached context entry reaches the table it points to, and is stale when
+// memory's points elsewhere.
+TEST(Differential, SmtAgreesWithExhaustiveEnumerationWithPasidTableMoves)
+{
+  differential({Corpus::PasidTables, 120, 20261203});
 }
 }  // namespace
 }  // namespace nostale

@@ -51,6 +51,10 @@ struct Draws {
   bool negative = false;     ///< negative records, cached under domain tag 0
   std::vector<u64> did_masks;  ///< one mask per domain tag field, when there are several
   bool level_hint = false;
+  /// A structure above the records that points to one of several tables of them (VT-d
+  /// scalable-mode context entries and PASID tables, VTD-CTX-1): drawn by the PasidTables
+  /// corpus only (tests/unit/differential_test.cpp), so that the other corpora keep their draws.
+  bool record_tables = false;
 };
 
 inline Draws draws_of(const hw::Description & d)
@@ -73,6 +77,7 @@ inline Draws draws_of(const hw::Description & d)
       if (f && off >= 0) w.did_masks.push_back(((u64{1} << f->width) - 1) << off);
     }
   w.level_hint = d.features.level_hint;
+  w.record_tables = d.record_cache(1) != nullptr;
   return w;
 }
 
@@ -581,7 +586,7 @@ inline std::string summary(const Scenario & sc)
     << (sc.config.coherent() ? "" : " non-coherent") << (sc.config.negative_caching() ? " CM=1" : "") << (sc.config.negative_config() ? " neg-config" : "") << (sc.config.context_cache() ? " context-cache" : "") << (sc.config.negative_context() ? " neg-context" : "") << "\n";
   for (std::size_t i = 0; i < sc.steps.size(); ++i) {
     const Step & s = sc.steps[i];
-    o << "  " << i << " " << op_name(s.op) << " depth=" << s.cw.depth << (s.cw.fields == ConfigWrite::Fields::Dirty ? " dirty-only" : "") << " present=" << s.cw.present << " pgtt=" << s.cw.type << " parent=" << s.cw.parent << " ssade=" << s.cw.dirty << " dom=" << s.domain << " dev=" << s.device << (s.op == Op::Ats ? (s.enable ? " ats-on" : " ats-off") : "")
+    o << "  " << i << " " << op_name(s.op) << " depth=" << s.cw.depth << (s.cw.fields == ConfigWrite::Fields::Dirty ? " dirty-only" : "") << " present=" << s.cw.present << " pgtt=" << s.cw.type << " parent=" << s.cw.parent << " ssade=" << s.cw.dirty << " dom=" << s.domain << " dev=" << s.device << (s.op == Op::Ats ? (s.enable ? " ats-on" : " ats-off") : "") << (s.cw.table >= 0 ? " table=" + std::to_string(s.cw.table) : "")
       << " pasid=" << s.pasid << " iova=0x" << std::hex << s.iova << " size=0x" << s.size
       << " phys=0x" << s.phys << std::dec << " perm=" << s.perm << " ft=" << s.free_tables << (s.cw.torn ? " TORN" : "");
     if (s.op == Op::Invalidate) {
