@@ -169,6 +169,9 @@ void Reader::fill_events(Counterexample & cex)
     e.source = I->kind == CacheKind::PasidCache
                    ? (tru(I->torn) ? word + " in memory, read torn (half old, half new)" : word + " in memory")
                    : source(*I);
+    // Through a cached context entry that points to another PASID table (VTD-CTX-1).
+    if (I->ctx_tab && tru(I->ctx_use))
+      e.source += ", in PASID table " + t.cfg.pasid_tables.at(val(*I->ctx_tab)) + " (through a cached context entry)";
     if (I->kind != CacheKind::PasidCache) {
       // The same facts as the source text, for the judgement's account (spec/interp/survival.h).
       e.from_iotlb = I->kind == CacheKind::DevTlb && tru(I->from_tlb);

@@ -185,10 +185,16 @@ class Vtd final : public Profile {
     // (VTD-CTX-3: the flushes of a move to another PASID table).
     if (!cex.from_memory && !cex.page_request && sc.config.pasid_tables.size() > 1) {
       const Memory & m = tl.mem_at_check(tl.checks.at(cex.check));
-      for (const HwEvent & e : cex.events)
-        if (e.kind == HwEvent::Fill && e.entry == cex.entry && e.gap < tl.walk.size() &&
-            tl.walk[e.gap].context_table(e.walker) != m.context_table(e.walker))
-          return "VTD-CTX-3";
+      // Filled while memory's context entry pointed to another table, or after a context entry
+      // pointing to another table than memory's at the check was cached for the walker.
+      for (const HwEvent & e : cex.events) {
+        if (e.kind != HwEvent::Fill || !(e.entry == cex.entry) || e.gap >= tl.walk.size()) continue;
+        if (tl.walk[e.gap].context_table(e.walker) != m.context_table(e.walker)) return "VTD-CTX-3";
+        for (const HwEvent & c : cex.events)
+          if (c.kind == HwEvent::Fill && c.entry.kind == CacheKind::ContextCache && !c.entry.negative &&
+              c.entry.dev == e.walker && c.gap <= e.gap && c.entry.table != m.context_table(e.walker))
+            return "VTD-CTX-3";
+      }
     }
     // A domain id freed while entries tagged with it are cached, whichever entry the trace shows
     // and however it was filled.
