@@ -90,6 +90,18 @@ class Loader {
     return static_cast<unsigned>(c.pasid_tables.size() - 1);
   }
 
+  /// The index of root table `n` (Config::roots), declared on first use (VTD-ROOT-1).
+  unsigned root_table(Config & c, const json & j, const std::string & path)
+  {
+    const std::string n = name(j, path);
+    for (std::size_t i = 0; i < c.roots.size(); ++i)
+      if (c.roots[i] == n) return static_cast<unsigned>(i);
+    if (c.roots.size() >= kMaxPasidTables)
+      throw ScenarioError(path, "at most " + std::to_string(kMaxPasidTables) + " root table names");
+    c.roots.push_back(n);
+    return static_cast<unsigned>(c.roots.size() - 1);
+  }
+
   void config(const json & j, const std::string & path)
   {
     Config & c = sc_.config;
@@ -391,7 +403,7 @@ class Loader {
       s.text = std::string("dirty tracking ") + (s.cw.dirty ? "on" : "off") + " for " + vname() + " pasid " +
                std::to_string(s.pasid) + " (SSADE of the live PASID-table entry)";
     } else if (op == "context") {
-      only_keys(j, path, {"op", "note", "device", "present", "pasid_table"});
+      only_keys(j, path, {"op", "note", "device", "present", "pasid_table", "root"});
       if (!c.context_cache())
         throw ScenarioError(path + "/op", "context steps need a profile with context entries above the PASID "
                                           "tables (vtd in scalable mode)");
@@ -407,6 +419,27 @@ class Loader {
           throw ScenarioError(path + "/pasid_table", "a cleared context entry points to no PASID table");
         s.cw.table = static_cast<int>(pasid_table(sc_.config, j["pasid_table"], path + "/pasid_table"));
         s.text += " -> PASID table " + sc_.config.pasid_tables[static_cast<std::size_t>(s.cw.table)];
+      }
+      if (j.contains("root")) {  // the context entry of another root table (VTD-ROOT-1)
+        s.cw.root = static_cast<int>(root_table(sc_.config, j["root"], path + "/root"));
+        s.text += " in root table " + sc_.config.roots[static_cast<std::size_t>(s.cw.root)];
+      }
+    } else if (op == "set_root") {
+      // iommu_set_root_entry: RTADDR_REG, GCMD.SRTP, wait for GSTS.RTPS (VTD-ROOT-1).
+      only_keys(j, path, {"op", "note", "root"});
+      if (!c.context_cache())
+        throw ScenarioError(path + "/op", "set_root needs a profile with context entries above the PASID tables "
+                                          "(vtd in scalable mode)");
+      s.op = Op::SetRoot;
+      if (!j.contains("root")) throw ScenarioError(path + "/root", "missing required key 'root'");
+      s.root = root_table(sc_.config, j["root"], path + "/root");
+      s.text = "set_root " + sc_.config.roots[s.root] + " (RTADDR_REG, GCMD.SRTP, wait for GSTS.RTPS)";
+      auto es = c.caps.find("esrtps");
+      if (es != c.caps.end() && es->second) {
+        // CAP.ESRTPS: the SRTP flow invalidates every cache but the device TLB (VTD-ROOT-3).
+        s.srtp_invalidates = true;
+        s.inv.context_cache = s.inv.pasid_cache = s.inv.iotlb = s.inv.psc = true;
+        s.text += ", which invalidates the context cache, PASID cache, IOTLB and paging-structure caches (ESRTPS)";
       }
     } else if (op == "ats") {
       only_keys(j, path, {"op", "note", "device", "enable"});

@@ -25,6 +25,7 @@ const char * op_name(Op op)
     case Op::Clflush: return "clflush";
     case Op::ShareTable: return "share_table";
     case Op::Ats: return "ats";
+    case Op::SetRoot: return "set_root";
   }
   return "?";
 }
@@ -139,6 +140,22 @@ void Memory::point_to(int device, unsigned table)
   else ctx_table_.erase(device);
 }
 
+void Memory::select_root(const Config & cfg, unsigned r)
+{
+  if (r == root_) return;
+  for (std::size_t i = 0; i < cfg.devices.size(); ++i) {
+    const int d = static_cast<int>(i);
+    parked_roots_[{root_, d}] = ContextEntry{context_present(d), context_table(d)};
+    auto it = parked_roots_.find({r, d});
+    const ContextEntry in = it == parked_roots_.end() ? ContextEntry{} : it->second;
+    if (it != parked_roots_.end()) parked_roots_.erase(it);
+    if (in.present) ctx_absent_.erase(d);
+    else ctx_absent_.insert(d);
+    point_to(d, in.table);
+  }
+  root_ = r;
+}
+
 Memory Memory::walker_view(const Memory & now) const
 {
   Memory v = *this;
@@ -241,7 +258,8 @@ void Memory::flush_line(const Memory & now, u64 table, unsigned line)
 bool Memory::walker_sees(const Memory & now) const
 {
   if (tables_ != now.tables_ || attach_ != now.attach_ || ctx_absent_ != now.ctx_absent_ ||
-      pasid_dir_ != now.pasid_dir_ || ctx_table_ != now.ctx_table_ || parked_ != now.parked_)
+      pasid_dir_ != now.pasid_dir_ || ctx_table_ != now.ctx_table_ || parked_ != now.parked_ ||
+      root_ != now.root_ || parked_roots_ != now.parked_roots_)
     return false;
   for (std::size_t d = 0; d < domains_.size(); ++d)
     if (domains_[d].did != now.domains_[d].did) return false;
@@ -476,6 +494,13 @@ bool Memory::unmap_range(const Config & cfg, const Step & s, u64 table, unsigned
 void Memory::write_record(const Step & s)
 {
   const ConfigWrite & w = s.cw;
+  if (w.depth > 0 && w.root >= 0 && static_cast<unsigned>(w.root) != root_) {
+    // A context entry of a root table the pointer does not select (VTD-ROOT-1): no walk reads it.
+    ContextEntry & e = parked_roots_[{static_cast<unsigned>(w.root), s.device}];
+    e.present = w.present;
+    if (w.present && w.table >= 0) e.table = static_cast<unsigned>(w.table);
+    return;
+  }
   if (w.depth > 0) {  // the structure above the records (VT-d scalable-mode context entry)
     if (w.present)
       ctx_absent_.erase(s.device);
@@ -556,6 +581,7 @@ void Memory::apply_step(const Config & cfg, const Step & s)
     }
     case Op::AssignDid: domains_.at(static_cast<std::size_t>(s.domain)).did = s.did; break;
     case Op::ShareTable: share_table(cfg, s); break;
+    case Op::SetRoot: select_root(cfg, s.root); break;
     case Op::Ats:
       if (s.enable) ats_off_.erase(s.device);
       else ats_off_.insert(s.device);

@@ -141,6 +141,14 @@ class Memory {
     bool operator==(const ParkedTable &) const = default;
   };
   const std::map<std::pair<int, unsigned>, ParkedTable> & parked() const { return parked_; }
+  /// The root table the root-table pointer selects (Config::roots; VTD-ROOT-1).
+  unsigned root() const { return root_; }
+  /// A context entry of a root table the pointer does not select: present, and its PASID table.
+  struct ContextEntry {
+    bool present = false;
+    unsigned table = 0;
+    bool operator==(const ContextEntry &) const = default;
+  };
   /// The device's ATS Enable bit (set at the start on ATS devices): while it is clear the device
   /// neither fills nor uses its device TLB, whose entries stay (ATS-9).
   bool ats_enabled(int device) const { return !ats_off_.count(device); }
@@ -177,6 +185,9 @@ class Memory {
   /// Point the device's context entry at its PASID table `table`: the entries of the table it
   /// pointed to are parked, those of `table` become the device's attachments.
   void point_to(int device, unsigned table);
+  /// Select root table `r`: every device's context entry becomes r's (a root never written
+  /// holds none), the current root's entries are parked.
+  void select_root(const Config & cfg, unsigned r);
 
   std::map<u64, TablePage> tables_;
   std::vector<DomainState> domains_;
@@ -195,6 +206,9 @@ class Memory {
   /// attach_ holds the entries of the table each context entry points to, parked_ the others.
   std::map<int, unsigned> ctx_table_;
   std::map<std::pair<int, unsigned>, ParkedTable> parked_;
+  unsigned root_ = 0;
+  /// Context entries of the root tables not selected, by (root, device); absent: not present.
+  std::map<std::pair<unsigned, int>, ContextEntry> parked_roots_;
 };
 
 }  // namespace nostale

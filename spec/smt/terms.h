@@ -157,13 +157,15 @@ struct Terms {
   /// Pointers may skip levels (AMD-PT-1) only if a domain's table skips some.
   bool skip_on = std::any_of(cfg.domains.begin(), cfg.domains.end(), [](const Domain & d) { return !d.skip_levels.empty(); });
   bool ctx_on = cfg.context_cache() &&
-                (std::any_of(sc.steps.begin(), sc.steps.end(), [](const Step & st) { return st.op == Op::ConfigWrite && st.cw.depth > 0; }) ||
+                (std::any_of(sc.steps.begin(), sc.steps.end(), [](const Step & st) {
+                   return (st.op == Op::ConfigWrite && st.cw.depth > 0) || st.op == Op::SetRoot;
+                 }) ||
                  std::any_of(cfg.devices.begin(), cfg.devices.end(), [](const Device & d) { return !d.context; }));
 
   /// Context entries point to one of several PASID tables only if a step moves one: otherwise
   /// each keeps its table throughout, and the table a walk reads is memory's (VTD-CTX-1).
   bool tab_on = ctx_on && std::any_of(sc.steps.begin(), sc.steps.end(), [](const Step & st) {
-    return st.op == Op::ConfigWrite && st.cw.depth > 0 && st.cw.table >= 0;
+    return (st.op == Op::ConfigWrite && st.cw.depth > 0 && st.cw.table >= 0) || st.op == Op::SetRoot;
   });
 
   Terms(z3::context & ctx, const Scenario & scen, const Timeline & timeline, std::size_t check)
