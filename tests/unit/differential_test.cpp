@@ -93,19 +93,50 @@ Scenario draw(Gen & g, const Run & run)
       do sc = random_scenario(g, 4 + g.pick(7), find_profile("vtd"));
       while (!draws_of(sc.config.hw).record_tables);
       sc.config.pasid_tables = {"default", "T1"};
+      sc.config.roots = {"default", "R1"};
       const std::size_t at = g.pick(sc.steps.size() + 1), back = at + g.pick(sc.steps.size() + 1 - at);
       Step m;
       m.op = Op::ConfigWrite;
       m.cw.depth = 1;
       m.device = 0;
       std::vector<Step> move;
-      if (g.coin()) move.push_back(m);  // cleared first (present = false), as Linux does
-      m.cw.present = true;
-      m.cw.table = 1;
-      move.push_back(m);
-      if (g.coin()) {
-        m.cw.table = 0;
-        sc.steps.insert(sc.steps.begin() + static_cast<std::ptrdiff_t>(back), m);
+      const bool root = g.coin(40);  // the root-table pointer switched instead (VTD-ROOT-1)
+      if (root) {
+        // The other root's context entries: the first device's points to T1 (or is left not
+        // present), the second device's (if any) to its first table; then SRTP, which on
+        // ESRTPS hardware invalidates the caches itself (VTD-ROOT-3).
+        m.cw.root = 1;
+        m.cw.present = g.coin(80);
+        if (m.cw.present) m.cw.table = 1;
+        move.push_back(m);
+        if (sc.config.devices.size() > 1 && g.coin()) {
+          Step o = m;
+          o.device = 1;
+          o.cw.present = true;
+          o.cw.table = 0;
+          move.push_back(o);
+        }
+        Step r;
+        r.op = Op::SetRoot;
+        r.root = 1;
+        if (g.coin(30)) {
+          r.srtp_invalidates = true;
+          r.inv.context_cache = r.inv.pasid_cache = r.inv.iotlb = r.inv.psc = true;
+        }
+        move.push_back(r);
+        if (g.coin()) {
+          r.root = 0;
+          sc.steps.insert(sc.steps.begin() + static_cast<std::ptrdiff_t>(back), r);
+        }
+      } else {
+        if (g.coin()) move.push_back(m);  // cleared first (present = false), as Linux does
+        m.cw.present = true;
+        m.cw.table = 1;
+        move.push_back(m);
+        if (g.coin()) {
+          m.cw.table = 0;
+          sc.steps.insert(sc.steps.begin() + static_cast<std::ptrdiff_t>(back), m);
+        }
       }
       // Half the time the flushes of a move follow it, some left out, in any order (Linux:
       // device-selective cc_inv, global pc_inv, global iotlb_inv, device TLB, each waited for,
@@ -114,7 +145,7 @@ Scenario draw(Gen & g, const Run & run)
       if (g.coin()) {
         std::vector<InvPattern> flushes(4);
         flushes[0].context_cache = true;
-        flushes[0].pc_device = 0;
+        if (!root) flushes[0].pc_device = 0;  // iommu_set_root_entry flushes globally
         flushes[1].pasid_cache = true;
         flushes[2].iotlb = flushes[2].psc = true;
         flushes[3].devtlb = true;
@@ -163,6 +194,7 @@ void differential(const Run & run)
   std::size_t share_present = 0, share_decided = 0;  // scenarios with share_table steps; decided by them
   std::size_t ats_present = 0, ats_decided = 0;  // scenarios with ats steps; decided by them
   std::size_t tab_present = 0, tab_decided = 0;  // scenarios with a PASID-table move; decided by it
+  std::size_t root_present = 0;  // ... of which root-table switches
   std::size_t line_flushes = 0, line_decided = 0;  // scenarios with a clflush of some lines only
   unsigned decided[kFeatureCount] = {}, decided_cells[kFeatureCount] = {}, present[kFeatureCount] = {};
   while (done < want) {
@@ -256,6 +288,7 @@ void differential(const Run & run)
           ++cex_kinds["nested fill through a cached second-stage pointer"];
         if (cx.entry.kind == CacheKind::ContextCache)
           ++cex_kinds[cx.entry.negative ? "negative context-cache entry" : "context-cache entry"];
+        if (cx.rule.rfind("VTD-ROOT-", 0) == 0 || cx.rule.rfind("VTD-CTX-", 0) == 0) ++cex_kinds["rule " + cx.rule];
         if (cx.entry.kind == CacheKind::ContextCache && !cx.entry.negative &&
             tl.mem_at_check(tl.checks[cx.check]).context_table(cx.device) != cx.entry.table)
           ++cex_kinds["context-cache entry, another PASID table"];
@@ -299,6 +332,14 @@ void differential(const Run & run)
     if (run.corpus == Corpus::PasidTables) {
       Scenario n = sc;
       for (Step & st : n.steps) st.cw.table = -1;
+      // ... and a root switch when the same scenario without it does (its other root's entries
+      // never become the devices').
+      n.steps.erase(std::remove_if(n.steps.begin(), n.steps.end(),
+                                   [](const Step & st) {
+                                     return st.op == Op::SetRoot || (st.op == Op::ConfigWrite && st.cw.root > 0);
+                                   }),
+                    n.steps.end());
+      root_present += n.steps.size() != sc.steps.size();
       try {
         Timeline ntl = build_timeline(n);
         ExplicitResult nex = explore(n, ntl, false, 3000);
@@ -356,7 +397,9 @@ void differential(const Run & run)
   if (share_present)
     std::cout << "\n  decided by shared table pages: " << share_decided << " of " << share_present;
   if (ats_present) std::cout << "\n  decided by ATS Enable steps: " << ats_decided << " of " << ats_present;
-  if (tab_present) std::cout << "\n  decided by PASID-table moves: " << tab_decided << " of " << tab_present;
+  if (tab_present)
+    std::cout << "\n  decided by PASID-table moves and root switches: " << tab_decided << " of " << tab_present << " ("
+              << root_present << " with a root switch)";
   if (skip_violated + skip_safe)
     std::cout << "\n  with a pointer that skips levels: " << skip_violated << " violated, " << skip_safe << " safe";
   std::cout << "\n  traces:";
@@ -408,6 +451,7 @@ void differential(const Run & run)
     EXPECT_GT(tab_decided, tab_present / 20) << "PASID-table moves decide too few verdicts";
     EXPECT_GT(cex_kinds["context-cache entry, another PASID table"], 0);
     EXPECT_GT(cex_kinds["fill through a cached context entry"], 0);
+    EXPECT_GT(cex_kinds["rule VTD-ROOT-2"], 0);
   } else if (run.corpus == Corpus::Sharing) {
     EXPECT_GT(share_decided, share_present / 20) << "shared table pages decide too few verdicts";
     EXPECT_GT(cex_kinds["rule PT-SHARE-1"], 0);
