@@ -440,22 +440,22 @@ static std::vector<Entry> resolutions_for(const Config & cfg, const Memory & mem
   std::vector<Entry> resolutions;
   // The PASID tables the walk may reach: the one memory's context entry points to, and those
   // cached context entries point to (VTD-CTX-1). Without context entries: the device's table.
-  std::set<unsigned> tables;
+  bool reach[kMaxPasidTables] = {};  // a fixed array: this is on the explorer's hot path
   const unsigned now = mem.context_table(w);
   if (cfg.context_cache()) {
     Entry cc;
     cc.kind = CacheKind::ContextCache;
     cc.dev = w;
-    if (mem.context_present(w)) tables.insert(now);
+    if (mem.context_present(w)) reach[now] = true;
     for (const Entry & e : cache)
-      if (e.kind == CacheKind::ContextCache && !e.negative && e.dev == w) tables.insert(e.table);
+      if (e.kind == CacheKind::ContextCache && !e.negative && e.dev == w) reach[e.table] = true;
     cc.negative = !mem.context_present(w);  // CM=1: a not-present entry may be cached too
     if (!cc.negative) cc.table = now;  // a not-present entry points nowhere
     if (!cc.negative || cfg.negative_context()) out.insert(cc);
   } else {
-    tables.insert(now);
+    reach[now] = true;
   }
-  const bool table = tables.count(now) > 0;
+  const bool table = reach[now];
   int dom = table ? mem.attached(w, pasid) : -1;
   Entry pc;
   pc.kind = CacheKind::PasidCache;
@@ -474,8 +474,8 @@ static std::vector<Entry> resolutions_for(const Config & cfg, const Memory & mem
     out.insert(pc);
   }
   // Another PASID table, reached through a cached context entry that still points to it.
-  for (unsigned t : tables) {
-    if (t == now) continue;
+  for (unsigned t = 0; t < kMaxPasidTables; ++t) {
+    if (!reach[t] || t == now) continue;
     Entry o = pc;
     o.negative = false;
     if (const Attachment * a = mem.attachment_in(w, t, pasid)) {
