@@ -88,6 +88,31 @@ class Loader {
     return n;
   }
 
+  /// The index of PASID table `n` (Config::pasid_tables), declared on first use: each device
+  /// has its own table of each name (VTD-CTX-1).
+  unsigned pasid_table(Config & c, const json & j, const std::string & path)
+  {
+    const std::string n = name(j, path);
+    for (std::size_t i = 0; i < c.pasid_tables.size(); ++i)
+      if (c.pasid_tables[i] == n) return static_cast<unsigned>(i);
+    if (c.pasid_tables.size() >= kMaxPasidTables)
+      throw ScenarioError(path, "at most " + std::to_string(kMaxPasidTables) + " PASID table names");
+    c.pasid_tables.push_back(n);
+    return static_cast<unsigned>(c.pasid_tables.size() - 1);
+  }
+
+  /// The index of root table `n` (Config::roots), declared on first use (VTD-ROOT-1).
+  unsigned root_table(Config & c, const json & j, const std::string & path)
+  {
+    const std::string n = name(j, path);
+    for (std::size_t i = 0; i < c.roots.size(); ++i)
+      if (c.roots[i] == n) return static_cast<unsigned>(i);
+    if (c.roots.size() >= kMaxPasidTables)
+      throw ScenarioError(path, "at most " + std::to_string(kMaxPasidTables) + " root table names");
+    c.roots.push_back(n);
+    return static_cast<unsigned>(c.roots.size() - 1);
+  }
+
   void config(const json & j, const std::string & path)
   {
     Config & c = sc_.config;
@@ -128,10 +153,11 @@ class Loader {
       throw ScenarioError(path + "/devices", "expected an array of 1 to 16 devices");
     for (std::size_t i = 0; i < devs.size(); ++i) {
       std::string p = path + "/devices/" + std::to_string(i);
-      only_keys(devs[i], p, {"name", "ats", "pri", "sid", "context"});
+      only_keys(devs[i], p, {"name", "ats", "pri", "sid", "context", "pasid_table"});
       Device d{name(need(devs[i], p, "name"), p + "/name"), get_bool(devs[i], p, "ats", false),
                get_bool(devs[i], p, "pri", false), std::nullopt, get_bool(devs[i], p, "context", true)};
       if (d.pri && !d.ats) throw ScenarioError(p + "/pri", "page requests (PRI) need ATS");
+      if (devs[i].contains("pasid_table")) d.pasid_table = pasid_table(c, devs[i]["pasid_table"], p + "/pasid_table");
       if (devs[i].contains("sid")) {
         d.sid = bounded(devs[i]["sid"], p + "/sid", 0, 0xffff);
         for (const Device & o : c.devices)
@@ -160,11 +186,16 @@ class Loader {
     c.hw = profile_->hardware(c);
     // A profile that declares hardware the engines cannot model is nostale's bug (exit 4).
     NOSTALE_CHECK(unsupported(c.hw).empty(), "the " + sc_.profile + " profile: " + unsupported(c.hw));
-    for (std::size_t i = 0; i < c.devices.size(); ++i)
+    for (std::size_t i = 0; i < c.devices.size(); ++i) {
       if (!c.devices[i].context && !c.context_cache())
         throw ScenarioError(path + "/devices/" + std::to_string(i) + "/context",
                             "context entries above the PASID tables need a profile that has them (vtd in "
                             "scalable mode)");
+      if (devs[i].contains("pasid_table") && !c.context_cache())
+        throw ScenarioError(path + "/devices/" + std::to_string(i) + "/pasid_table",
+                            "a context entry that points to a PASID table needs a profile that has them (vtd in "
+                            "scalable mode)");
+    }
     profile_->check_config(c, path);
     for (std::size_t i = 0; i < c.domains.size(); ++i)
       if (!c.domains[i].skip_levels.empty() && !c.hw.format.level_skipping)
@@ -421,7 +452,7 @@ class Loader {
       s.text = std::string("dirty tracking ") + (s.cw.dirty ? "on" : "off") + " for " + vname() + " pasid " +
                std::to_string(s.pasid) + " (SSADE of the live PASID-table entry)";
     } else if (op == "context") {
-      only_keys(j, path, {"op", "note", "device", "present"});
+      only_keys(j, path, {"op", "note", "device", "present", "pasid_table", "root"});
       if (!c.context_cache())
         throw ScenarioError(path + "/op", "context steps need a profile with context entries above the PASID "
                                           "tables (vtd in scalable mode)");
@@ -432,6 +463,33 @@ class Loader {
       if (!j.contains("present")) throw ScenarioError(path + "/present", "missing required key 'present'");
       s.cw.present = get_bool(j, path, "present", true);
       s.text = "context entry of " + vname() + (s.cw.present ? " set present" : " cleared");
+      if (j.contains("pasid_table")) {  // a write of its PASID-directory pointer (VTD-CTX-1)
+        if (!s.cw.present)
+          throw ScenarioError(path + "/pasid_table", "a cleared context entry points to no PASID table");
+        s.cw.table = static_cast<int>(pasid_table(sc_.config, j["pasid_table"], path + "/pasid_table"));
+        s.text += " -> PASID table " + sc_.config.pasid_tables[static_cast<std::size_t>(s.cw.table)];
+      }
+      if (j.contains("root")) {  // the context entry of another root table (VTD-ROOT-1)
+        s.cw.root = static_cast<int>(root_table(sc_.config, j["root"], path + "/root"));
+        s.text += " in root table " + sc_.config.roots[static_cast<std::size_t>(s.cw.root)];
+      }
+    } else if (op == "set_root") {
+      // iommu_set_root_entry: RTADDR_REG, GCMD.SRTP, wait for GSTS.RTPS (VTD-ROOT-1).
+      only_keys(j, path, {"op", "note", "root"});
+      if (!c.context_cache())
+        throw ScenarioError(path + "/op", "set_root needs a profile with context entries above the PASID tables "
+                                          "(vtd in scalable mode)");
+      s.op = Op::SetRoot;
+      if (!j.contains("root")) throw ScenarioError(path + "/root", "missing required key 'root'");
+      s.root = root_table(sc_.config, j["root"], path + "/root");
+      s.text = "set_root " + sc_.config.roots[s.root] + " (RTADDR_REG, GCMD.SRTP, wait for GSTS.RTPS)";
+      auto es = c.caps.find("esrtps");
+      if (es != c.caps.end() && es->second) {
+        // CAP.ESRTPS: the SRTP flow invalidates every cache but the device TLB (VTD-ROOT-3).
+        s.srtp_invalidates = true;
+        s.inv.context_cache = s.inv.pasid_cache = s.inv.iotlb = s.inv.psc = true;
+        s.text += ", which invalidates the context cache, PASID cache, IOTLB and paging-structure caches (ESRTPS)";
+      }
     } else if (op == "ats") {
       only_keys(j, path, {"op", "note", "device", "enable"});
       s.op = Op::Ats;

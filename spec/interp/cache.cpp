@@ -114,7 +114,10 @@ std::string describe(const Config & cfg, const Entry & e)
   const std::string rec_pasid = cfg.pasid_keyed() ? " pasid " + std::to_string(e.pasid) : std::string();
   switch (e.kind) {
     case CacheKind::ContextCache:
-      return s + " [dev " + dev + "] -> " + (e.negative ? "not present (negative entry)" : "present (its PASID table)");
+      return s + " [dev " + dev + "] -> " +
+             (e.negative ? std::string("not present (negative entry)")
+                         : cfg.pasid_tables.size() > 1 ? "PASID table " + cfg.pasid_tables.at(e.table)
+                                                       : std::string("present (its PASID table)"));
     case CacheKind::PasidCache:
       if (e.negative)
         return s + " [dev " + dev + rec_pasid + "] -> not present (negative entry" +
@@ -446,15 +449,24 @@ static std::vector<Entry> resolutions_for(const Config & cfg, const Memory & mem
                                           int w, u64 pasid, const std::vector<Entry> * torn, std::set<Entry> & out)
 {
   std::vector<Entry> resolutions;
-  bool table = true;
+  // The PASID tables the walk may reach: the one memory's context entry points to, and those
+  // cached context entries point to (VTD-CTX-1). Without context entries: the device's table.
+  bool reach[kMaxPasidTables] = {};  // a fixed array: this is on the explorer's hot path
+  const unsigned now = mem.context_table(w);
   if (cfg.context_cache()) {
     Entry cc;
     cc.kind = CacheKind::ContextCache;
     cc.dev = w;
-    table = mem.context_present(w) || cache.count(cc) > 0;
+    if (mem.context_present(w)) reach[now] = true;
+    for (const Entry & e : cache)
+      if (e.kind == CacheKind::ContextCache && !e.negative && e.dev == w) reach[e.table] = true;
     cc.negative = !mem.context_present(w);  // CM=1: a not-present entry may be cached too
+    if (!cc.negative) cc.table = now;  // a not-present entry points nowhere
     if (!cc.negative || cfg.negative_context()) out.insert(cc);
+  } else {
+    reach[now] = true;
   }
+  const bool table = reach[now];
   int dom = table ? mem.attached(w, pasid) : -1;
   Entry pc;
   pc.kind = CacheKind::PasidCache;
@@ -472,6 +484,28 @@ static std::vector<Entry> resolutions_for(const Config & cfg, const Memory & mem
   } else if (table && cfg.negative_config()) {
     pc.negative = true;  // a not-present entry, cached under domain id 0 (VTD-ID-1)
     out.insert(pc);
+  }
+  // Another PASID table, reached through a cached context entry that still points to it.
+  for (unsigned t = 0; t < kMaxPasidTables; ++t) {
+    if (!reach[t] || t == now) continue;
+    Entry o = pc;
+    o.negative = false;
+    if (const Attachment * a = mem.attachment_in(w, t, pasid)) {
+      o.did = a->did;
+      o.root = mem.root_of(*a);
+      o.pgtt = a->pgtt;
+      o.parent = mem.parent_root_of(*a);
+      o.ssade = a->ssade;
+      resolutions.push_back(o);
+      out.insert(o);
+    } else if (cfg.negative_config()) {
+      o = Entry{};
+      o.kind = CacheKind::PasidCache;
+      o.dev = w;
+      o.pasid = pasid;
+      o.negative = true;
+      out.insert(o);
+    }
   }
   for (const Entry & e : cache)
     if (e.kind == CacheKind::PasidCache && !e.negative && e.dev == w && e.pasid == pasid) resolutions.push_back(e);

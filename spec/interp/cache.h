@@ -60,6 +60,8 @@ struct Entry {
   /// Paging-structure cache: a second-stage entry read inside a nested walk, indexed by the
   /// guest-physical address (vpn = gpa >> shift(level)) and tagged with the nested DID.
   bool gpa = false;
+  /// Context cache: the PASID table the cached context entry points to (VTD-CTX-1).
+  unsigned table = 0;
   u64 root = 0;        ///< PASID cache: root table frame (first-stage root when nested)
   u64 parent = 0;      ///< PASID cache, nested: second-stage root of the nesting parent
   u64 ptr = 0;         ///< paging-structure cache: next-level table frame

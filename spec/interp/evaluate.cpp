@@ -186,7 +186,9 @@ class Evaluation {
   u64 s2_root_ = 0;
   std::optional<u64> lookup_did_, root_;
   std::vector<Route> routes_;
-  Translation raw_t_;  ///< what memory's PASID-table entry translates, reached through a cached context entry
+  /// What a PASID table's entry in memory translates, reached through a cached context entry
+  /// pointing to that table (routes): by table.
+  std::map<unsigned, Translation> raw_t_;
   /// Entries a lookup by the witness hits, each with what it translates through every route.
   std::vector<std::pair<Entry, std::vector<Translation>>> hits_;
 };
@@ -219,16 +221,15 @@ void Evaluation::routes()
   for (const Entry & e : cache_)
     if (e.kind == CacheKind::PasidCache && !e.negative && e.dev == d_ && e.pasid == pasid_)
       add_route(e.did, e.pgtt, e.root, e.parent, e.sre);
-  Entry cc;
-  cc.kind = CacheKind::ContextCache;
-  cc.dev = d_;
-  int raw = mem_.attached(d_, pasid_);
-  if (dom_ < 0 && raw >= 0 && cache_.count(cc)) {
-    unsigned rp = mem_.attached_pgtt(d_, pasid_);
-    u64 rroot = mem_.attached_root(d_, pasid_), rs2 = mem_.attached_parent_root(d_, pasid_);
-    const bool rsre = mem_.attached_sre(d_, pasid_);
-    add_route(mem_.attached_did(d_, pasid_), rp, rroot, rs2, rsre);
-    raw_t_ = through_entry(cfg_, mem_, rp, rroot, rs2, rsre, addr_);
+  // Through a cached context entry: the PASID table it points to, as it is in memory, when
+  // memory's context entry does not lead there (cleared, or pointing to another table).
+  for (const Entry & e : cache_) {
+    if (e.kind != CacheKind::ContextCache || e.negative || e.dev != d_) continue;
+    const Attachment * a = mem_.attachment_in(d_, e.table, pasid_);
+    if (!a || !(dom_ < 0 || e.table != mem_.context_table(d_))) continue;
+    u64 rroot = mem_.root_of(*a), rs2 = mem_.parent_root_of(*a);
+    add_route(a->did, a->pgtt, rroot, rs2, a->sre);
+    raw_t_[e.table] = through_entry(cfg_, mem_, a->pgtt, rroot, rs2, a->sre, addr_);
   }
 }
 
@@ -242,7 +243,10 @@ std::optional<u64> Evaluation::route_gpa(const Route & r) const
 /// What a lookup that hits `e` through route `r` can use (route-independent kinds: r unused).
 Translation Evaluation::judge(const Entry & e, const Route & r) const
 {
-  if (e.kind == CacheKind::ContextCache) return e.negative ? Translation{} : raw_t_;
+  if (e.kind == CacheKind::ContextCache) {
+    auto it = raw_t_.find(e.table);
+    return e.negative || it == raw_t_.end() ? Translation{} : it->second;
+  }
   return built(cfg_, mem_, e, addr_, r.s2, r.s1, r.sre);
 }
 
@@ -304,7 +308,9 @@ void Evaluation::stale(std::vector<Violation> & v)
     if (e.kind == CacheKind::ContextCache) {
       // A cached context entry of a device whose entry memory has cleared; or a cached
       // not-present one where memory now translates (the device faults, VTD-SEQ-1).
-      if (!e.negative && !mem_.context_present(d_)) v.push_back(Violation{"no-stale", "unsafe", false, e});
+      // Or one that points to another PASID table than memory's (VTD-CTX-2).
+      if (!e.negative && (!mem_.context_present(d_) || e.table != mem_.context_table(d_)))
+        v.push_back(Violation{"no-stale", "unsafe", false, e});
       bool grants = sem::is_kind(V_, mtr_.kind, sem::kTrLeaf) && sem::allows(V_, mtr_.perm, M_);
       if (e.negative && mem_.context_present(d_) && grants)
         restrictive.push_back(Violation{"no-stale", "restrictive", false, e});

@@ -50,6 +50,8 @@ struct Explorer {
       if (torn)
         for (const Entry & e : *torn) walkers.insert({e.dev, e.pasid});
       for (const auto & [key, att] : mem.attachments()) walkers.insert(key);
+      for (const auto & [key, t] : mem.parked())  // reached through a cached context entry (VTD-CTX-1)
+        for (const auto & [p, att] : t.attach) walkers.insert({key.first, p});
       if (cfg.negative_config())  // not-present entries of any (device, PASID) may be cached
         for (std::size_t d = 0; d < cfg.devices.size(); ++d)
           for (u64 p : pasids) walkers.insert({static_cast<int>(d), p});

@@ -119,6 +119,24 @@ std::string rule_text(const std::string & id)
                     "lines it names; flush each written entry's own line (the leaf PTEs, a new upper-level entry, "
                     "the PASID-table entry, a new PASID-directory entry) (pfn_to_dma_pte, __domain_mapping, "
                     "dma_pte_clear_range, pasid_flush_caches, intel_pasid_get_entry)"},
+      {"VTD-ROOT-1", "VT-d: the root-table pointer (RTADDR_REG, made active by GCMD.SRTP) selects the root table; "
+                     "switching it changes every device's context entry at once, and the context cache, tagged by "
+                     "requester id only, keeps the old root's entries"},
+      {"VTD-ROOT-2", "VT-d: after SRTP (without ESRTPS) the caches may hold entries of the old root table's "
+                     "structures: a global cc_inv, a global pc_inv (scalable mode) and a global iotlb_inv, waited "
+                     "for (iommu_set_root_entry)"},
+      {"VTD-ROOT-3", "VT-d CAP.ESRTPS: the SRTP flow itself invalidates the context cache, PASID cache, IOTLB and "
+                     "paging-structure caches, so iommu_set_root_entry issues no flush (cap_esrtps)"},
+      {"VTD-CTX-1", "VT-d scalable mode: a context entry points to one PASID directory and table (PASIDDIRPTR); "
+                    "a walk through a cached context entry reads the PASID table that copy points to, whatever "
+                    "memory's entry points to now"},
+      {"VTD-CTX-2", "VT-d scalable mode: a context entry moved to another PASID table needs a device-selective "
+                    "(or global) cc_inv, waited for, before it is used: the context cache keeps the old pointer "
+                    "and walks read the old table through it (device_pasid_table_setup, kdump)"},
+      {"VTD-CTX-3", "VT-d scalable mode: when a context entry moves to another PASID table, the PASID-cache, "
+                    "IOTLB and device-TLB entries filled through the old table must go too: Linux knows neither "
+                    "their DIDs nor their PASIDs and issues a global pc_inv, a global iotlb_inv and a device-TLB "
+                    "flush (device_pasid_table_setup, kdump)"},
   };
   auto it = rules.find(id);
   return it == rules.end() ? id : it->second;

@@ -25,14 +25,17 @@ const char * op_name(Op op)
     case Op::Clflush: return "clflush";
     case Op::ShareTable: return "share_table";
     case Op::Ats: return "ats";
+    case Op::SetRoot: return "set_root";
   }
   return "?";
 }
 
 Memory::Memory(const Config & cfg) : has_dir_(cfg.context_cache())
 {
-  for (std::size_t d = 0; d < cfg.devices.size(); ++d)
+  for (std::size_t d = 0; d < cfg.devices.size(); ++d) {
     if (!cfg.devices[d].context) ctx_absent_.insert(static_cast<int>(d));
+    if (cfg.devices[d].pasid_table) ctx_table_[static_cast<int>(d)] = cfg.devices[d].pasid_table;
+  }
   for (const Domain & d : cfg.domains) {
     DomainState st;
     st.did = d.did;
@@ -97,6 +100,68 @@ u64 Memory::attached_parent_root(int device, u64 pasid) const
   return domains_.at(static_cast<std::size_t>(it->second.parent)).root;
 }
 
+const Attachment * Memory::attachment_in(int device, unsigned table, u64 pasid) const
+{
+  if (table == context_table(device)) {
+    auto it = attach_.find({device, pasid});
+    return it == attach_.end() ? nullptr : &it->second;
+  }
+  auto t = parked_.find({device, table});
+  if (t == parked_.end()) return nullptr;
+  auto it = t->second.attach.find(pasid);
+  return it == t->second.attach.end() ? nullptr : &it->second;
+}
+
+u64 Memory::root_of(const Attachment & a) const
+{
+  return a.pgtt == kPgttPassThrough ? 0 : domains_.at(static_cast<std::size_t>(a.domain)).root;
+}
+
+u64 Memory::parent_root_of(const Attachment & a) const
+{
+  return a.parent < 0 ? 0 : domains_.at(static_cast<std::size_t>(a.parent)).root;
+}
+
+void Memory::point_to(int device, unsigned table)
+{
+  const unsigned old = context_table(device);
+  if (old == table) return;
+  ParkedTable & out = parked_[{device, old}];
+  for (auto it = attach_.lower_bound({device, 0}); it != attach_.end() && it->first.first == device;) {
+    out.attach.emplace(it->first.second, it->second);
+    it = attach_.erase(it);
+  }
+  for (auto it = pasid_dir_.lower_bound({device, 0}); it != pasid_dir_.end() && it->first == device;) {
+    out.dir.insert(it->second);
+    it = pasid_dir_.erase(it);
+  }
+  if (out.attach.empty() && out.dir.empty()) parked_.erase({device, old});
+  auto in = parked_.find({device, table});
+  if (in != parked_.end()) {
+    for (const auto & [pasid, a] : in->second.attach) attach_.emplace(std::make_pair(device, pasid), a);
+    for (u64 dir : in->second.dir) pasid_dir_.insert({device, dir});
+    parked_.erase(in);
+  }
+  if (table) ctx_table_[device] = table;
+  else ctx_table_.erase(device);
+}
+
+void Memory::select_root(const Config & cfg, unsigned r)
+{
+  if (r == root_) return;
+  for (std::size_t i = 0; i < cfg.devices.size(); ++i) {
+    const int d = static_cast<int>(i);
+    parked_roots_[{root_, d}] = ContextEntry{context_present(d), context_table(d)};
+    auto it = parked_roots_.find({r, d});
+    const ContextEntry in = it == parked_roots_.end() ? ContextEntry{} : it->second;
+    if (it != parked_roots_.end()) parked_roots_.erase(it);
+    if (in.present) ctx_absent_.erase(d);
+    else ctx_absent_.insert(d);
+    point_to(d, in.table);
+  }
+  root_ = r;
+}
+
 Memory Memory::walker_view(const Memory & now) const
 {
   Memory v = *this;
@@ -107,6 +172,10 @@ Memory Memory::walker_view(const Memory & now) const
   if (has_dir_)
     for (auto it = v.attach_.begin(); it != v.attach_.end();)
       it = pasid_dir_.count({it->first.first, it->first.second >> kPasidTableShift}) ? std::next(it) : v.attach_.erase(it);
+  if (has_dir_)
+    for (auto & [key, t] : v.parked_)
+      for (auto it = t.attach.begin(); it != t.attach.end();)
+        it = t.dir.count(it->first >> kPasidTableShift) ? std::next(it) : t.attach.erase(it);
   v.ats_off_ = now.ats_off_;  // a device's own state, not a table write a walker may miss
   return v;
 }
@@ -123,25 +192,44 @@ void Memory::flush_from(const Config & cfg, const Memory & now, const Step & s)
       return;
     }
     case Flush::Kind::Directory: {
-      const std::pair<int, u64> key{s.device, s.pasid >> kPasidTableShift};
-      if (now.pasid_dir_.count(key)) pasid_dir_.insert(key);
-      else pasid_dir_.erase(key);
+      // Into the table the step wrote: the one memory's context entry points to now, which
+      // the walker may still see parked (VTD-CTX-1).
+      const unsigned table = now.context_table(s.device);
+      const u64 dir = s.pasid >> kPasidTableShift;
+      const bool present = now.pasid_dir_.count({s.device, dir}) > 0;
+      if (table != context_table(s.device)) {
+        ParkedTable & t = parked_[{s.device, table}];
+        if (present) t.dir.insert(dir);
+        else t.dir.erase(dir);
+        return;
+      }
+      if (present) pasid_dir_.insert({s.device, dir});
+      else pasid_dir_.erase({s.device, dir});
       return;
     }
-    case Flush::Kind::Record:
+    case Flush::Kind::Record: {
       if (s.flush.depth == 1) {
         if (now.ctx_absent_.count(s.device)) ctx_absent_.insert(s.device);
         else ctx_absent_.erase(s.device);
+        point_to(s.device, now.context_table(s.device));
+        return;
+      }
+      const unsigned table = now.context_table(s.device);
+      auto it = now.attach_.find({s.device, s.pasid});
+      if (table != context_table(s.device)) {
+        ParkedTable & t = parked_[{s.device, table}];
+        if (it == now.attach_.end()) t.attach.erase(s.pasid);
+        else t.attach[s.pasid] = it->second;
         return;
       }
       const std::pair<int, u64> key{s.device, s.pasid};
-      auto it = now.attach_.find(key);
       if (it == now.attach_.end()) {
         attach_.erase(key);
         return;
       }
       attach_[key] = it->second;  // with the domain id it holds (Attachment::did)
       return;
+    }
   }
 }
 
@@ -176,7 +264,8 @@ void Memory::flush_line(const Memory & now, u64 table, unsigned line)
 bool Memory::walker_sees(const Memory & now) const
 {
   if (tables_ != now.tables_ || attach_ != now.attach_ || ctx_absent_ != now.ctx_absent_ ||
-      pasid_dir_ != now.pasid_dir_)
+      pasid_dir_ != now.pasid_dir_ || ctx_table_ != now.ctx_table_ || parked_ != now.parked_ ||
+      root_ != now.root_ || parked_roots_ != now.parked_roots_)
     return false;
   for (std::size_t d = 0; d < domains_.size(); ++d)
     if (domains_[d].did != now.domains_[d].did) return false;
@@ -415,11 +504,19 @@ bool Memory::unmap_range(const Config & cfg, const Step & s, u64 table, unsigned
 void Memory::write_record(const Step & s)
 {
   const ConfigWrite & w = s.cw;
+  if (w.depth > 0 && w.root >= 0 && static_cast<unsigned>(w.root) != root_) {
+    // A context entry of a root table the pointer does not select (VTD-ROOT-1): no walk reads it.
+    ContextEntry & e = parked_roots_[{static_cast<unsigned>(w.root), s.device}];
+    e.present = w.present;
+    if (w.present && w.table >= 0) e.table = static_cast<unsigned>(w.table);
+    return;
+  }
   if (w.depth > 0) {  // the structure above the records (VT-d scalable-mode context entry)
     if (w.present)
       ctx_absent_.erase(s.device);
     else
       ctx_absent_.insert(s.device);
+    if (w.present && w.table >= 0) point_to(s.device, static_cast<unsigned>(w.table));
     return;
   }
   if (w.fields == ConfigWrite::Fields::Dirty) {
@@ -494,6 +591,7 @@ void Memory::apply_step(const Config & cfg, const Step & s)
     }
     case Op::AssignDid: domains_.at(static_cast<std::size_t>(s.domain)).did = s.did; break;
     case Op::ShareTable: share_table(cfg, s); break;
+    case Op::SetRoot: select_root(cfg, s.root); break;
     case Op::Ats:
       if (s.enable) ats_off_.erase(s.device);
       else ats_off_.insert(s.device);

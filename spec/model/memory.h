@@ -126,6 +126,36 @@ class Memory {
 
   /// The device's context entry (a depth-1 ConfigWrite; present unless cleared).
   bool context_present(int device) const { return !ctx_absent_.count(device); }
+  /// The PASID table the device's context entry points to (its PASID-directory pointer,
+  /// VTD-CTX-1): an index into Config::pasid_tables, 0 the device's first one. Kept while the
+  /// entry is not present; attach and detach write into this table.
+  unsigned context_table(int device) const
+  {
+    auto it = ctx_table_.find(device);
+    return it == ctx_table_.end() ? 0 : it->second;
+  }
+  /// The PASID-table entry of (device, pasid) in the device's table `table` (nullptr: none):
+  /// what a walk through a context entry pointing there reads.
+  const Attachment * attachment_in(int device, unsigned table, u64 pasid) const;
+  /// The table pointer and the nesting parent's root an entry holds (as attached_root and
+  /// attached_parent_root).
+  u64 root_of(const Attachment & a) const;
+  u64 parent_root_of(const Attachment & a) const;
+  /// The PASID tables of the device that its context entry does not point to now.
+  struct ParkedTable {
+    std::map<u64, Attachment> attach;  ///< by PASID
+    std::set<u64> dir;                 ///< present PASID-directory entries (pasid >> kPasidTableShift)
+    bool operator==(const ParkedTable &) const = default;
+  };
+  const std::map<std::pair<int, unsigned>, ParkedTable> & parked() const { return parked_; }
+  /// The root table the root-table pointer selects (Config::roots; VTD-ROOT-1).
+  unsigned root() const { return root_; }
+  /// A context entry of a root table the pointer does not select: present, and its PASID table.
+  struct ContextEntry {
+    bool present = false;
+    unsigned table = 0;
+    bool operator==(const ContextEntry &) const = default;
+  };
   /// The device's ATS Enable bit (set at the start on ATS devices): while it is clear the device
   /// neither fills nor uses its device TLB, whose entries stay (ATS-9).
   bool ats_enabled(int device) const { return !ats_off_.count(device); }
@@ -159,6 +189,12 @@ class Memory {
                     unsigned only);
   void flush_line(const Memory & now, u64 table, unsigned line);
   void mark_used(u64 lo, u64 hi);
+  /// Point the device's context entry at its PASID table `table`: the entries of the table it
+  /// pointed to are parked, those of `table` become the device's attachments.
+  void point_to(int device, unsigned table);
+  /// Select root table `r`: every device's context entry becomes r's (a root never written
+  /// holds none), the current root's entries are parked.
+  void select_root(const Config & cfg, unsigned r);
 
   std::map<u64, TablePage> tables_;
   std::vector<DomainState> domains_;
@@ -173,6 +209,13 @@ class Memory {
   std::set<std::pair<int, u64>> pasid_dir_;
   bool has_dir_ = false;
   std::set<int> ats_off_;     ///< devices whose ATS Enable bit is clear
+  /// Devices whose context entry points to a PASID table other than their first (VTD-CTX-1);
+  /// attach_ holds the entries of the table each context entry points to, parked_ the others.
+  std::map<int, unsigned> ctx_table_;
+  std::map<std::pair<int, unsigned>, ParkedTable> parked_;
+  unsigned root_ = 0;
+  /// Context entries of the root tables not selected, by (root, device); absent: not present.
+  std::map<std::pair<unsigned, int>, ContextEntry> parked_roots_;
 };
 
 }  // namespace nostale

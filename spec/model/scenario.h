@@ -46,6 +46,9 @@ enum class Op {
   /// every x86 mm shares, pgd_alloc / sync_global_pgds; a shared intermediate table).
   ShareTable,
   Ats,      ///< the device's PCIe ATS Enable bit set or cleared (pci_enable_ats / pci_disable_ats)
+  /// The root-table pointer switched (VT-d RTADDR_REG, then GCMD.SRTP and a wait for GSTS.RTPS:
+  /// iommu_set_root_entry): every device's context entry becomes the new root's (VTD-ROOT-1).
+  SetRoot,
 };
 
 /// What a clflush step writes back to the memory a non-coherent walker reads (Linux
@@ -87,6 +90,12 @@ struct ConfigWrite {
   /// Supervisor Request Enable (VT-d PASID entry SRE, bit 128): without it a first-stage or
   /// nested entry blocks requests with PR=1 (VTD-PRIV-2).
   bool sre = false;
+  /// depth 1, present: the PASID table the context entry points to from now on (index into
+  /// Config::pasid_tables; -1: the one it points to already). VTD-CTX-1.
+  int table = -1;
+  /// depth 1: the root table whose context entry is written (index into Config::roots; -1:
+  /// the one the root-table pointer selects now). VTD-ROOT-1.
+  int root = -1;
 };
 
 const char * op_name(Op op);
@@ -116,6 +125,10 @@ struct Step {
   /// sync: the wait also drains page requests issued before it (VT-d inv_wait PD=1, VTD-SEQ-9).
   bool drain = false;
   bool enable = false;  ///< ats: the ATS Enable bit is set (true) or cleared
+  unsigned root = 0;    ///< set_root: the root table selected from now on (Config::roots)
+  /// set_root: the SRTP flow itself invalidates the context cache, PASID cache, IOTLB and
+  /// paging-structure caches before it completes (VT-d ESRTPS, VTD-ROOT-3): `inv` holds them.
+  bool srtp_invalidates = false;
   InvPattern inv;    ///< invalidate
   Flush flush;       ///< clflush
   std::string rule;  ///< rule id of the command's semantics (e.g. GAPI-3)
@@ -127,12 +140,17 @@ struct Step {
 
 enum class Completion { AnyOrder, InOrder };
 
+/// PASID tables a scenario may name (Config::pasid_tables; the encoding's table terms are
+/// 3 bits wide).
+constexpr unsigned kMaxPasidTables = 8;
+
 struct Device {
   std::string name;
   bool ats = false;
   bool pri = false;  ///< PCIe Page Request Interface: may issue page requests while bound
   std::optional<u64> sid = std::nullopt;  ///< requester id (bus/dev/fn) for profiles whose commands name it
   bool context = true;  ///< its context entry is present at the start (Config::context_cache)
+  unsigned pasid_table = 0;  ///< the PASID table its context entry points to at the start (Config::pasid_tables)
 };
 
 struct Domain {
@@ -154,6 +172,12 @@ struct Config {
   u64 pt_pool = 0x7f0000000000ULL;  ///< physical address of the page-table page allocator
   /// Further hardware capabilities a profile checks its commands against (e.g. VT-d "psi").
   std::map<std::string, u64> caps;
+  /// Names of the PASID tables context entries may point to (VTD-CTX-1); index 0 is every
+  /// device's first table unless it names another. Each device has its own table of each name.
+  std::vector<std::string> pasid_tables = {"default"};
+  /// Names of the root tables the root-table pointer may select (VTD-ROOT-1); index 0 is the
+  /// one selected at the start.
+  std::vector<std::string> roots = {"default"};
   /// What the hardware is (its profile's declaration, spec/hw/description.h): the one source
   /// of what the flags below say.
   hw::Description hw;

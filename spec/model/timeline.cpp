@@ -59,18 +59,27 @@ Timeline build_timeline(const Scenario & sc)
       tl.walk.push_back(m);
     } else {
       if (s.op == Op::Clflush) flushed.flush_from(sc.config, m, s);
+      // The root-table pointer is a register: the walker follows it at once (VTD-ROOT-1).
+      if (s.op == Op::SetRoot) flushed.apply_step(sc.config, s);
       tl.walk.push_back(flushed.walker_view(m));
       // A flush of some lines leaves the walker behind on the others (VTD-COH-5). The ATS
       // Enable bit is the device's own state, not a table write the walker may miss.
       behind = s.op == Op::Clflush ? !tl.walk.back().walker_sees(m)
-                                   : behind || (writes_memory(s.op) && s.op != Op::Ats);
-      version += s.op == Op::Clflush || s.op == Op::FreePgtables || s.op == Op::FreeFrame || s.op == Op::Ats;
+                                   : behind || (writes_memory(s.op) && s.op != Op::Ats && s.op != Op::SetRoot);
+      version += s.op == Op::Clflush || s.op == Op::FreePgtables || s.op == Op::FreeFrame || s.op == Op::Ats ||
+                 s.op == Op::SetRoot;
     }
     tl.walk_version.push_back(version);
     tl.behind.push_back(behind);
     if (s.op == Op::Fence) ++fences;
     if (s.op == Op::Invalidate) {
       tl.invs.push_back(Invalidation{i, s.inv, std::nullopt, fences});
+      if (sc.config.negative_tag_current()) tl.invs.back().pat.records_now = present_records(sc.config, tl.walk.back());
+    }
+    // ESRTPS: the SRTP flow invalidates the caches itself, done when its wait for GSTS.RTPS
+    // returns, before the next step (VTD-ROOT-3).
+    if (s.op == Op::SetRoot && s.srtp_invalidates) {
+      tl.invs.push_back(Invalidation{i, s.inv, i + 1, fences});
       if (sc.config.negative_tag_current()) tl.invs.back().pat.records_now = present_records(sc.config, tl.walk.back());
     }
     if (s.op == Op::Sync)

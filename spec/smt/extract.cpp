@@ -45,6 +45,7 @@ Entry Reader::entry_of(Instance & I, u64 pasid, u64 addr)
       e.negative = tru(I.neg);
       e.pasid = 0;
       e.pgtt = kPgttNone;
+      if (I.ctx_tab && !e.negative) e.table = static_cast<unsigned>(val(*I.ctx_tab));
       return e;
     case CacheKind::PasidCache:
       e.dev = static_cast<int>(val(I.w));
@@ -162,12 +163,16 @@ void Reader::fill_events(Counterexample & cex)
     if (t.ctx_on && tru(I->ctx_use)) {
       // The PASID table was reached through a context entry cached earlier.
       HwEvent x = private_fill(I->ctx_t, CacheKind::ContextCache);
+      if (I->ctx_tab) x.entry.table = static_cast<unsigned>(val(*I->ctx_tab));
       x.source = "context entry in memory";
       cex.events.push_back(x);
     }
     e.source = I->kind == CacheKind::PasidCache
                    ? (tru(I->torn) ? word + " in memory, read torn (half old, half new)" : word + " in memory")
                    : source(*I);
+    // Through a cached context entry that points to another PASID table (VTD-CTX-1).
+    if (I->ctx_tab && tru(I->ctx_use))
+      e.source += ", in PASID table " + t.cfg.pasid_tables.at(val(*I->ctx_tab)) + " (through a cached context entry)";
     if (I->kind != CacheKind::PasidCache) {
       // The same facts as the source text, for the judgement's account (spec/interp/survival.h).
       e.from_iotlb = I->kind == CacheKind::DevTlb && tru(I->from_tlb);
@@ -264,7 +269,11 @@ z3::expr Encoding::same_violation(const z3::model & m, const std::string & prope
   keep(untagged);
   if (!r.tru(untagged) && I->kind != CacheKind::ContextCache) keep(t.wp);
   switch (I->kind) {
-    case CacheKind::ContextCache: keep(I->w); keep(I->neg); break;
+    case CacheKind::ContextCache:
+      keep(I->w);
+      keep(I->neg);
+      if (I->ctx_tab) keep(*I->ctx_tab);
+      break;
     case CacheKind::PasidCache: keep(I->w); keep(I->did); keep(I->neg); break;
     case CacheKind::Psc: keep(I->did); keep(I->wild); break;
     case CacheKind::Iotlb: keep(I->did); keep(I->lvl); keep(I->wild); keep(I->neg); break;

@@ -51,10 +51,12 @@ Instance Fills::new_instance(CacheKind k, unsigned level, const std::string & n)
 /// after a non-atomic rewrite of that entry, any per-chunk mix of the old and new entries
 /// (chunks as in Entry torn_reads: qw0 present/PGTT/second-stage root, qw1 domain id, qw2
 /// first-stage root).
-Attach Fills::read_entry(const Time & at, const z3::expr & w, Instance & I)
+Attach Fills::read_entry(const Time & at, const z3::expr & w, Instance & I, const std::optional<z3::expr> & tab)
 {
   z3::expr pasid = I.walk_pasid ? *I.walk_pasid : t.wp;
-  Attach a = mem.at_gap(at.g, [&](MemTerms & m) { return mem.attach_at(*m.mem, w, pasid); });
+  Attach a = mem.at_gap(at.g, [&](MemTerms & m) {
+    return tab ? mem.attach_in(*m.mem, w, *tab, pasid) : mem.attach_at(*m.mem, w, pasid);
+  });
   z3::expr torn_ok = t.c.bool_val(false);
   std::optional<Attach> mixed;
   // One choice per word of the record's layout (Config::hw): the word read old or new. The
@@ -81,6 +83,7 @@ Attach Fills::read_entry(const Time & at, const z3::expr & w, Instance & I)
     NOSTALE_CHECK(layout, "a non-atomic entry write needs the profile's record layout (Config::hw)");
     z3::expr here = at.g == t.bv(g, t.GW) && at.pos == t.bv(0, t.PSW) &&
                     w == t.bv(static_cast<u64>(st.device), kDevW) && pasid == t.bv(st.pasid, t.PW);
+    if (tab) here = here && *tab == mem.tab_at(t.tl.walk[g], w);  // the rewritten entry's table
     Attach o = mem.attach_at(t.tl.walk[g - 1], w, pasid), nw = mem.attach_at(t.tl.walk[g], w, pasid);
     sem::Entry<Z3Domain> m = sem::load(D, sem::torn_mix(D, *layout, stored(o), stored(nw), take_new), t.FW);
     Attach mix{m.ok, m.did, m.root, m.type, m.s2, m.dirty, m.sre};
@@ -96,21 +99,23 @@ Attach Fills::read_entry(const Time & at, const z3::expr & w, Instance & I)
   return ite(I.torn, *mixed, a);
 }
 
-void Fills::require_context(Instance & I, const Time & at)
+std::optional<z3::expr> Fills::require_context(Instance & I, const Time & at)
 {
-  if (!t.ctx_on) return;
+  if (!t.ctx_on) return std::nullopt;
   z3::expr w = I.w;
   z3::expr now = mem.at_gap(at.g, [&](MemTerms & m) { return mem.ctx_at(*m.mem, w); });
   z3::expr cached = lt(I.ctx_t, at) && mem.at_gap(I.ctx_t.g, [&](MemTerms & m) { return mem.ctx_at(*m.mem, w); }) &&
                     inv.kept([&](const InvPattern & p) { return inv.match_cc(p, w); }, I.ctx_t, at);
   t.cons.push_back(z3::implies(I.active, z3::ite(I.ctx_use, cached, now)));
+  if (!t.tab_on) return std::nullopt;
+  I.ctx_tab = mem.at_gap(I.ctx_t.g, [&](MemTerms & m) { return mem.tab_at(*m.mem, w); });
+  return z3::ite(I.ctx_use, *I.ctx_tab, mem.at_gap(at.g, [&](MemTerms & m) { return mem.tab_at(*m.mem, w); }));
 }
 
 void Fills::resolve(Instance & I)
 {
   Time at{z3::ite(I.pc_use, I.pc_t.g, I.t.g), z3::ite(I.pc_use, I.pc_t.pos, I.t.pos)};
-  require_context(I, at);
-  Attach a = read_entry(at, I.w, I);
+  Attach a = read_entry(at, I.w, I, require_context(I, at));
   I.did = a.did;
   I.root = a.root;
   I.pgtt = a.pgtt;
@@ -276,8 +281,7 @@ void Fills::build_dtlb()
 void Fills::build_pct()
 {
   Instance I = new_instance(CacheKind::PasidCache, 0, "pct");
-  require_context(I, I.t);
-  Attach a = read_entry(I.t, I.w, I);
+  Attach a = read_entry(I.t, I.w, I, require_context(I, I.t));
   // A not-present entry may be cached too (CM=1): did, root and type then read as 0. Not
   // from a torn read: the same entry could be filled just before the write (mirrors
   // torn_reads, which yields present entries only).
@@ -303,6 +307,7 @@ void Fills::build_cct()
   z3::expr w = I.w;
   I.neg = !mem.at_gap(I.t.g, [&](MemTerms & m) { return mem.ctx_at(*m.mem, w); });
   if (!t.cfg.negative_context()) t.cons.push_back(z3::implies(I.active, !I.neg));
+  if (t.tab_on) I.ctx_tab = mem.at_gap(I.t.g, [&](MemTerms & m) { return mem.tab_at(*m.mem, w); });
   t.cons.push_back(!I.ctx_use && !I.pc_use && !I.torn);
   cct.emplace(I);
 }

@@ -35,10 +35,12 @@ class Fills {
 
  private:
   Instance new_instance(CacheKind k, unsigned level, const std::string & n);
-  Attach read_entry(const Time & at, const z3::expr & w, Instance & I);
+  /// `tab`: the PASID table read (require_context; none: memory's context entry's).
+  Attach read_entry(const Time & at, const z3::expr & w, Instance & I, const std::optional<z3::expr> & tab);
   /// Reading I's PASID-table entry from memory at `at` needs the device's context entry:
-  /// memory's then, or a copy cached at ctx_t and not invalidated since (VTD-CACHE-1).
-  void require_context(Instance & I, const Time & at);
+  /// memory's then, or a copy cached at ctx_t and not invalidated since (VTD-CACHE-1). The
+  /// PASID table the walk reads is the one that entry points to (Terms::tab_on, VTD-CTX-1).
+  std::optional<z3::expr> require_context(Instance & I, const Time & at);
   void resolve(Instance & I);
   /// The walk of I from its start down to level `stop`, with the start's conditions.
   Res walk(Instance & I, unsigned stop, const z3::expr & walking);

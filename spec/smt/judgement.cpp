@@ -36,8 +36,8 @@ const std::vector<Judgement::RouteSel> & Judgement::routes()
   routes_.push_back({present(P) && !P.neg && P.w == t.wd, P.did, P.pgtt, P.root, P.s2, P.sre});
   if (fills.cct) {
     Instance & C = *fills.cct;
-    Attach r = raw_T();
-    routes_.push_back({!a.ok && present(C) && !C.neg && C.w == t.wd && r.ok, r.did, r.pgtt, r.root, r.s2, r.sre});
+    Attach r = cc_T();
+    routes_.push_back({off_memory(C) && present(C) && !C.neg && C.w == t.wd && r.ok, r.did, r.pgtt, r.root, r.s2, r.sre});
   }
   return routes_;
 }
@@ -77,9 +77,23 @@ Attach Judgement::raw_T()
   return *raw_T_;
 }
 
+Attach Judgement::cc_T()
+{
+  Instance & C = *fills.cct;
+  if (!t.tab_on) return raw_T();
+  return mem.attach_in(*mem.check_mem.mem, t.wd, *C.ctx_tab, t.wp);
+}
+
+z3::expr Judgement::off_memory(Instance & C)
+{
+  z3::expr r = !attach_T().ok;
+  if (t.tab_on) r = r || *C.ctx_tab != mem.tab_at(*mem.check_mem.mem, t.wd);
+  return r;
+}
+
 Judgement::Tr Judgement::raw_tr()
 {
-  Attach r = raw_T();
+  Attach r = cc_T();
   Res x = nest_at_check(r.pgtt, r.s2, mem.walk_sym(mem.check_mem, r.root, t.geo.levels, 1));
   return privileged(from_res(ite(r.ok, ite(t.is_pt(r.pgtt), mem.pass_res(), x), t.none(t.geo.levels))), r.pgtt, r.sre);
 }
@@ -202,7 +216,7 @@ void Judgement::dma_after_free(const Tr & mt, Targets & v)
     if (I->kind == CacheKind::ContextCache) {
       // Cleared in memory, still cached: the PASID table as in memory.
       Tr b = raw_tr();
-      v.push_back({I, present(*I) && hit(*I) && !I->neg && !attach_T().ok && reaches_free(b) && !granted(b)});
+      v.push_back({I, present(*I) && hit(*I) && !I->neg && off_memory(*I) && reaches_free(b) && !granted(b)});
       continue;
     }
     Tr b = built(*I);
@@ -247,8 +261,13 @@ void Judgement::stale(const Tr & mt, const std::string & sev, Targets & v)
       // A cached context entry of a device whose entry memory has cleared; or a cached
       // not-present one where memory now translates (mirrors evaluate).
       z3::expr now = mem.ctx_at(*mem.check_mem.mem, t.wd);
-      if (sev == "unsafe")
-        v.push_back({I, present(*I) && hit(*I) && !I->neg && !now});
+      // Or one that points to another PASID table than memory's (VTD-CTX-2).
+      if (sev == "unsafe") {
+        z3::expr cached = present(*I) && hit(*I) && !I->neg;  // built first: the dumps stay as they were
+        z3::expr gone = !now;
+        if (t.tab_on) gone = gone || *I->ctx_tab != mem.tab_at(*mem.check_mem.mem, t.wd);
+        v.push_back({I, cached && gone});
+      }
       else
         v.push_back({I, present(*I) && hit(*I) && I->neg && now && mt.kind == t.bv(kLeaf, 2) && allows(mt.perm)});
       continue;

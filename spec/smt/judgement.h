@@ -66,7 +66,13 @@ class Judgement {
   std::pair<z3::expr, z3::expr> gpa_T();
   /// The witness's PASID-table entry in memory whether or not its context entry is present.
   Attach raw_T();
-  /// What that entry translates (a lookup through a cached context entry uses it).
+  /// The witness's PASID-table entry in memory in the table the cached context entry (cct)
+  /// points to: raw_T unless context entries change tables (VTD-CTX-1).
+  Attach cc_T();
+  /// The cached context entry C does not lead where memory's does: memory translates nothing
+  /// for the witness, or C points to another PASID table.
+  z3::expr off_memory(Instance & C);
+  /// What cc_T translates (a lookup through a cached context entry uses it).
   Tr raw_tr();
   Tr memory_tr();
   /// What a walk from the root gives the witness through what a non-coherent walker reads at

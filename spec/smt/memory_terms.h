@@ -56,6 +56,11 @@ class MemoryTerms {
   z3::expr is_free(const Memory & m, const z3::expr & f);
   /// Device w's context entry is present in memory m (always, without context entries).
   z3::expr ctx_at(const Memory & m, const z3::expr & w);
+  /// The PASID table device w's context entry points to in m (VTD-CTX-1).
+  z3::expr tab_at(const Memory & m, const z3::expr & w);
+  /// The PASID-table entry of (w, pasid) in w's PASID table `tab` in m: memory's when its
+  /// context entry points there, else the parked table's (Memory::attachment_in).
+  Attach attach_in(const Memory & m, const z3::expr & w, const z3::expr & tab, const z3::expr & pasid);
   /// The ATS Enable bit of device `w` in `m` (ATS-9); only scenarios with ats steps need it
   /// (has_ats_steps).
   z3::expr ats_at(const Memory & m, const z3::expr & w);

@@ -21,6 +21,7 @@ constexpr unsigned kLvlW = 3;   // page-table level
 constexpr unsigned kPermW = 2;
 enum : unsigned { kNone = 0, kLeaf = 1, kPtr = 2, kWild = 3 };
 constexpr unsigned kPgttW = 3;
+constexpr unsigned kTabW = 3;   // PASID table index (kMaxPasidTables)
 
 /// A walk result: what the walk ended on (kind), at which level, and the entry's payload. `next`:
 /// a pointer's NextLevel (Pte::next: 0 unless it skips levels, AMD-PT-1), only where a domain
@@ -115,6 +116,9 @@ struct Instance {
   z3::expr torn;             // its PASID-table entry was read torn (VTD-COH-3)
   z3::expr ctx_use;          // the PASID table was reached through a cached context entry ...
   Time ctx_t;                // ... filled at ctx_t (Config::context_cache)
+  /// The PASID table that cached context entry points to (context cache: the one it caches);
+  /// only when context entries change tables (Terms::tab_on, VTD-CTX-1).
+  std::optional<z3::expr> ctx_tab = std::nullopt;
   bool gpa = false;          // PSC: a second-stage entry of a nested walk, for the GPA gq
   std::optional<z3::expr> s2start = std::nullopt;  // nested fills: 0 root, l: cached npsc level l
   std::optional<z3::expr> walk_pasid = std::nullopt;  // the PASID of the walk, when not the witness's (below)
@@ -163,8 +167,16 @@ struct Terms {
   /// Pointers may skip levels (AMD-PT-1) only if a domain's table skips some.
   bool skip_on = std::any_of(cfg.domains.begin(), cfg.domains.end(), [](const Domain & d) { return !d.skip_levels.empty(); });
   bool ctx_on = cfg.context_cache() &&
-                (std::any_of(sc.steps.begin(), sc.steps.end(), [](const Step & st) { return st.op == Op::ConfigWrite && st.cw.depth > 0; }) ||
+                (std::any_of(sc.steps.begin(), sc.steps.end(), [](const Step & st) {
+                   return (st.op == Op::ConfigWrite && st.cw.depth > 0) || st.op == Op::SetRoot;
+                 }) ||
                  std::any_of(cfg.devices.begin(), cfg.devices.end(), [](const Device & d) { return !d.context; }));
+
+  /// Context entries point to one of several PASID tables only if a step moves one: otherwise
+  /// each keeps its table throughout, and the table a walk reads is memory's (VTD-CTX-1).
+  bool tab_on = ctx_on && std::any_of(sc.steps.begin(), sc.steps.end(), [](const Step & st) {
+    return (st.op == Op::ConfigWrite && st.cw.depth > 0 && st.cw.table >= 0) || st.op == Op::SetRoot;
+  });
 
   Terms(z3::context & ctx, const Scenario & scen, const Timeline & timeline, std::size_t check)
       : c(ctx), sc(scen), cfg(scen.config), geo(scen.config.geo), tl(timeline), ci(check),

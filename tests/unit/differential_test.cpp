@@ -41,7 +41,7 @@ std::size_t scaled(std::size_t n)
 
 double since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
 
-enum class Corpus { Generic, Stages, Nested, Focused, Profile, Skipping, Sharing, Ats, Privilege };
+enum class Corpus { Generic, Stages, Nested, Focused, Profile, Skipping, Sharing, Ats, Privilege, PasidTables };
 
 struct Run {
   Corpus corpus;
@@ -92,6 +92,88 @@ Scenario draw(Gen & g, const Run & run)
         if (with_privilege(g, sc)) return sc;
       }
     }
+    case Corpus::PasidTables: {
+      // A VT-d description whose context entries point to PASID tables (Draws::record_tables):
+      // the first device's context entry moved to a second table at one step (after clearing
+      // it, half the time) and, half the time, back later (VTD-CTX-1). Attaches after a move
+      // write into the table the entry points to then.
+      Scenario sc;
+      do sc = random_scenario(g, 4 + g.pick(7), find_profile("vtd"));
+      while (!draws_of(sc.config.hw).record_tables);
+      sc.config.pasid_tables = {"default", "T1"};
+      sc.config.roots = {"default", "R1"};
+      const std::size_t at = g.pick(sc.steps.size() + 1), back = at + g.pick(sc.steps.size() + 1 - at);
+      Step m;
+      m.op = Op::ConfigWrite;
+      m.cw.depth = 1;
+      m.device = 0;
+      std::vector<Step> move;
+      const bool root = g.coin(40);  // the root-table pointer switched instead (VTD-ROOT-1)
+      if (root) {
+        // The other root's context entries: the first device's points to T1 (or is left not
+        // present), the second device's (if any) to its first table; then SRTP, which on
+        // ESRTPS hardware invalidates the caches itself (VTD-ROOT-3).
+        m.cw.root = 1;
+        m.cw.present = g.coin(80);
+        if (m.cw.present) m.cw.table = 1;
+        move.push_back(m);
+        if (sc.config.devices.size() > 1 && g.coin()) {
+          Step o = m;
+          o.device = 1;
+          o.cw.present = true;
+          o.cw.table = 0;
+          move.push_back(o);
+        }
+        Step r;
+        r.op = Op::SetRoot;
+        r.root = 1;
+        if (g.coin(30)) {
+          r.srtp_invalidates = true;
+          r.inv.context_cache = r.inv.pasid_cache = r.inv.iotlb = r.inv.psc = true;
+        }
+        move.push_back(r);
+        if (g.coin()) {
+          r.root = 0;
+          sc.steps.insert(sc.steps.begin() + static_cast<std::ptrdiff_t>(back), r);
+        }
+      } else {
+        if (g.coin()) move.push_back(m);  // cleared first (present = false), as Linux does
+        m.cw.present = true;
+        m.cw.table = 1;
+        move.push_back(m);
+        if (g.coin()) {
+          m.cw.table = 0;
+          sc.steps.insert(sc.steps.begin() + static_cast<std::ptrdiff_t>(back), m);
+        }
+      }
+      // Half the time the flushes of a move follow it, some left out, in any order (Linux:
+      // device-selective cc_inv, global pc_inv, global iotlb_inv, device TLB, each waited for,
+      // device_pasid_table_setup): a walk through the cached context entry between them
+      // refills from the old table.
+      if (g.coin()) {
+        std::vector<InvPattern> flushes(4);
+        flushes[0].context_cache = true;
+        if (!root) flushes[0].pc_device = 0;  // iommu_set_root_entry flushes globally
+        flushes[1].pasid_cache = true;
+        flushes[2].iotlb = flushes[2].psc = true;
+        flushes[3].devtlb = true;
+        flushes[3].device = 0;
+        for (std::size_t i = flushes.size(); i > 1; --i) std::swap(flushes[i - 1], flushes[g.pick(i)]);
+        for (const InvPattern & p : flushes) {
+          if (!g.coin(75)) continue;
+          Step f;
+          f.op = Op::Invalidate;
+          f.inv = p;
+          move.push_back(f);
+          f = Step{};
+          f.op = Op::Sync;
+          move.push_back(f);
+        }
+      }
+      sc.steps.insert(sc.steps.begin() + static_cast<std::ptrdiff_t>(at), move.begin(), move.end());
+      for (std::size_t i = 0; i < sc.steps.size(); ++i) sc.steps[i].path = "/steps/" + std::to_string(i);
+      return sc;
+    }
   }
   return {};
 }
@@ -121,6 +203,8 @@ void differential(const Run & run)
   std::size_t ats_present = 0, ats_decided = 0;  // scenarios with ats steps; decided by them
   std::size_t priv_present = 0, priv_decided = 0;  // privilege corpus: matrices the privilege bits decide
   std::size_t us_decided = 0, sre_decided = 0;      // ... the U/S bits of maps alone, the SRE bits alone
+  std::size_t tab_present = 0, tab_decided = 0;  // scenarios with a PASID-table move; decided by it
+  std::size_t root_present = 0;  // ... of which root-table switches
   std::size_t line_flushes = 0, line_decided = 0;  // scenarios with a clflush of some lines only
   unsigned decided[kFeatureCount] = {}, decided_cells[kFeatureCount] = {}, present[kFeatureCount] = {};
   while (done < want) {
@@ -214,6 +298,14 @@ void differential(const Run & run)
           ++cex_kinds["nested fill through a cached second-stage pointer"];
         if (cx.entry.kind == CacheKind::ContextCache)
           ++cex_kinds[cx.entry.negative ? "negative context-cache entry" : "context-cache entry"];
+        if (cx.rule.rfind("VTD-ROOT-", 0) == 0 || cx.rule.rfind("VTD-CTX-", 0) == 0) ++cex_kinds["rule " + cx.rule];
+        if (cx.entry.kind == CacheKind::ContextCache && !cx.entry.negative &&
+            tl.mem_at_check(tl.checks[cx.check]).context_table(cx.device) != cx.entry.table)
+          ++cex_kinds["context-cache entry, another PASID table"];
+        if (std::any_of(cx.events.begin(), cx.events.end(), [](const HwEvent & e) {
+              return e.source.find("(through a cached context entry)") != std::string::npos;
+            }))
+          ++cex_kinds["fill through a cached context entry"];
         if (cx.entry.kind == CacheKind::PasidCache && cx.entry.negative && sc.config.negative_tag_current())
           ++cex_kinds["negative PASID-cache entry, named by the DID at submission"];
         if (sc.config.context_cache() && !cx.from_memory &&
@@ -270,6 +362,29 @@ void differential(const Run & run)
         sre_decided += differs(false, false, true).value_or(false);
       }
     }
+    // The PASID-table pointer decides a verdict when the same context writes, pointing nowhere
+    // new (every device keeps its one table), give another matrix (VTD-CTX-1).
+    if (run.corpus == Corpus::PasidTables) {
+      Scenario n = sc;
+      for (Step & st : n.steps) st.cw.table = -1;
+      // ... and a root switch when the same scenario without it does (its other root's entries
+      // never become the devices').
+      n.steps.erase(std::remove_if(n.steps.begin(), n.steps.end(),
+                                   [](const Step & st) {
+                                     return st.op == Op::SetRoot || (st.op == Op::ConfigWrite && st.cw.root > 0);
+                                   }),
+                    n.steps.end());
+      root_present += n.steps.size() != sc.steps.size();
+      try {
+        Timeline ntl = build_timeline(n);
+        ExplicitResult nex = explore(n, ntl, false, 3000);
+        if (nex.complete) {
+          ++tab_present;
+          tab_decided += differing_cells(nex.violable, ex.violable) > 0;
+        }
+      } catch (const ScenarioError &) {
+      }
+    }
 
     // A clflush of some lines only (VTD-COH-5) decides verdicts: the same scenario with every
     // clflush writing back everything has another matrix.
@@ -320,6 +435,9 @@ void differential(const Run & run)
   if (priv_present)
     std::cout << "\n  decided by first-stage privilege: " << priv_decided << " of " << priv_present << " (by U/S of maps alone: "
               << us_decided << ", by SRE alone: " << sre_decided << ")";
+  if (tab_present)
+    std::cout << "\n  decided by PASID-table moves and root switches: " << tab_decided << " of " << tab_present << " ("
+              << root_present << " with a root switch)";
   if (skip_violated + skip_safe)
     std::cout << "\n  with a pointer that skips levels: " << skip_violated << " violated, " << skip_safe << " safe";
   std::cout << "\n  traces:";
@@ -371,6 +489,11 @@ void differential(const Run & run)
     EXPECT_GT(priv_decided, priv_present / 20) << "first-stage privilege decides too few verdicts";
     EXPECT_GT(us_decided, 0u) << "U/S of maps decides no verdict";
     EXPECT_GT(sre_decided, 0u) << "SRE decides no verdict";
+  } else if (run.corpus == Corpus::PasidTables) {
+    EXPECT_GT(tab_decided, tab_present / 20) << "PASID-table moves decide too few verdicts";
+    EXPECT_GT(cex_kinds["context-cache entry, another PASID table"], 0);
+    EXPECT_GT(cex_kinds["fill through a cached context entry"], 0);
+    EXPECT_GT(cex_kinds["rule VTD-ROOT-2"], 0);
   } else if (run.corpus == Corpus::Sharing) {
     EXPECT_GT(share_decided, share_present / 20) << "shared table pages decide too few verdicts";
     EXPECT_GT(cex_kinds["rule PT-SHARE-1"], 0);
@@ -480,6 +603,14 @@ namespace {
 TEST(Differential, SmtAgreesWithExhaustiveEnumerationWithPrivilege)
 {
   differential({Corpus::Privilege, 160, 20261203});
+}
+
+// A device's context entry moved to another PASID table and back between random VT-d steps
+// (VTD-CTX-1/2): a cached context entry reaches the table it points to, and is stale when
+// memory's points elsewhere.
+TEST(Differential, SmtAgreesWithExhaustiveEnumerationWithPasidTableMoves)
+{
+  differential({Corpus::PasidTables, 120, 20261203});
 }
 }  // namespace
 }  // namespace nostale

@@ -54,6 +54,10 @@ struct Draws {
   /// First-stage privilege (VTD-PRIV-1/2): supervisor maps, SRE, supervisor requests. Drawn
   /// only by with_privilege (the privilege corpus), so that the other corpora keep their draws.
   bool privilege = false;
+  /// A structure above the records that points to one of several tables of them (VT-d
+  /// scalable-mode context entries and PASID tables, VTD-CTX-1): drawn by the PasidTables
+  /// corpus only (tests/unit/differential_test.cpp), so that the other corpora keep their draws.
+  bool record_tables = false;
 };
 
 inline Draws draws_of(const hw::Description & d)
@@ -77,6 +81,7 @@ inline Draws draws_of(const hw::Description & d)
     }
   w.level_hint = d.features.level_hint;
   w.privilege = d.features.privilege;
+  w.record_tables = d.record_cache(1) != nullptr;
   return w;
 }
 
@@ -620,7 +625,7 @@ inline std::string summary(const Scenario & sc)
     << (sc.config.coherent() ? "" : " non-coherent") << (sc.config.negative_caching() ? " CM=1" : "") << (sc.config.negative_config() ? " neg-config" : "") << (sc.config.context_cache() ? " context-cache" : "") << (sc.config.negative_context() ? " neg-context" : "") << "\n";
   for (std::size_t i = 0; i < sc.steps.size(); ++i) {
     const Step & s = sc.steps[i];
-    o << "  " << i << " " << op_name(s.op) << " depth=" << s.cw.depth << (s.cw.fields == ConfigWrite::Fields::Dirty ? " dirty-only" : "") << " present=" << s.cw.present << " pgtt=" << s.cw.type << " parent=" << s.cw.parent << " ssade=" << s.cw.dirty << " dom=" << s.domain << " dev=" << s.device << (s.op == Op::Ats ? (s.enable ? " ats-on" : " ats-off") : "")
+    o << "  " << i << " " << op_name(s.op) << " depth=" << s.cw.depth << (s.cw.fields == ConfigWrite::Fields::Dirty ? " dirty-only" : "") << " present=" << s.cw.present << " pgtt=" << s.cw.type << " parent=" << s.cw.parent << " ssade=" << s.cw.dirty << " dom=" << s.domain << " dev=" << s.device << (s.op == Op::Ats ? (s.enable ? " ats-on" : " ats-off") : "") << (s.cw.table >= 0 ? " table=" + std::to_string(s.cw.table) : "")
       << " pasid=" << s.pasid << " iova=0x" << std::hex << s.iova << " size=0x" << s.size
       << " phys=0x" << s.phys << std::dec << " perm=" << s.perm << " ft=" << s.free_tables << (s.cw.torn ? " TORN" : "");
     if (s.op == Op::Invalidate) {

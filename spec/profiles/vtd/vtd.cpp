@@ -28,6 +28,7 @@ using namespace vtd;
 /// CAP.MAMV (bits 53:48, the largest address mask of an iotlb_inv PSI).
 constexpr const char * kPsi = "psi";
 constexpr const char * kDit = "dit";  ///< ECAP.DIT: device-TLB invalidation throttling (PFSID used)
+constexpr const char * kEsrtps = "esrtps";  ///< CAP.ESRTPS: SRTP invalidates the caches itself (VTD-ROOT-3)
 constexpr const char * kPds = "pds";  ///< ECAP.PDS: page-request drain supported (inv_wait PD)
 constexpr const char * kCm = "cm";  ///< CAP.CM: caching mode, not-present entries may be cached
 constexpr const char * kCoherent = "coherent";  ///< ECAP.C: the walker snoops memory
@@ -66,7 +67,8 @@ class Vtd final : public Profile {
 
   void decode_caps(const json & j, const std::string & path, Config & cfg) const override
   {
-    only_keys(j, path, {"cm", "coherent", "psi", "mamv", "mgaw", "mode", "dit", "pds"});
+    only_keys(j, path, {"cm", "coherent", "psi", "mamv", "mgaw", "mode", "dit", "pds", "esrtps"});
+    if (j.contains("esrtps")) cfg.caps[kEsrtps] = get_bool(j, path, "esrtps", false);  // read by set_root steps
     cfg.caps[kDit] = get_bool(j, path, "dit", false);
     cfg.caps[kPds] = get_bool(j, path, "pds", true);
     std::string mode = j.contains("mode") ? get_string(j["mode"], path + "/mode") : "scalable";
@@ -175,7 +177,40 @@ class Vtd final : public Profile {
     // Scalable mode: a cleared context entry still cached (VTD-SEQ-2), or PASID-derived
     // entries of a device whose context entry was cleared while PASID entries were present
     // (VTD-SEQ-3: pc_inv and iotlb_inv DSI for the DID of each).
-    if (cex.entry.kind == CacheKind::ContextCache) return "VTD-SEQ-2";
+    // An entry of the context cache, PASID cache or IOTLB filled (or reached through a context
+    // entry cached) before the root-table pointer was switched: the global flushes that follow
+    // SRTP without ESRTPS (VTD-ROOT-2, iommu_set_root_entry).
+    if (!cex.from_memory && !cex.page_request && cex.entry.kind != CacheKind::DevTlb) {
+      std::optional<std::size_t> srtp;
+      for (std::size_t k = 0; k < tl.checks.at(cex.check).step && k < sc.steps.size(); ++k)
+        if (sc.steps[k].op == Op::SetRoot && !sc.steps[k].srtp_invalidates) srtp = k;
+      if (srtp)
+        for (const HwEvent & e : cex.events)
+          if (e.kind == HwEvent::Fill && e.gap <= *srtp &&
+              (e.entry == cex.entry || e.entry.kind == CacheKind::ContextCache))
+            return "VTD-ROOT-2";
+    }
+    if (cex.entry.kind == CacheKind::ContextCache) {
+      // Present in memory, but pointing to another PASID table than the cached copy (VTD-CTX-2).
+      const Memory & m = tl.mem_at_check(tl.checks.at(cex.check));
+      if (m.context_present(cex.entry.dev) && m.context_table(cex.entry.dev) != cex.entry.table) return "VTD-CTX-2";
+      return "VTD-SEQ-2";
+    }
+    // An entry filled through a PASID table the device's context entry no longer points to
+    // (VTD-CTX-3: the flushes of a move to another PASID table).
+    if (!cex.from_memory && !cex.page_request && sc.config.pasid_tables.size() > 1) {
+      const Memory & m = tl.mem_at_check(tl.checks.at(cex.check));
+      // Filled while memory's context entry pointed to another table, or after a context entry
+      // pointing to another table than memory's at the check was cached for the walker.
+      for (const HwEvent & e : cex.events) {
+        if (e.kind != HwEvent::Fill || !(e.entry == cex.entry) || e.gap >= tl.walk.size()) continue;
+        if (tl.walk[e.gap].context_table(e.walker) != m.context_table(e.walker)) return "VTD-CTX-3";
+        for (const HwEvent & c : cex.events)
+          if (c.kind == HwEvent::Fill && c.entry.kind == CacheKind::ContextCache && !c.entry.negative &&
+              c.entry.dev == e.walker && c.gap <= e.gap && c.entry.table != m.context_table(e.walker))
+            return "VTD-CTX-3";
+      }
+    }
     // A domain id freed while entries tagged with it are cached, whichever entry the trace shows
     // and however it was filled.
     if (cex.property == "no-reuse-while-cached" && !tl.checks.at(cex.check).freed_pasid) return "VTD-ID-6";
