@@ -496,6 +496,7 @@ static std::vector<Entry> resolutions_for(const Config & cfg, const Memory & mem
       o.pgtt = a->pgtt;
       o.parent = mem.parent_root_of(*a);
       o.ssade = a->ssade;
+      o.sre = a->sre;
       resolutions.push_back(o);
       out.insert(o);
     } else if (cfg.negative_config()) {

@@ -139,13 +139,14 @@ z3::expr MemoryTerms::tab_at(const Memory & m, const z3::expr & w)
 Attach MemoryTerms::attach_in(const Memory & m, const z3::expr & w, const z3::expr & tab, const z3::expr & pasid)
 {
   const unsigned FW = t.FW, IW = t.IW;
-  Attach a{t.c.bool_val(false), t.bv(0, IW), t.bv(0, FW), t.bv(0, kPgttW), t.bv(0, FW), t.c.bool_val(false)};
+  Attach a{t.c.bool_val(false), t.bv(0, IW), t.bv(0, FW), t.bv(0, kPgttW), t.bv(0, FW), t.c.bool_val(false),
+           t.c.bool_val(false)};
   for (const auto & [key, table] : m.parked())
     for (const auto & [p, att] : table.attach) {
       z3::expr cond = w == t.bv(static_cast<u64>(key.first), kDevW) && tab == t.bv(key.second, kTabW) &&
                       pasid == t.bv(p, t.PW);
       a = ite(cond, Attach{t.c.bool_val(true), t.bv(att.did, IW), t.bv(m.root_of(att), FW), t.bv(att.pgtt, kPgttW),
-                           t.bv(m.parent_root_of(att), FW), t.c.bool_val(att.ssade)},
+                           t.bv(m.parent_root_of(att), FW), t.c.bool_val(att.ssade), t.c.bool_val(t.priv_on && att.sre)},
               a);
     }
   return ite(tab == tab_at(m, w), attach_at(m, w, pasid), a);
