@@ -131,6 +131,7 @@ CheckResult check_in(z3::context & ctx, const Scenario & input, const CheckOptio
   if (opt.completion) sc.config.completion = *opt.completion;
   if (opt.engine == "explicit") return finish(check_explicit(sc, opt), opt, budget);
   ScenarioRun run(ctx, sc, budget, opt.smt2_dir);
+  run.set_cut_min_gaps(opt.cut_min_gaps);
   Answer found;
   CheckResult r = opt.all ? check_smt_all(run, opt) : check_smt(run, opt, found);
   if (needs_in_order_note(sc, opt, r)) {

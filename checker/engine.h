@@ -15,6 +15,12 @@
 #include "spec/interp/counterexample.h"
 
 namespace nostale {
+/// CUT-1: a check point is asked about as a cut only this many gaps after the previous cut
+/// (spec/smt/cut.cpp): on shorter stretches the query costs more than it saves.
+constexpr std::size_t kCutMinGaps = 12;
+}
+
+namespace nostale {
 
 enum class Verdict { Safe, Violation, Unknown };
 const char * verdict_name(Verdict v);
@@ -29,6 +35,8 @@ struct CheckOptions {
   std::string smt2_dir;              ///< if set, every query is written there as SMT-LIB2
   /// Every distinct violation (checker/policies/all_violations.h), not only the first; smt only.
   bool all = false;
+  /// CUT-1: gaps between cuts the engine asks about (kCutMinGaps above).
+  std::size_t cut_min_gaps = kCutMinGaps;
   /// Called with the step of each check point once every property is proved there.
   std::function<void(std::size_t)> on_proved;
   /// Called with the final result before the solver state is torn down. A caller that only

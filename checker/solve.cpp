@@ -49,17 +49,42 @@ ScenarioRun::ScenarioRun(z3::context & ctx, Scenario sc, Budget budget, std::str
 smt::Encoding & ScenarioRun::encoding(std::size_t check)
 {
   if (enc_ && enc_check_ == check) return *enc_;
+  if (enc_ && check > enc_check_) try_cut();
+  // CUT-1: the latest cut before this check point (cuts are found in check-point order).
+  std::size_t lo = 0;
+  for (std::size_t c : cuts_)
+    if (c < step(check)) lo = c;
   // The previous check point's terms go before the next one's are made, and constraints()
   // right after the encoding: Z3 reuses the ids of freed terms, and its models (so the traces
   // and the number of shrinking calls) depend on them.
   release();
   auto tb = Clock::now();
-  enc_ = std::make_unique<smt::Encoding>(ctx_, sc_, tl_, check);
+  enc_ = std::make_unique<smt::Encoding>(ctx_, sc_, tl_, check, lo);
   enc_check_ = check;
   ++encodings_built_;
   base_ = enc_->constraints();
   if (debug()) std::fprintf(stderr, "[nostale] step %zu: encoding built in %.3f s\n", step(check), since(tb));
   return *enc_;
+}
+
+void ScenarioRun::try_cut()
+{
+  std::size_t check = enc_check_;
+  if (check < cut_tried_) return;  // asked before (a policy may come back to a check point)
+  cut_tried_ = check + 1;
+  std::size_t s = step(check), lo = cuts_.empty() ? 0 : cuts_.back();
+  // Worth a query only when the encodings after it would be shorter by enough to matter, and
+  // some check point follows.
+  if (check + 1 >= check_points() || s - lo < cut_min_gaps_ || !smt::Encoding::cut_possible(sc_, tl_, check)) return;
+  z3::solver sv(ctx_, "QF_BV");
+  if (!budget_.arm(sv)) return;
+  sv.add(enc_->cut_query());
+  auto tq = Clock::now();
+  z3::check_result res = sv.check();
+  ++solver_calls_;
+  solver_seconds_ += since(tq);
+  if (debug()) std::fprintf(stderr, "[nostale] step %zu cut: %s in %.3f s\n", s, answer_name(res), since(tq));
+  if (res == z3::unsat) cuts_.push_back(s);
 }
 
 Answer ScenarioRun::solve(std::size_t check, const Query & q, const std::vector<z3::expr> & extra)

@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "checker/engine.h"
 #include "spec/interp/counterexample.h"
 #include "spec/model/properties.h"
 #include "spec/smt/encoding.h"
@@ -66,6 +67,11 @@ class ScenarioRun {
   unsigned solver_calls() const { return solver_calls_; }
   double solver_seconds() const { return solver_seconds_; }
   unsigned encodings_built() const { return encodings_built_; }
+  /// CUT-1: the steps of the check points found to be cuts so far, in order.
+  const std::vector<std::size_t> & cuts() const { return cuts_; }
+  /// CUT-1: ask about a cut only this many gaps after the previous one (tests ask at every
+  /// check point, to exercise cuts on short scenarios).
+  void set_cut_min_gaps(std::size_t n) { cut_min_gaps_ = n; }
 
   /// The encoding of `check`, built once and kept until another check point is asked about.
   smt::Encoding & encoding(std::size_t check);
@@ -91,6 +97,9 @@ class ScenarioRun {
 
  private:
   Answer ask(Answer a);
+  /// CUT-1: asks whether the check point of the encoding held now is a cut, when it may be
+  /// and when it would pay (the checks after it would start later).
+  void try_cut();
   void dump(std::size_t check, const Query & q, z3::solver & s) const;
 
   z3::context & ctx_;
@@ -104,6 +113,9 @@ class ScenarioRun {
   std::size_t enc_check_ = 0;
   std::unique_ptr<smt::Encoding> enc_;
   std::optional<z3::expr> base_;  ///< enc_->constraints()
+  std::vector<std::size_t> cuts_;
+  std::size_t cut_tried_ = 0;  ///< check points before this one were considered for a cut
+  std::size_t cut_min_gaps_ = kCutMinGaps;
 };
 
 /// How many of `actions` a model makes true: the length of its trace in hardware actions.

@@ -9,8 +9,8 @@
 
 namespace nostale::smt {
 
-Encoding::Encoding(z3::context & ctx, const Scenario & sc, const Timeline & tl, std::size_t check)
-    : impl_(std::make_unique<Impl>(ctx, sc, tl, check))
+Encoding::Encoding(z3::context & ctx, const Scenario & sc, const Timeline & tl, std::size_t check, std::size_t lo)
+    : impl_(std::make_unique<Impl>(ctx, sc, tl, check, lo))
 {
 }
 

@@ -58,7 +58,9 @@ namespace nostale::smt {
 
 class Encoding {
  public:
-  Encoding(z3::context & ctx, const Scenario & sc, const Timeline & tl, std::size_t check);
+  /// `lo`: the gap of a valid cut before the check point (CUT-1, cut_at()), where the encoding
+  /// starts with empty caches; 0 for the whole scenario.
+  Encoding(z3::context & ctx, const Scenario & sc, const Timeline & tl, std::size_t check, std::size_t lo = 0);
   ~Encoding();
   Encoding(const Encoding &) = delete;
   Encoding & operator=(const Encoding &) = delete;
@@ -81,6 +83,17 @@ class Encoding {
   /// arbitrary, and for a device-TLB entry whether ATS filled it from the IOTLB. The witness
   /// address and the trace are not part of it. Its negation blocks the violation.
   z3::expr same_violation(const z3::model & m, const std::string & property, const std::string & severity);
+
+  /// CUT-1: the whole query (on its own, not with constraints(), which fixes a DMA check
+  /// point's witness): for some witness, an entry present at this check point is not what a
+  /// walk of memory here would fill (another tag, level, output, permission, an arbitrary or
+  /// negative entry, a torn read). Unsatisfiable exactly when the check point is a valid cut
+  /// for the checks after it (spec/smt/cut.cpp). Only where cut_possible() says so.
+  z3::expr cut_query();
+  /// CUT-1: the scenario has none of the state the cut argument does not cover (nested
+  /// second-stage entries, page requests) and, at check point `check`, no invalidation is
+  /// pending (every one submitted before it was waited for before it).
+  static bool cut_possible(const Scenario & sc, const Timeline & tl, std::size_t check);
 
   /// The symbolic witness, for preferring readable values of it (a page-aligned address in a
   /// range the driver touched).

@@ -20,8 +20,8 @@ struct Encoding::Impl {
   Fills fills;
   Judgement judge;
 
-  Impl(z3::context & ctx, const Scenario & sc, const Timeline & tl, std::size_t check)
-      : t(ctx, sc, tl, check), mem(t), inv(t), fills(t, mem, inv), judge(t, mem, inv, fills)
+  Impl(z3::context & ctx, const Scenario & sc, const Timeline & tl, std::size_t check, std::size_t lo)
+      : t(ctx, sc, tl, check, lo), mem(t), inv(t), fills(t, mem, inv), judge(t, mem, inv, fills)
   {
   }
 };

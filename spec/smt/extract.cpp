@@ -2,6 +2,7 @@
 // the witness, the violating entry, and the hardware events (fills with where each walk started,
 // completions, a page request) in the order of their moments.
 #include <algorithm>
+#include <map>
 
 #include "spec/model/errors.h"
 #include "spec/model/format.h"
@@ -206,6 +207,19 @@ void Reader::completion_events(Counterexample & cex)
     e.gap = val(j.c.g);
     e.pos = val(j.c.pos);
     e.inv = j.index;
+    cex.events.push_back(e);
+  }
+  // CUT-1: the invalidations waited for before the cut are not in the encoding; each completes
+  // at its wait, in submission order (before any fill, which all come after the cut).
+  std::map<std::size_t, u64> at_wait;
+  for (std::size_t j = 0; j < t.tl.invs.size(); ++j) {
+    const Invalidation & iv = t.tl.invs[j];
+    if (iv.step >= t.s || !(t.lo > 0 && iv.sync && *iv.sync < t.lo)) continue;
+    HwEvent e;
+    e.kind = HwEvent::Complete;
+    e.gap = *iv.sync;
+    e.pos = ++at_wait[*iv.sync];
+    e.inv = j;
     cex.events.push_back(e);
   }
 }

@@ -34,7 +34,7 @@ Instance Fills::new_instance(CacheKind k, unsigned level, const std::string & n)
   if (t.ctx_on) {
     I.ctx_use = t.flag(n + "_cc");
     I.ctx_t = t.new_time(n + "_cct");
-    t.cons.push_back(z3::ule(I.ctx_t.g, t.bv(t.s, t.GW)));
+    t.cons.push_back(z3::ule(I.ctx_t.g, t.bv(t.s, t.GW)) && z3::uge(I.ctx_t.g, t.bv(t.lo, t.GW)));
   }
   // Only the caches the hardware declares hold anything, and a walk uses a cached record only
   // if records are cached (spec/hw/description.h).
@@ -43,6 +43,10 @@ Instance Fills::new_instance(CacheKind k, unsigned level, const std::string & n)
   t.cons.push_back(z3::ult(I.w, t.bv(t.cfg.devices.size(), kDevW)));
   t.cons.push_back(z3::ule(I.t.g, t.bv(t.s, t.GW)));
   t.cons.push_back(z3::ule(I.pc_t.g, t.bv(t.s, t.GW)));
+  if (t.lo > 0) {  // CUT-1: the caches are empty at the cut
+    t.cons.push_back(z3::uge(I.t.g, t.bv(t.lo, t.GW)));
+    t.cons.push_back(z3::uge(I.pc_t.g, t.bv(t.lo, t.GW)));
+  }
   return I;
 }
 
@@ -77,7 +81,7 @@ Attach Fills::read_entry(const Time & at, const z3::expr & w, Instance & I, cons
   auto stored = [&](const Attach & x) {
     return sem::store(D, sem::Entry<Z3Domain>{x.ok, x.did, x.root, x.pgtt, x.s2, x.ssade, x.sre}, t.FW);
   };
-  for (std::size_t g = 1; g <= t.s; ++g) {
+  for (std::size_t g = std::max<std::size_t>(1, t.lo); g <= t.s; ++g) {  // none before the cut (CUT-1)
     const Step & st = t.sc.steps[g - 1];
     if (!st.cw.torn) continue;
     NOSTALE_CHECK(layout, "a non-atomic entry write needs the profile's record layout (Config::hw)");

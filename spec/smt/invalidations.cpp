@@ -13,6 +13,7 @@ void Invalidations::build_invs()
   for (std::size_t j = 0; j < t.tl.invs.size(); ++j) {
     const Invalidation & inv = t.tl.invs[j];
     if (inv.step >= t.s) break;
+    if (t.lo > 0 && inv.sync && *inv.sync < t.lo) continue;  // completed before the cut (CUT-1)
     std::string n = "inv" + std::to_string(j);
     Time cj = t.new_time(n);
     t.cons.push_back(cj.pos != t.bv(0, t.PSW));  // position 0 of a gap: the instant of the step's writes

@@ -162,7 +162,7 @@ z3::expr MemoryTerms::ats_at(const Memory & m, const z3::expr & w)
 
 void MemoryTerms::build_epochs()
 {
-  for (std::size_t g = 0; g <= t.s; ++g) {
+  for (std::size_t g = t.lo; g <= t.s; ++g) {  // no fill reads memory before the cut (CUT-1)
     if (epochs.empty() || t.tl.walk_version[g] != t.tl.walk_version[g - 1])
       epochs.push_back(Epoch{g, MemTerms{&t.tl.walk[g], {}}});
     else

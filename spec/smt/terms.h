@@ -150,6 +150,10 @@ struct Terms {
   z3::expr gq;  ///< the guest-physical address the second-stage entries of nested walks cover
   z3::expr_vector cons;
   Time T;
+  /// CUT-1: the gap of the cut this encoding starts at (0: the scenario's start). Caches are
+  /// empty there and fills happen at gaps >= lo; invalidations completed before it are left out
+  /// (spec/smt/cut.cpp says when a cut is valid).
+  std::size_t lo;
   /// What the configuration entry is called in traces (VT-d legacy mode: the context entry).
   std::string entry_word = cfg.entry_name();
   /// Second-stage entries (no PASID tag) may come from walks for other PASIDs: only if an
@@ -178,14 +182,14 @@ struct Terms {
     return (st.op == Op::ConfigWrite && st.cw.depth > 0 && st.cw.table >= 0) || st.op == Op::SetRoot;
   });
 
-  Terms(z3::context & ctx, const Scenario & scen, const Timeline & timeline, std::size_t check)
+  Terms(z3::context & ctx, const Scenario & scen, const Timeline & timeline, std::size_t check, std::size_t from = 0)
       : c(ctx), sc(scen), cfg(scen.config), geo(scen.config.geo), tl(timeline), ci(check),
         cp(timeline.checks.at(check)), s(cp.step), AW(geo.iova_bits()), FW(64 - geo.page_shift),
         PW(cfg.pasid_bits), IW(cfg.did_bits), GW(bits_for(tl.n + 2)),
         PSW(bits_for(2 * (tl.invs.size() + 2 * geo.levels + 8))), pfx("c" + std::to_string(check) + "_"),
         wd(c.bv_const((pfx + "dev").c_str(), kDevW)), wp(c.bv_const((pfx + "pasid").c_str(), PW)),
         wa(c.bv_const((pfx + "addr").c_str(), AW)), gq(c.bv_const((pfx + "gpa").c_str(), AW)), cons(c),
-        T{c.bv_val(static_cast<uint64_t>(s), GW), c.bv_val(static_cast<uint64_t>((1u << PSW) - 1), PSW)}
+        T{c.bv_val(static_cast<uint64_t>(s), GW), c.bv_val(static_cast<uint64_t>((1u << PSW) - 1), PSW)}, lo(from)
   {
   }
 

@@ -195,6 +195,7 @@ void differential(const Run & run)
   std::size_t done = 0, violating = 0, tried = 0, checked = 0, mismatches = 0;
   double explicit_s = 0, matrix_s = 0, check_s = 0, neutral_s = 0;
   unsigned solver_calls = 0;
+  std::size_t cut_scenarios = 0, cuts = 0;  // CUT-1: scenarios whose matrix used a cut; cuts taken
   std::map<std::string, int> cells, firsts, cex_kinds;
   std::size_t masked = 0, hinted = 0;  // flushes with a domain-tag mask, with a level hint
   bool declares_masks = false, declares_hints = false;
@@ -234,6 +235,8 @@ void differential(const Run & run)
     SmtMatrix smt = smt_matrix(sc, tl);
     matrix_s += since(t1);
     solver_calls += smt.solver_calls;
+    cut_scenarios += smt.cuts > 0;
+    cuts += smt.cuts;
     ASSERT_EQ(smt.unknown, "") << summary(sc);
     if (smt.cells != ex.violable) {
       ++mismatches;
@@ -271,7 +274,9 @@ void differential(const Run & run)
       auto t2 = Clock::now();
       CheckResult r;
       try {
-        r = check_scenario(sc, CheckOptions{});
+        CheckOptions o;
+        o.cut_min_gaps = 1;  // CUT-1 wherever it can be: its traces must replay too
+        r = check_scenario(sc, o);
       } catch (const std::exception & e) {
         FAIL() << "scenario " << done << " of seed " << run.seed << " (after " << since(start)
                << " s): " << e.what() << "\n" << summary(sc);
@@ -429,6 +434,7 @@ void differential(const Run & run)
   for (auto & [k, n] : cells) std::cout << " [" << k << ": " << n << "]";
   std::cout << "\n  first violations:";
   for (auto & [k, n] : firsts) std::cout << " [" << k << ": " << n << "]";
+  std::cout << "\n  cuts (CUT-1): " << cuts << " check points in " << cut_scenarios << " scenarios";
   if (share_present)
     std::cout << "\n  decided by shared table pages: " << share_decided << " of " << share_present;
   if (ats_present) std::cout << "\n  decided by ATS Enable steps: " << ats_decided << " of " << ats_present;

@@ -22,6 +22,7 @@
 #include "checker/solve.h"
 #include "spec/interp/explorer.h"
 #include "spec/model/errors.h"
+#include "spec/smt/encoding.h"
 
 namespace nostale {
 namespace {
@@ -184,6 +185,38 @@ TEST(Solve, WritesTheSmt2QueryWhenAsked)
 }
 
 // ---- first_violation ----
+
+// CUT-1: after a detach that flushes the IOTLB and waits, the check point is a cut and the
+// later encodings start there; without the IOTLB flush the surviving entry (did 1, no PASID
+// entry to give it) keeps it from being one, and the recycled id is found.
+TEST(Cut, TakenWhereTheCachesHoldOnlyWhatMemoryGivesNotElsewhere)
+{
+  Fixture ok("scenarios/generic/cut-detach-with-iotlb-flush-ok.json");
+  EXPECT_EQ(first_violation(ok.run, false, {}).kind, Answer::Unsat);
+  std::size_t check = 0;  // the step of the scenario's one `check`
+  const std::vector<Step> & steps = ok.run.scenario().steps;
+  for (std::size_t k = 0; k < steps.size(); ++k)
+    if (steps[k].op == Op::Check) check = k;
+  ASSERT_GT(check, 0u);
+  EXPECT_EQ(ok.run.cuts(), std::vector<std::size_t>{check});
+
+  Fixture bug("scenarios/generic/cut-detach-without-iotlb-flush-bug.json");
+  Answer a = first_violation(bug.run, false, {});
+  EXPECT_EQ(a.kind, Answer::Sat);
+  EXPECT_EQ(a.query.property, std::string("no-reuse-while-cached"));
+  EXPECT_TRUE(bug.run.cuts().empty());
+  // The same check point, with the encoding made to start there anyway, loses the violation:
+  // the cut is what decides it.
+  std::size_t free_ci = a.check;
+  z3::context ctx;
+  Scenario sc = load("scenarios/generic/cut-detach-without-iotlb-flush-bug.json");
+  Timeline tl = build_timeline(sc);
+  smt::Encoding forced(ctx, sc, tl, free_ci, tl.checks.at(free_ci - 1).step);
+  z3::solver s(ctx, "QF_BV");
+  s.add(forced.constraints());
+  s.add(*forced.violation("no-reuse-while-cached", ""));
+  EXPECT_EQ(s.check(), z3::unsat);
+}
 
 TEST(FirstViolation, StopsAtTheEarliestViolation)
 {

@@ -32,6 +32,7 @@ struct SmtMatrix {
   Matrix cells;
   std::string unknown;  ///< non-empty: a solver answered unknown (why, and where)
   unsigned solver_calls = 0;
+  unsigned cuts = 0;  ///< check points taken as cuts (CUT-1)
 };
 
 inline SmtMatrix smt_matrix(const Scenario & sc, const Timeline & tl)
@@ -39,8 +40,12 @@ inline SmtMatrix smt_matrix(const Scenario & sc, const Timeline & tl)
   SmtMatrix r;
   r.cells.assign(tl.checks.size(), 0);
   z3::context ctx;
+  // CUT-1, as eagerly as it can apply: every check point that may be a cut is asked about, and
+  // the encodings after it start there when it is one. The matrix must still be the
+  // explorer's, which always starts at the beginning.
+  std::size_t lo = 0;
   for (std::size_t ci = 0; ci < tl.checks.size(); ++ci) {
-    smt::Encoding enc(ctx, sc, tl, ci);
+    smt::Encoding enc(ctx, sc, tl, ci, lo);
     z3::expr base = enc.constraints();
     for (unsigned q = 0; q < kQueryCount; ++q) {
       std::optional<z3::expr> bad = enc.violation(kQueries[q].property, kQueries[q].severity);
@@ -55,6 +60,15 @@ inline SmtMatrix smt_matrix(const Scenario & sc, const Timeline & tl)
         return r;
       }
       if (res == z3::sat) r.cells[ci] |= 1u << q;
+    }
+    if (ci + 1 < tl.checks.size() && smt::Encoding::cut_possible(sc, tl, ci)) {
+      z3::solver s(ctx, "QF_BV");
+      s.add(enc.cut_query());
+      ++r.solver_calls;
+      if (s.check() == z3::unsat) {
+        lo = tl.checks[ci].step;
+        ++r.cuts;
+      }
     }
   }
   return r;
