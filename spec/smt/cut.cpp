@@ -20,11 +20,13 @@
 // when Instance changes size, as a reminder.
 #include <algorithm>
 
+#include "spec/semantics/translate.h"
 #include "spec/smt/encoding_impl.h"
+#include "spec/smt/z3_domain.h"
 
 namespace nostale::smt {
 
-static_assert(sizeof(Instance) == 504,
+static_assert(sizeof(Instance) == 544,
               "Instance changed: compare the new field in exact() below (CUT-1), then update this size");
 
 namespace {
@@ -32,7 +34,8 @@ namespace {
 /// The entry a walk by `I`'s walker for `I`'s PASID reads in memory W: its fields equal I's.
 z3::expr same_record(const Attach & a, const Instance & I)
 {
-  return a.ok && a.did == I.did && a.root == I.root && a.pgtt == I.pgtt && a.s2 == I.s2 && a.ssade == I.ssade;
+  return a.ok && a.did == I.did && a.root == I.root && a.pgtt == I.pgtt && a.s2 == I.s2 && a.ssade == I.ssade &&
+         a.sre == I.sre;
 }
 
 /// I holds exactly what a fill at the check point's gap, reading memory W only, would insert.
@@ -43,7 +46,11 @@ z3::expr exact(Terms & t, MemoryTerms & mem, Instance & I, MemTerms & W)
   z3::expr ctx = mem.ctx_at(*W.mem, I.w);
   z3::expr untorn = !I.torn;
   switch (I.kind) {
-    case CacheKind::ContextCache: return I.neg == !ctx;
+    case CacheKind::ContextCache: {
+      // With context entries that change tables, the cached copy's table too (VTD-CTX-1).
+      z3::expr same_table = I.ctx_tab ? *I.ctx_tab == mem.tab_at(*W.mem, I.w) : t.c.bool_val(true);
+      return z3::ite(I.neg, !ctx, ctx && same_table);
+    }
     case CacheKind::PasidCache: {
       Attach a = mem.attach_at(*W.mem, I.w, pasid);
       return ctx && untorn && z3::ite(I.neg, !a.ok, same_record(a, I));
@@ -62,8 +69,10 @@ z3::expr exact(Terms & t, MemoryTerms & mem, Instance & I, MemTerms & W)
     case CacheKind::DevTlb: {
       Attach a = mem.attach_at(*W.mem, I.w, pasid);
       Res r = ite(t.is_pt(a.pgtt), mem.pass_res(), mem.walk_sym(W, a.root, levels, 1, t.wa));
+      // Each request class's rights, as a fill derives them (VTD-PRIV-1/2).
+      z3::expr perm = t.priv_on ? sem::privileged(Z3Domain{t.c}, r.perm, a.pgtt, a.sre) : r.perm;
       z3::expr same = ctx && untorn && same_record(a, I) && !I.wild && !I.neg && r.kind == t.bv(kLeaf, 2) &&
-                      I.lvl == r.level && I.frame == r.frame && I.perm == r.perm;
+                      I.lvl == r.level && I.frame == r.frame && I.perm == perm;
       if (I.kind == CacheKind::DevTlb && has_ats_steps(t.sc)) same = same && mem.ats_at(*W.mem, I.w);
       return same;
     }
