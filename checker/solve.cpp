@@ -113,34 +113,6 @@ Answer ScenarioRun::solve(std::size_t check, const Query & q, const std::vector<
   return ask(std::move(a));
 }
 
-Answer ScenarioRun::solve_any(std::size_t check, const std::vector<Query> & qs)
-{
-  Answer a;
-  a.check = check;
-  a.kind = Answer::Sat;  // "ask one by one"
-  if (!smt2_dir_.empty()) return a;
-  z3::expr_vector any(ctx_);
-  for (const Query & q : qs)
-    if (std::optional<z3::expr> bad = encoding(check).violation(q.property, q.severity)) any.push_back(*bad);
-  if (any.empty()) {
-    a.kind = Answer::Unsat;
-    return a;
-  }
-  a.solver = std::make_shared<z3::solver>(ctx_, "QF_BV");
-  if (!budget_.arm(*a.solver)) {
-    a.kind = Answer::Unknown;
-    a.reason = "no time left";
-    a.asked = false;
-    return a;
-  }
-  a.solver->add(*base_);
-  a.solver->add(z3::mk_or(any));
-  a = ask(std::move(a));
-  a.model.reset();
-  a.solver.reset();
-  return a;
-}
-
 Answer ScenarioRun::refine(const Answer & sat, const z3::expr & more)
 {
   if (sat.kind != Answer::Sat || !sat.solver) throw InternalError("refine: not a sat answer");

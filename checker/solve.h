@@ -80,10 +80,6 @@ class ScenarioRun {
   /// a violation already reported). Writes the --smt2 dump when one is asked for and there
   /// are no `extra` constraints (the dump is the query of (check point, property) itself).
   Answer solve(std::size_t check, const Query & q, const std::vector<z3::expr> & extra = {});
-  /// One query for all of `qs` at once: Unsat proves every one of them at `check` (Unsat too
-  /// when none applies); Sat or Unknown says only that the queries must be asked one by one.
-  /// Not with --smt2, whose dumps are one per property (then it answers Sat without asking).
-  Answer solve_any(std::size_t check, const std::vector<Query> & qs);
   /// Asks the solver of a Sat answer again with `more` added (it stays added); the answer's
   /// own model is not changed. Throws InternalError for an answer that is not Sat.
   Answer refine(const Answer & sat, const z3::expr & more);
