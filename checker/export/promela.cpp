@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "spec/interp/cache.h"
+#include "spec/interp/explorer.h"
 #include "spec/model/errors.h"
 #include "spec/model/properties.h"
 
@@ -88,26 +89,6 @@ std::string quoted(std::string s)
   return s;
 }
 
-/// The witness PASIDs, as the explicit engine enumerates them: all of them when few, else those
-/// the scenario names plus one it does not (every unnamed PASID behaves alike).
-std::vector<u64> witness_pasids(const Scenario & sc)
-{
-  std::vector<u64> out;
-  if (sc.config.pasid_bits <= 4) {
-    for (u64 p = 0; p < (u64{1} << sc.config.pasid_bits); ++p) out.push_back(p);
-    return out;
-  }
-  std::set<u64> named = {0};
-  for (const Step & s : sc.steps) {
-    named.insert(s.pasid);
-    if (s.inv.pasid) named.insert(*s.inv.pasid);
-  }
-  u64 fresh = 0;
-  while (named.count(fresh)) ++fresh;
-  named.insert(fresh);
-  return {named.begin(), named.end()};
-}
-
 std::string var_name(const std::string & prefix, const Query & q)
 {
   std::string s = prefix + "_" + q.property + (*q.severity ? std::string("_") + q.severity : "");
@@ -118,7 +99,7 @@ std::string var_name(const std::string & prefix, const Query & q)
 class Exporter {
  public:
   Exporter(const Scenario & sc, const Timeline & tl, const PromelaOptions & opt)
-      : opt_(opt), sc_(sc), tl_(tl), cfg_(sc.config), g_(sc.config.geo), pasids_(witness_pasids(sc)),
+      : opt_(opt), sc_(sc), tl_(tl), cfg_(sc.config), g_(sc.config.geo), pasids_(pasids_to_enumerate(sc)),
         pages_(u64{1} << (g_.levels * g_.level_bits))
   {
   }

@@ -119,9 +119,7 @@ struct Explorer {
 
 }  // namespace
 
-/// PASIDs: all of them when few; otherwise those the scenario names plus one it does not
-/// (every unnamed PASID behaves alike).
-static std::vector<u64> pasids_to_enumerate(const Scenario & sc)
+std::vector<u64> pasids_to_enumerate(const Scenario & sc)
 {
   std::vector<u64> out;
   if (sc.config.pasid_bits <= 4) {

@@ -27,6 +27,10 @@ struct ExplicitResult {
   std::vector<unsigned> violable;
 };
 
+/// The witness PASIDs: all of them when few; otherwise those the scenario names plus one it
+/// does not (every unnamed PASID behaves alike).
+std::vector<u64> pasids_to_enumerate(const Scenario & sc);
+
 /// Enumerates every witness address (2^(levels*level_bits) pages), every PASID below
 /// 2^pasid_bits (at most 2^pasid_limit_bits of them: the rest behave like the first unused one)
 /// and every schedule. `severity_unsafe_only` skips restrictive findings. `timeout_s` (0: none)
