@@ -466,48 +466,30 @@ static std::vector<Entry> resolutions_for(const Config & cfg, const Memory & mem
   } else {
     reach[now] = true;
   }
-  const bool table = reach[now];
-  int dom = table ? mem.attached(w, pasid) : -1;
-  Entry pc;
-  pc.kind = CacheKind::PasidCache;
-  pc.dev = w;
-  pc.pasid = pasid;
-  if (dom >= 0) {
-    pc.did = mem.attached_did(w, pasid);
-    pc.root = mem.attached_root(w, pasid);
-    pc.pgtt = mem.attached_pgtt(w, pasid);
-    pc.parent = mem.attached_parent_root(w, pasid);
-    pc.ssade = mem.attached_ssade(w, pasid);
-    pc.sre = mem.attached_sre(w, pasid);
-    resolutions.push_back(pc);
-    out.insert(pc);
-  } else if (table && cfg.negative_config()) {
-    pc.negative = true;  // a not-present entry, cached under domain id 0 (VTD-ID-1)
-    out.insert(pc);
-  }
-  // Another PASID table, reached through a cached context entry that still points to it.
+  // Each PASID table the walk reaches (memory's, and any a cached context entry still points
+  // to): its entry for `pasid`, or (CM=1) a not-present one, cached under domain id 0 (VTD-ID-1).
   for (unsigned t = 0; t < kMaxPasidTables; ++t) {
-    if (!reach[t] || t == now) continue;
-    Entry o = pc;
-    o.negative = false;
+    if (!reach[t]) continue;
+    Entry pc;
+    pc.kind = CacheKind::PasidCache;
+    pc.dev = w;
+    pc.pasid = pasid;
     if (const Attachment * a = mem.attachment_in(w, t, pasid)) {
-      o.did = a->did;
-      o.root = mem.root_of(*a);
-      o.pgtt = a->pgtt;
-      o.parent = mem.parent_root_of(*a);
-      o.ssade = a->ssade;
-      o.sre = a->sre;
-      resolutions.push_back(o);
-      out.insert(o);
+      // Every field of the entry, from one place (a field copied by hand is one forgotten).
+      pc.did = a->did;
+      pc.root = mem.root_of(*a);
+      pc.pgtt = a->pgtt;
+      pc.parent = mem.parent_root_of(*a);
+      pc.ssade = a->ssade;
+      pc.sre = a->sre;
+      resolutions.push_back(pc);
+      out.insert(pc);
     } else if (cfg.negative_config()) {
-      o = Entry{};
-      o.kind = CacheKind::PasidCache;
-      o.dev = w;
-      o.pasid = pasid;
-      o.negative = true;
-      out.insert(o);
+      pc.negative = true;
+      out.insert(pc);
     }
   }
+  const bool table = reach[now];
   for (const Entry & e : cache)
     if (e.kind == CacheKind::PasidCache && !e.negative && e.dev == w && e.pasid == pasid) resolutions.push_back(e);
   if (torn && table)
