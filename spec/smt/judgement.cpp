@@ -20,8 +20,7 @@ Attach Judgement::attach_T()
 {
   if (!attach_T_) {
     // Without its context entry the device translates nothing (mirrors evaluate).
-    Attach none{t.c.bool_val(false), t.bv(0, t.IW), t.bv(0, t.FW), t.bv(0, kPgttW), t.bv(0, t.FW), t.c.bool_val(false),
-                t.c.bool_val(false)};
+    Attach none = t.absent();
     attach_T_.emplace(ite(mem.ctx_at(*mem.check_mem.mem, t.wd), raw_T(), none));
   }
   return *attach_T_;
@@ -109,8 +108,7 @@ Judgement::Tr Judgement::walker_tr()
 {
   if (!walk_mem_) walk_mem_.emplace(MemTerms{&t.tl.walk_at_check(t.cp), {}});
   MemTerms & w = *walk_mem_;
-  Attach none{t.c.bool_val(false), t.bv(0, t.IW), t.bv(0, t.FW), t.bv(0, kPgttW), t.bv(0, t.FW), t.c.bool_val(false),
-                t.c.bool_val(false)};
+  Attach none = t.absent();
   Attach a = ite(mem.ctx_at(*w.mem, t.wd), mem.attach_at(*w.mem, t.wd), none);
   Res s1 = mem.walk_sym(w, a.root, t.geo.levels, 1);
   Res n = mem.nest(s1, [&](const z3::expr & gpa) { return mem.walk_sym(w, a.s2, t.geo.levels, 1, gpa); });

@@ -97,8 +97,7 @@ Res MemoryTerms::walk_below(MemTerms & m, const z3::expr & X, unsigned l, const 
 Attach MemoryTerms::attach_at(const Memory & m, const z3::expr & w, const z3::expr & pasid)
 {
   const unsigned FW = t.FW, IW = t.IW;
-  Attach a{t.c.bool_val(false), t.bv(0, IW), t.bv(0, FW), t.bv(0, kPgttW), t.bv(0, FW), t.c.bool_val(false),
-           t.c.bool_val(false)};
+  Attach a = t.absent();
   for (const auto & [key, att] : m.attachments()) {
     z3::expr cond = w == t.bv(static_cast<u64>(key.first), kDevW) && pasid == t.bv(key.second, t.PW);
     u64 s2 = m.attached_parent_root(key.first, key.second);
@@ -139,8 +138,7 @@ z3::expr MemoryTerms::tab_at(const Memory & m, const z3::expr & w)
 Attach MemoryTerms::attach_in(const Memory & m, const z3::expr & w, const z3::expr & tab, const z3::expr & pasid)
 {
   const unsigned FW = t.FW, IW = t.IW;
-  Attach a{t.c.bool_val(false), t.bv(0, IW), t.bv(0, FW), t.bv(0, kPgttW), t.bv(0, FW), t.c.bool_val(false),
-           t.c.bool_val(false)};
+  Attach a = t.absent();
   for (const auto & [key, table] : m.parked())
     for (const auto & [p, att] : table.attach) {
       z3::expr cond = w == t.bv(static_cast<u64>(key.first), kDevW) && tab == t.bv(key.second, kTabW) &&

@@ -211,6 +211,11 @@ struct Terms {
   Res none(unsigned l) { return mk(kNone, bv(l, kLvlW), bv(0, FW), bv(0, PermW), bv(0, FW)); }
   Res wild(unsigned l) { return mk(kWild, bv(l, kLvlW), bv(0, FW), bv(0, PermW), bv(0, FW)); }
   z3::expr is_pt(const z3::expr & pgtt) { return pgtt == bv(kPgttPassThrough, kPgttW); }
+  /// A PASID-table entry that is not present: every field zero.
+  Attach absent()
+  {
+    return Attach{c.bool_val(false), bv(0, IW), bv(0, FW), bv(0, kPgttW), bv(0, FW), c.bool_val(false), c.bool_val(false)};
+  }
 };
 
 }  // namespace nostale::smt
