@@ -88,29 +88,30 @@ class Loader {
     return n;
   }
 
+  /// The index of the name at `j` in `names`, declared on first use (at most kMaxPasidTables);
+  /// `what` names the kind in the error.
+  unsigned declared(std::vector<std::string> & names, const json & j, const std::string & path, const char * what)
+  {
+    const std::string n = name(j, path);
+    for (std::size_t i = 0; i < names.size(); ++i)
+      if (names[i] == n) return static_cast<unsigned>(i);
+    if (names.size() >= kMaxPasidTables)
+      throw ScenarioError(path, "at most " + std::to_string(kMaxPasidTables) + " " + what + " names");
+    names.push_back(n);
+    return static_cast<unsigned>(names.size() - 1);
+  }
+
   /// The index of PASID table `n` (Config::pasid_tables), declared on first use: each device
   /// has its own table of each name (VTD-CTX-1).
   unsigned pasid_table(Config & c, const json & j, const std::string & path)
   {
-    const std::string n = name(j, path);
-    for (std::size_t i = 0; i < c.pasid_tables.size(); ++i)
-      if (c.pasid_tables[i] == n) return static_cast<unsigned>(i);
-    if (c.pasid_tables.size() >= kMaxPasidTables)
-      throw ScenarioError(path, "at most " + std::to_string(kMaxPasidTables) + " PASID table names");
-    c.pasid_tables.push_back(n);
-    return static_cast<unsigned>(c.pasid_tables.size() - 1);
+    return declared(c.pasid_tables, j, path, "PASID table");
   }
 
   /// The index of root table `n` (Config::roots), declared on first use (VTD-ROOT-1).
   unsigned root_table(Config & c, const json & j, const std::string & path)
   {
-    const std::string n = name(j, path);
-    for (std::size_t i = 0; i < c.roots.size(); ++i)
-      if (c.roots[i] == n) return static_cast<unsigned>(i);
-    if (c.roots.size() >= kMaxPasidTables)
-      throw ScenarioError(path, "at most " + std::to_string(kMaxPasidTables) + " root table names");
-    c.roots.push_back(n);
-    return static_cast<unsigned>(c.roots.size() - 1);
+    return declared(c.roots, j, path, "root table");
   }
 
   void config(const json & j, const std::string & path)
