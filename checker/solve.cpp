@@ -42,7 +42,7 @@ bool Budget::arm(z3::solver & s) const
 }
 
 ScenarioRun::ScenarioRun(z3::context & ctx, Scenario sc, Budget budget, std::string smt2_dir)
-    : ctx_(ctx), sc_(std::move(sc)), tl_(build_timeline(sc_)), budget_(budget), smt2_dir_(std::move(smt2_dir))
+    : ctx_(std::shared_ptr<z3::context>(), &ctx), sc_(std::move(sc)), tl_(build_timeline(sc_)), budget_(budget), smt2_dir_(std::move(smt2_dir))
 {
 }
 
@@ -58,8 +58,18 @@ smt::Encoding & ScenarioRun::encoding(std::size_t check)
   // right after the encoding: Z3 reuses the ids of freed terms, and its models (so the traces
   // and the number of shrinking calls) depend on them.
   release();
+  if (lo != ctx_lo_ && encodings_built_ - ctx_first_ >= kContextSpan) {
+    // CUT-1: encodings from another cut share no terms with those before, so they may start a
+    // new context. Z3's per-context state grows with every encoding built in it (measured:
+    // the same query took 3x longer at step 1,000 of one context than in a fresh one), and
+    // tearing a context down costs about 20 ms: a new one every kContextSpan encodings.
+    // Answers still held keep their context alive (Answer::ctx).
+    ctx_first_ = encodings_built_;
+    ctx_ = std::make_shared<z3::context>();
+    ctx_lo_ = lo;
+  }
   auto tb = Clock::now();
-  enc_ = std::make_unique<smt::Encoding>(ctx_, sc_, tl_, check, lo);
+  enc_ = std::make_unique<smt::Encoding>(*ctx_, sc_, tl_, check, lo);
   enc_check_ = check;
   ++encodings_built_;
   base_ = enc_->constraints();
@@ -67,16 +77,23 @@ smt::Encoding & ScenarioRun::encoding(std::size_t check)
   return *enc_;
 }
 
+bool ScenarioRun::cut_worth_asking(std::size_t check) const
+{
+  std::size_t s = step(check), lo = cuts_.empty() ? 0 : cuts_.back();
+  // Worth a query only when the encodings after it would be shorter by enough to matter, and
+  // some check point follows.
+  return check >= cut_tried_ && check + 1 < check_points() && s - lo >= cut_min_gaps_ &&
+         smt::Encoding::cut_possible(sc_, tl_, check);
+}
+
 void ScenarioRun::try_cut()
 {
   std::size_t check = enc_check_;
   if (check < cut_tried_) return;  // asked before (a policy may come back to a check point)
   cut_tried_ = check + 1;
-  std::size_t s = step(check), lo = cuts_.empty() ? 0 : cuts_.back();
-  // Worth a query only when the encodings after it would be shorter by enough to matter, and
-  // some check point follows.
-  if (check + 1 >= check_points() || s - lo < cut_min_gaps_ || !smt::Encoding::cut_possible(sc_, tl_, check)) return;
-  z3::solver sv(ctx_, "QF_BV");
+  if (!cut_worth_asking(check)) return;
+  std::size_t s = step(check);
+  z3::solver sv(*ctx_, "QF_BV");
   if (!budget_.arm(sv)) return;
   sv.add(enc_->cut_query());
   auto tq = Clock::now();
@@ -96,7 +113,8 @@ Answer ScenarioRun::solve(std::size_t check, const Query & q, const std::vector<
   if (!bad) return a;  // NotApplicable
   // A fresh QF_BV solver per query keeps Z3 in its one-shot bit-blasting mode (measured
   // against the default, the incremental core and the qfbv tactic: fastest or equal).
-  a.solver = std::make_shared<z3::solver>(ctx_, "QF_BV");
+  a.ctx = ctx_;
+  a.solver = std::make_shared<z3::solver>(*ctx_, "QF_BV");
   if (!budget_.arm(*a.solver)) {
     a.kind = Answer::Unknown;
     a.reason = "no time left";
@@ -111,6 +129,49 @@ Answer ScenarioRun::solve(std::size_t check, const Query & q, const std::vector<
   // `extra`) would overwrite it under the same name.
   if (!smt2_dir_.empty() && extra.empty()) dump(check, q, *a.solver);
   return ask(std::move(a));
+}
+
+Answer ScenarioRun::solve_any(std::size_t check, const std::vector<Query> & qs)
+{
+  Answer a;
+  a.check = check;
+  a.kind = Answer::Sat;  // "ask one by one"
+  if (!smt2_dir_.empty()) return a;
+  smt::Encoding & enc = encoding(check);
+  z3::expr_vector any(*ctx_);
+  for (const Query & q : qs)
+    if (std::optional<z3::expr> bad = enc.violation(q.property, q.severity)) any.push_back(*bad);
+  if (any.empty()) {
+    a.kind = Answer::Unsat;
+    return a;
+  }
+  a.ctx = ctx_;
+  a.solver = std::make_shared<z3::solver>(*ctx_, "QF_BV");
+  if (!budget_.arm(*a.solver)) {
+    a.kind = Answer::Unknown;
+    a.reason = "no time left";
+    a.asked = false;
+    return a;
+  }
+  // CUT-1: where a cut is worth asking about, the same query asks it too: unsat then proves
+  // every property here and the cut (on a long safe flow, one query instead of two).
+  const bool with_cut = cut_worth_asking(check);
+  if (with_cut) {
+    a.solver->add(enc.shared_constraints());
+    a.solver->add((enc.witness_constraint() && z3::mk_or(any)) || enc.cut_breach());
+  } else {
+    a.solver->add(*base_);
+    a.solver->add(z3::mk_or(any));
+  }
+  a = ask(std::move(a));
+  if (with_cut && a.kind == Answer::Unsat) {
+    cut_tried_ = check + 1;
+    cuts_.push_back(step(check));
+    if (debug()) std::fprintf(stderr, "[nostale] step %zu: a cut (asked with the properties)\n", step(check));
+  }
+  a.model.reset();
+  a.solver.reset();
+  return a;
 }
 
 Answer ScenarioRun::refine(const Answer & sat, const z3::expr & more)

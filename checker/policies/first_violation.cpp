@@ -4,9 +4,18 @@ namespace nostale {
 
 Answer first_violation(ScenarioRun & run, bool unsafe_only, const std::function<void(std::size_t)> & on_proved)
 {
+  std::vector<Query> qs;
+  for (const Query & q : kQueries)
+    if (!unsafe_only || std::string(q.severity) != "restrictive") qs.push_back(q);
   for (std::size_t ci = 0; ci < run.check_points(); ++ci) {
-    for (const Query & q : kQueries) {
-      if (unsafe_only && std::string(q.severity) == "restrictive") continue;
+    // Most check points are safe: one query proves every property there. Only when some
+    // property may be violated are they asked one by one, in priority order.
+    Answer any = run.solve_any(ci, qs);
+    if (any.kind == Answer::Unsat) {
+      if (on_proved) on_proved(run.step(ci));
+      continue;
+    }
+    for (const Query & q : qs) {
       Answer a = run.solve(ci, q);
       if (a.kind == Answer::Sat || a.kind == Answer::Unknown) return a;
     }

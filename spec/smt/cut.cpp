@@ -84,12 +84,20 @@ z3::expr exact(Terms & t, MemoryTerms & mem, Instance & I, MemTerms & W)
 
 z3::expr Encoding::cut_query()
 {
+  Terms & t = impl_->t;
+  z3::expr_vector q(t.c);
+  for (unsigned i = 0; i < t.cons.size(); ++i) q.push_back(t.cons[i]);
+  q.push_back(cut_breach());
+  return z3::mk_and(q);
+}
+
+z3::expr Encoding::cut_breach()
+{
   Impl & e = *impl_;
   Terms & t = e.t;
   // Every witness: the values a DMA check point fixes (constraints()) would leave the entries
   // of other devices, PASIDs and addresses unasked.
   z3::expr_vector q(t.c);
-  for (unsigned i = 0; i < t.cons.size(); ++i) q.push_back(t.cons[i]);
   q.push_back(z3::ult(t.wd, t.bv(t.cfg.devices.size(), kDevW)));
   // What a fill at the check point's gap reads: the walker's memory there (its view, when it is
   // not coherent), the same the fills of the next encoding read at its first gap.

@@ -24,6 +24,10 @@ z3::expr Encoding::constraints()
   return z3::mk_and(v);
 }
 
+z3::expr Encoding::shared_constraints() { return z3::mk_and(impl_->t.cons); }
+
+z3::expr Encoding::witness_constraint() { return impl_->judge.witness(); }
+
 std::optional<z3::expr> Encoding::violation(const std::string & property, const std::string & severity)
 {
   // Where the property applies at all comes from the registry (no-reuse-while-cached: where an

@@ -90,6 +90,15 @@ class Encoding {
   /// negative entry, a torn read). Unsatisfiable exactly when the check point is a valid cut
   /// for the checks after it (spec/smt/cut.cpp). Only where cut_possible() says so.
   z3::expr cut_query();
+  /// cut_query() without the constraints every query shares: an entry present here that a
+  /// walk of memory would not give, for any witness. `constraints() && v || cut_breach()`
+  /// under those shared constraints asks both questions at once (checker/solve.cpp).
+  z3::expr cut_breach();
+  /// The constraints every query shares, without the check point's witness (constraints()
+  /// is these and judge.witness()).
+  z3::expr shared_constraints();
+  /// What constraints() adds to shared_constraints(): the witness a DMA check point fixes.
+  z3::expr witness_constraint();
   /// CUT-1: the scenario has none of the state the cut argument does not cover (nested
   /// second-stage entries, page requests) and, at check point `check`, no invalidation is
   /// pending (every one submitted before it was waited for before it).

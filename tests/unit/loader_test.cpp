@@ -582,7 +582,7 @@ TEST(LoaderErrors, PointerFormat)
        "/expect/step"},
       {"expect bad property", [](json & j) { j["expect"] = {{"verdict", "violation"}, {"property", "no-leak"}}; },
        "/expect/property"},
-      {"too many steps", [](json & j) { for (int i = 0; i < 2000; ++i) j["steps"].push_back({{"op", "check"}}); }, "/steps"},
+      {"too many steps", [](json & j) { for (std::size_t i = 0; i < kMaxSteps; ++i) j["steps"].push_back({{"op", "check"}}); }, "/steps"},
       // AMD-PT-1: only a format that skips levels takes skip_levels (generic's does not).
       {"skip_levels on generic", [](json & j) { j["config"]["domains"][1]["skip_levels"] = {2}; },
        "/config/domains/1/skip_levels"},
@@ -606,7 +606,7 @@ TEST(LoaderErrors, PointerFormat)
   }
   // Exactly at the step limit is fine.
   json ok = base();
-  for (int i = 0; i < 1999; ++i) ok["steps"].push_back({{"op", "check"}});
+  for (std::size_t i = 0; i + 1 < kMaxSteps; ++i) ok["steps"].push_back({{"op", "check"}});
   EXPECT_EQ(error_of(ok), "");
 }
 
