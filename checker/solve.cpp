@@ -89,9 +89,8 @@ bool ScenarioRun::cut_worth_asking(std::size_t check) const
 void ScenarioRun::try_cut()
 {
   std::size_t check = enc_check_;
-  if (check < cut_tried_) return;  // asked before (a policy may come back to a check point)
+  if (!cut_worth_asking(check)) return;  // (or asked before: a policy may come back to a check point)
   cut_tried_ = check + 1;
-  if (!cut_worth_asking(check)) return;
   std::size_t s = step(check);
   z3::solver sv(*ctx_, "QF_BV");
   if (!budget_.arm(sv)) return;
