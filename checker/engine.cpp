@@ -3,6 +3,7 @@
 #include "checker/policies/all_violations.h"
 #include "checker/policies/first_violation.h"
 #include "checker/policies/in_order_note.h"
+#include "checker/policies/prefer_cause.h"
 #include "checker/policies/readable_witness.h"
 #include "checker/policies/replay_gate.h"
 #include "checker/policies/shrink.h"
@@ -51,6 +52,7 @@ CheckResult check_explicit(const Scenario & sc, const CheckOptions & opt)
 Counterexample prepare(ScenarioRun & run, Answer & found, const std::vector<z3::expr> & extra, bool & cut_short)
 {
   const Claim claim = extra.empty() ? Claim::First : Claim::Present;
+  found = prefer_cause(run, std::move(found), extra);
   Shrunk shrunk = shrink(run, std::move(found));
   cut_short = shrunk.cut_short;
   found = readable_witness(run, std::move(shrunk.answer), extra);

@@ -18,6 +18,11 @@ namespace nostale {
 /// CUT-1: a check point is asked about as a cut only this many gaps after the previous cut
 /// (spec/smt/cut.cpp): on shorter stretches the query costs more than it saves.
 constexpr std::size_t kCutMinGaps = 12;
+/// SLICE-1: a check point is proved one witness PASID class at a time when the scenario names
+/// at least this many PASIDs (checker/solve.cpp solve_any).
+constexpr std::size_t kSliceMinPasids = 4;
+/// ... and the check point's encoding holds at least this many invalidations with a PASID filter.
+constexpr std::size_t kSliceMinInvalidations = 8;
 }
 
 namespace nostale {

@@ -42,7 +42,8 @@ bool Budget::arm(z3::solver & s) const
 }
 
 ScenarioRun::ScenarioRun(z3::context & ctx, Scenario sc, Budget budget, std::string smt2_dir)
-    : ctx_(std::shared_ptr<z3::context>(), &ctx), sc_(std::move(sc)), tl_(build_timeline(sc_)), budget_(budget), smt2_dir_(std::move(smt2_dir))
+    : ctx_(std::shared_ptr<z3::context>(), &ctx), sc_(std::move(sc)), tl_(build_timeline(sc_)), budget_(budget), smt2_dir_(std::move(smt2_dir)),
+      slices_(smt::pasid_slices(sc_, tl_))
 {
 }
 
@@ -70,11 +71,23 @@ smt::Encoding & ScenarioRun::encoding(std::size_t check)
   }
   auto tb = Clock::now();
   enc_ = std::make_unique<smt::Encoding>(*ctx_, sc_, tl_, check, lo);
+  enc_lo_ = lo;
   enc_check_ = check;
   ++encodings_built_;
   base_ = enc_->constraints();
   if (debug()) std::fprintf(stderr, "[nostale] step %zu: encoding built in %.3f s\n", step(check), since(tb));
   return *enc_;
+}
+
+bool ScenarioRun::worth_slicing(std::size_t check) const
+{
+  if (slices_.size() < kSliceMinPasids + 1) return false;
+  // The invalidations with a PASID filter that the encoding holds (those completed before its
+  // cut are left out): what a slice leaves out of all but one query.
+  std::size_t n = 0, s = step(check);
+  for (const Invalidation & inv : tl_.invs)
+    if (inv.step < s && inv.pat.pasid && !(enc_lo_ > 0 && inv.sync && *inv.sync < enc_lo_)) ++n;
+  return n >= kSliceMinInvalidations;
 }
 
 bool ScenarioRun::cut_worth_asking(std::size_t check) const
@@ -130,6 +143,38 @@ Answer ScenarioRun::solve(std::size_t check, const Query & q, const std::vector<
   return ask(std::move(a));
 }
 
+/// One query for every property in `any` (the violations of `enc`), and where `with_cut` the
+/// cut too (CUT-1): unsat proves every property and the cut. Fills in the kind of `a`.
+void ScenarioRun::ask_any(Answer & a, smt::Encoding & enc, const z3::expr_vector & any, bool with_cut)
+{
+  a.ctx = ctx_;
+  a.solver = std::make_shared<z3::solver>(*ctx_, "QF_BV");
+  if (!budget_.arm(*a.solver)) {
+    a.kind = Answer::Unknown;
+    a.reason = "no time left";
+    a.asked = false;
+  } else {
+    if (with_cut) {
+      a.solver->add(enc.shared_constraints());
+      a.solver->add((enc.witness_constraint() && z3::mk_or(any)) || enc.cut_breach());
+    } else {
+      a.solver->add(enc.constraints());
+      a.solver->add(z3::mk_or(any));
+    }
+    a = ask(std::move(a));
+  }
+  a.model.reset();
+  a.solver.reset();
+}
+
+z3::expr_vector ScenarioRun::violations(smt::Encoding & enc, const std::vector<Query> & qs)
+{
+  z3::expr_vector any(*ctx_);
+  for (const Query & q : qs)
+    if (std::optional<z3::expr> bad = enc.violation(q.property, q.severity)) any.push_back(*bad);
+  return any;
+}
+
 Answer ScenarioRun::solve_any(std::size_t check, const std::vector<Query> & qs)
 {
   Answer a;
@@ -137,39 +182,48 @@ Answer ScenarioRun::solve_any(std::size_t check, const std::vector<Query> & qs)
   a.kind = Answer::Sat;  // "ask one by one"
   if (!smt2_dir_.empty()) return a;
   smt::Encoding & enc = encoding(check);
-  z3::expr_vector any(*ctx_);
-  for (const Query & q : qs)
-    if (std::optional<z3::expr> bad = enc.violation(q.property, q.severity)) any.push_back(*bad);
+  z3::expr_vector any = violations(enc, qs);
   if (any.empty()) {
     a.kind = Answer::Unsat;
-    return a;
-  }
-  a.ctx = ctx_;
-  a.solver = std::make_shared<z3::solver>(*ctx_, "QF_BV");
-  if (!budget_.arm(*a.solver)) {
-    a.kind = Answer::Unknown;
-    a.reason = "no time left";
-    a.asked = false;
     return a;
   }
   // CUT-1: where a cut is worth asking about, the same query asks it too: unsat then proves
   // every property here and the cut (on a long safe flow, one query instead of two).
   const bool with_cut = cut_worth_asking(check);
-  if (with_cut) {
-    a.solver->add(enc.shared_constraints());
-    a.solver->add((enc.witness_constraint() && z3::mk_or(any)) || enc.cut_breach());
+  bool cut = with_cut;
+  if (worth_slicing(check)) {
+    // SLICE-1: one query per witness PASID class, each over a smaller encoding. They prove
+    // what the whole query would (the slices are exact); where one is sat, the properties are
+    // asked one by one of the whole encoding, which gives the trace.
+    for (const smt::PasidSlice & sl : slices_) {
+      auto tb = Clock::now();
+      smt::Encoding part(*ctx_, sc_, tl_, check, enc_lo_, &sl);
+      z3::expr_vector part_any = violations(part, qs);
+      double built = since(tb);
+      if (part_any.empty() && !cut) continue;
+      ask_any(a, part, part_any.empty() ? z3::expr_vector(*ctx_) : part_any, cut);
+      if (a.kind == Answer::Sat && cut) {  // a property, or only the cut: ask again without it
+        cut = false;
+        if (part_any.empty()) continue;
+        ask_any(a, part, part_any, false);
+      }
+      if (debug())
+        std::fprintf(stderr, "[nostale] step %zu: slice %s (built in %.3f s): %s\n", step(check),
+                     sl.pasid ? ("PASID " + std::to_string(*sl.pasid)).c_str() : "other PASIDs", built,
+                     a.kind == Answer::Unsat ? "unsat" : a.kind == Answer::Sat ? "sat" : "unknown");
+      if (a.kind != Answer::Unsat) return a;  // sat or unknown: ask one by one
+    }
+    a.kind = Answer::Unsat;
+    if (with_cut) cut_tried_ = check + 1;  // the slices asked it: the whole cut query would say the same
   } else {
-    a.solver->add(*base_);
-    a.solver->add(z3::mk_or(any));
+    ask_any(a, enc, any, with_cut);
+    cut = with_cut && a.kind == Answer::Unsat;
   }
-  a = ask(std::move(a));
-  if (with_cut && a.kind == Answer::Unsat) {
+  if (cut && a.kind == Answer::Unsat) {
     cut_tried_ = check + 1;
     cuts_.push_back(step(check));
     if (debug()) std::fprintf(stderr, "[nostale] step %zu: a cut (asked with the properties)\n", step(check));
   }
-  a.model.reset();
-  a.solver.reset();
   return a;
 }
 

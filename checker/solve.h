@@ -111,6 +111,12 @@ class ScenarioRun {
   void try_cut();
   /// CUT-1: whether a cut at `check` is still to be asked about and would pay.
   bool cut_worth_asking(std::size_t check) const;
+  /// SLICE-1: whether proving `check` one witness PASID class at a time pays: the scenario
+  /// names kSliceMinPasids PASIDs and the encoding holds kSliceMinInvalidations invalidations
+  /// with a PASID filter.
+  bool worth_slicing(std::size_t check) const;
+  void ask_any(Answer & a, smt::Encoding & enc, const z3::expr_vector & any, bool with_cut);
+  z3::expr_vector violations(smt::Encoding & enc, const std::vector<Query> & qs);
   void dump(std::size_t check, const Query & q, z3::solver & s) const;
 
   /// The context of the encodings from cut ctx_lo_ on: the caller's before the first cut.
@@ -129,6 +135,10 @@ class ScenarioRun {
   unsigned encodings_built_ = 0;
   std::size_t enc_check_ = 0;
   std::unique_ptr<smt::Encoding> enc_;
+  std::size_t enc_lo_ = 0;  ///< the cut enc_ starts at
+  /// SLICE-1: the witness PASID classes; solve_any asks them one by one where the scenario
+  /// names at least kSliceMinPasids PASIDs.
+  std::vector<smt::PasidSlice> slices_;
   std::optional<z3::expr> base_;  ///< enc_->constraints()
   std::vector<std::size_t> cuts_;
   std::size_t cut_tried_ = 0;  ///< check points before this one were considered for a cut

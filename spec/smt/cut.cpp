@@ -101,7 +101,7 @@ z3::expr Encoding::cut_breach()
   q.push_back(z3::ult(t.wd, t.bv(t.cfg.devices.size(), kDevW)));
   // What a fill at the check point's gap reads: the walker's memory there (its view, when it is
   // not coherent), the same the fills of the next encoding read at its first gap.
-  MemTerms W{&t.tl.walk[t.s], {}};
+  MemTerms W{&t.tl.walk[t.s], {}, {}};
   z3::expr_vector v(t.c);
   for (Instance * I : e.fills.all()) v.push_back(I->active && e.inv.kept(*I, I->t, t.T) && !exact(t, e.mem, *I, W));
   q.push_back(v.empty() ? t.c.bool_val(false) : z3::mk_or(v));

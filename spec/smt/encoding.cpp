@@ -3,15 +3,35 @@
 // property and the hardware actions from them. Model reading is in extract.cpp.
 #include "spec/smt/encoding.h"
 
+#include <set>
+
 #include "spec/smt/encoding_impl.h"
 #include "spec/model/errors.h"
 #include "spec/model/properties.h"
 
 namespace nostale::smt {
 
-Encoding::Encoding(z3::context & ctx, const Scenario & sc, const Timeline & tl, std::size_t check, std::size_t lo)
-    : impl_(std::make_unique<Impl>(ctx, sc, tl, check, lo))
+Encoding::Encoding(z3::context & ctx, const Scenario & sc, const Timeline & tl, std::size_t check, std::size_t lo,
+                   const PasidSlice * slice)
+    : impl_(std::make_unique<Impl>(ctx, sc, tl, check, lo, slice))
 {
+}
+
+std::vector<PasidSlice> pasid_slices(const Scenario & sc, const Timeline & tl)
+{
+  std::set<u64> named;
+  for (const Step & st : sc.steps) {
+    if (st.op == Op::ConfigWrite || st.op == Op::Dma || st.op == Op::FreePasid || st.op == Op::Clflush)
+      named.insert(st.pasid);
+    if (st.inv.pasid) named.insert(*st.inv.pasid);
+  }
+  for (const Invalidation & inv : tl.invs)
+    if (inv.pat.pasid) named.insert(*inv.pat.pasid);
+  std::vector<PasidSlice> out;
+  std::vector<u64> all(named.begin(), named.end());
+  for (u64 p : all) out.push_back(PasidSlice{p, all});
+  out.push_back(PasidSlice{std::nullopt, all});
+  return out;
 }
 
 Encoding::~Encoding() = default;
@@ -39,6 +59,17 @@ std::optional<z3::expr> Encoding::violation(const std::string & property, const 
   for (auto & [I, cond] : impl_->judge.targets(property, severity)) v.push_back(cond);
   // No entry that could violate it: nothing to ask (and Z3 prints an empty disjunction as a
   // bare "or", which other solvers reject).
+  if (v.empty()) return std::nullopt;
+  return z3::mk_or(v);
+}
+
+std::optional<z3::expr> Encoding::violation_of(const std::string & property, const std::string & severity,
+                                               std::optional<CacheKind> kind)
+{
+  if (!violation(property, severity)) return std::nullopt;  // does not apply here
+  z3::expr_vector v(impl_->t.c);
+  for (auto & [I, cond] : impl_->judge.targets(property, severity))
+    if (I ? kind && I->kind == *kind : !kind) v.push_back(cond);
   if (v.empty()) return std::nullopt;
   return z3::mk_or(v);
 }

@@ -53,14 +53,22 @@
 #include <vector>
 
 #include "spec/interp/counterexample.h"
+#include "spec/smt/slice.h"
 
 namespace nostale::smt {
+
+
+/// The slices that cover every witness PASID of `sc`: one per PASID a step names, and one for
+/// all the others.
+std::vector<PasidSlice> pasid_slices(const Scenario & sc, const Timeline & tl);
 
 class Encoding {
  public:
   /// `lo`: the gap of a valid cut before the check point (CUT-1, cut_at()), where the encoding
-  /// starts with empty caches; 0 for the whole scenario.
-  Encoding(z3::context & ctx, const Scenario & sc, const Timeline & tl, std::size_t check, std::size_t lo = 0);
+  /// starts with empty caches; 0 for the whole scenario. `slice`: only the witnesses of one
+  /// PASID class (SLICE-1); null for all.
+  Encoding(z3::context & ctx, const Scenario & sc, const Timeline & tl, std::size_t check, std::size_t lo = 0,
+           const PasidSlice * slice = nullptr);
   ~Encoding();
   Encoding(const Encoding &) = delete;
   Encoding & operator=(const Encoding &) = delete;
@@ -71,6 +79,10 @@ class Encoding {
   /// optional when the property cannot apply here (no-reuse-while-cached away from a free, or
   /// no tracked entry that could violate it).
   std::optional<z3::expr> violation(const std::string & property, const std::string & severity);
+  /// The violation of `property` by targets of one kind only: memory itself (no kind) or the
+  /// entries of cache `kind`; null when none of them could violate it here.
+  std::optional<z3::expr> violation_of(const std::string & property, const std::string & severity,
+                                       std::optional<CacheKind> kind);
   /// Boolean terms, one per hardware action a model uses; minimising their sum gives the
   /// shortest trace.
   z3::expr_vector actions();

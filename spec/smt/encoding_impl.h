@@ -20,8 +20,9 @@ struct Encoding::Impl {
   Fills fills;
   Judgement judge;
 
-  Impl(z3::context & ctx, const Scenario & sc, const Timeline & tl, std::size_t check, std::size_t lo)
-      : t(ctx, sc, tl, check, lo), mem(t), inv(t), fills(t, mem, inv), judge(t, mem, inv, fills)
+  Impl(z3::context & ctx, const Scenario & sc, const Timeline & tl, std::size_t check, std::size_t lo,
+       const PasidSlice * slice)
+      : t(ctx, sc, tl, check, lo, slice), mem(t), inv(t), fills(t, mem, inv), judge(t, mem, inv, fills)
   {
   }
 };

@@ -14,6 +14,9 @@ void Invalidations::build_invs()
     const Invalidation & inv = t.tl.invs[j];
     if (inv.step >= t.s) break;
     if (t.lo > 0 && inv.sync && *inv.sync < t.lo) continue;  // completed before the cut (CUT-1)
+    // SLICE-1: a PASID filter matches only entries tagged with its PASID (match.h), and every
+    // tracked entry is tagged with the witness's or untagged.
+    if (inv.pat.pasid && t.sliced_out(*inv.pat.pasid)) continue;
     std::string n = "inv" + std::to_string(j);
     Time cj = t.new_time(n);
     t.cons.push_back(cj.pos != t.bv(0, t.PSW));  // position 0 of a gap: the instant of the step's writes

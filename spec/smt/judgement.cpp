@@ -106,7 +106,7 @@ Judgement::Tr Judgement::memory_tr()
 
 Judgement::Tr Judgement::walker_tr()
 {
-  if (!walk_mem_) walk_mem_.emplace(MemTerms{&t.tl.walk_at_check(t.cp), {}});
+  if (!walk_mem_) walk_mem_.emplace(MemTerms{&t.tl.walk_at_check(t.cp), {}, {}});
   MemTerms & w = *walk_mem_;
   Attach none = t.absent();
   Attach a = ite(mem.ctx_at(*w.mem, t.wd), mem.attach_at(*w.mem, t.wd), none);

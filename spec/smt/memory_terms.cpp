@@ -5,7 +5,7 @@
 
 namespace nostale::smt {
 
-MemoryTerms::MemoryTerms(Terms & terms) : check_mem{&terms.tl.mem_at_check(terms.cp), {}}, t(terms)
+MemoryTerms::MemoryTerms(Terms & terms) : check_mem{&terms.tl.mem_at_check(terms.cp), {}, {}}, t(terms)
 {
   build_epochs();
 }
@@ -66,6 +66,7 @@ Res MemoryTerms::walk_concrete(MemTerms & m, u64 tbl, unsigned l, unsigned stop,
     }
   }
   m.memo.emplace(key, acc);
+  m.keys.push_back(addr);
   return acc;
 }
 
@@ -98,7 +99,11 @@ Attach MemoryTerms::attach_at(const Memory & m, const z3::expr & w, const z3::ex
 {
   const unsigned FW = t.FW, IW = t.IW;
   Attach a = t.absent();
+  // SLICE-1: the entries of PASIDs outside the slice do not match the witness's PASID (walks
+  // for another PASID, of second-stage entries, pass `pasid` other than the witness's).
+  const bool witness = z3::eq(pasid, t.wp);
   for (const auto & [key, att] : m.attachments()) {
+    if (witness && t.sliced_out(key.second)) continue;
     z3::expr cond = w == t.bv(static_cast<u64>(key.first), kDevW) && pasid == t.bv(key.second, t.PW);
     u64 s2 = m.attached_parent_root(key.first, key.second);
     a = Attach{cond || a.ok, z3::ite(cond, t.bv(att.did, IW), a.did),
@@ -139,8 +144,10 @@ Attach MemoryTerms::attach_in(const Memory & m, const z3::expr & w, const z3::ex
 {
   const unsigned FW = t.FW, IW = t.IW;
   Attach a = t.absent();
+  const bool witness = z3::eq(pasid, t.wp);  // SLICE-1, as in attach_at
   for (const auto & [key, table] : m.parked())
     for (const auto & [p, att] : table.attach) {
+      if (witness && t.sliced_out(p)) continue;
       z3::expr cond = w == t.bv(static_cast<u64>(key.first), kDevW) && tab == t.bv(key.second, kTabW) &&
                       pasid == t.bv(p, t.PW);
       a = ite(cond, Attach{t.c.bool_val(true), t.bv(att.did, IW), t.bv(m.root_of(att), FW), t.bv(att.pgtt, kPgttW),
@@ -162,7 +169,7 @@ void MemoryTerms::build_epochs()
 {
   for (std::size_t g = t.lo; g <= t.s; ++g) {  // no fill reads memory before the cut (CUT-1)
     if (epochs.empty() || t.tl.walk_version[g] != t.tl.walk_version[g - 1])
-      epochs.push_back(Epoch{g, MemTerms{&t.tl.walk[g], {}}});
+      epochs.push_back(Epoch{g, MemTerms{&t.tl.walk[g], {}, {}}});
     else
       epochs.back().last_gap = g;
   }

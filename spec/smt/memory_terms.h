@@ -25,7 +25,10 @@ inline bool has_ats_steps(const Scenario & sc)
 
 struct MemTerms {
   const Memory * mem;
-  std::map<std::tuple<u64, unsigned, unsigned, unsigned>, Res> memo;  // table, level, stop, address
+  std::map<std::tuple<u64, unsigned, unsigned, unsigned>, Res> memo;  // table, level, stop, address id
+  /// The addresses the memo is keyed by, kept alive: Z3 gives a freed term's id to the next new
+  /// one, and a walk built later for another address must not find this one's result.
+  std::vector<z3::expr> keys;
 };
 
 class MemoryTerms {

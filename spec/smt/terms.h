@@ -12,6 +12,7 @@
 
 #include "spec/interp/counterexample.h"
 #include "spec/semantics/judge.h"
+#include "spec/smt/slice.h"
 
 namespace nostale::smt {
 
@@ -182,7 +183,11 @@ struct Terms {
     return (st.op == Op::ConfigWrite && st.cw.depth > 0 && st.cw.table >= 0) || st.op == Op::SetRoot;
   });
 
-  Terms(z3::context & ctx, const Scenario & scen, const Timeline & timeline, std::size_t check, std::size_t from = 0)
+  /// SLICE-1: the witness PASID class this encoding is about; none: every witness.
+  std::optional<PasidSlice> slice;
+
+  Terms(z3::context & ctx, const Scenario & scen, const Timeline & timeline, std::size_t check, std::size_t from = 0,
+        const PasidSlice * sl = nullptr)
       : c(ctx), sc(scen), cfg(scen.config), geo(scen.config.geo), tl(timeline), ci(check),
         cp(timeline.checks.at(check)), s(cp.step), AW(geo.iova_bits()), FW(64 - geo.page_shift),
         PW(cfg.pasid_bits), IW(cfg.did_bits), GW(bits_for(tl.n + 2)),
@@ -191,6 +196,21 @@ struct Terms {
         wa(c.bv_const((pfx + "addr").c_str(), AW)), gq(c.bv_const((pfx + "gpa").c_str(), AW)), cons(c),
         T{c.bv_val(static_cast<uint64_t>(s), GW), c.bv_val(static_cast<uint64_t>((1u << PSW) - 1), PSW)}, lo(from)
   {
+    if (!sl) return;
+    slice = *sl;
+    if (sl->pasid) {
+      cons.push_back(wp == bv(*sl->pasid, PW));
+    } else {
+      for (u64 p : sl->named) cons.push_back(wp != bv(p, PW));
+    }
+  }
+
+  /// SLICE-1: the witness PASID cannot be `pasid` in this encoding's slice.
+  bool sliced_out(u64 pasid) const
+  {
+    if (!slice) return false;
+    if (slice->pasid) return *slice->pasid != pasid;
+    return std::find(slice->named.begin(), slice->named.end(), pasid) != slice->named.end();
   }
 
   z3::expr bv(u64 v, unsigned w) { return c.bv_val(static_cast<uint64_t>(v), w); }

@@ -1,0 +1,42 @@
+#include "checker/policies/prefer_cause.h"
+
+#include <algorithm>
+
+namespace nostale {
+
+namespace {
+
+// Where a translation's staleness starts: memory itself, then the caches in the order a walk
+// reads them (context entry, PASID-table entry, paging structures, the leaf), then the copies
+// ATS makes of leaves.
+const std::optional<CacheKind> kCauseOrder[] = {std::nullopt,   CacheKind::ContextCache, CacheKind::PasidCache,
+                                                CacheKind::Psc, CacheKind::Iotlb,        CacheKind::DevTlb};
+// The order extract() reads targets in (Judgement::targets: memory, then Fills::all()): it
+// reports the first one a model makes true.
+const std::optional<CacheKind> kReadOrder[] = {std::nullopt,      CacheKind::Psc,        CacheKind::Iotlb,
+                                               CacheKind::DevTlb, CacheKind::PasidCache, CacheKind::ContextCache};
+
+}  // namespace
+
+Answer prefer_cause(ScenarioRun & run, Answer sat, const std::vector<z3::expr> & extra)
+{
+  smt::Encoding & enc = run.encoding(sat.check);
+  auto of = [&](const std::optional<CacheKind> & k) { return enc.violation_of(sat.query.property, sat.query.severity, k); };
+  for (const std::optional<CacheKind> & kind : kCauseOrder) {
+    std::optional<z3::expr> mine = of(kind);
+    if (!mine) continue;
+    // A target of `kind`, and none of a kind extract() would read first.
+    std::vector<z3::expr> more = extra;
+    more.push_back(*mine);
+    for (const std::optional<CacheKind> & before : kReadOrder) {
+      if (before == kind) break;
+      if (std::optional<z3::expr> other = of(before)) more.push_back(!*other);
+    }
+    Answer a = run.solve(sat.check, sat.query, more);
+    if (a.kind == Answer::Sat) return a;
+    if (a.kind == Answer::Unknown) return sat;
+  }
+  return sat;
+}
+
+}  // namespace nostale
