@@ -116,6 +116,20 @@ void ScenarioRun::try_cut()
   if (res == z3::unsat) cuts_.push_back(s);
 }
 
+bool ScenarioRun::new_solver(Answer & a)
+{
+  // A fresh QF_BV solver per query keeps Z3 in its one-shot bit-blasting mode (measured
+  // against the default, the incremental core and the qfbv tactic: fastest or equal).
+  a.ctx = ctx_;
+  a.solver = std::make_shared<z3::solver>(*ctx_, "QF_BV");
+  if (budget_.arm(*a.solver)) return true;
+  a.kind = Answer::Unknown;
+  a.reason = "no time left";
+  a.asked = false;
+  a.solver.reset();
+  return false;
+}
+
 Answer ScenarioRun::solve(std::size_t check, const Query & q, const std::vector<z3::expr> & extra)
 {
   Answer a;
@@ -123,17 +137,7 @@ Answer ScenarioRun::solve(std::size_t check, const Query & q, const std::vector<
   a.query = q;
   std::optional<z3::expr> bad = encoding(check).violation(q.property, q.severity);
   if (!bad) return a;  // NotApplicable
-  // A fresh QF_BV solver per query keeps Z3 in its one-shot bit-blasting mode (measured
-  // against the default, the incremental core and the qfbv tactic: fastest or equal).
-  a.ctx = ctx_;
-  a.solver = std::make_shared<z3::solver>(*ctx_, "QF_BV");
-  if (!budget_.arm(*a.solver)) {
-    a.kind = Answer::Unknown;
-    a.reason = "no time left";
-    a.asked = false;
-    a.solver.reset();
-    return a;
-  }
+  if (!new_solver(a)) return a;
   a.solver->add(*base_);
   a.solver->add(*bad);
   for (const z3::expr & e : extra) a.solver->add(e);
@@ -147,13 +151,7 @@ Answer ScenarioRun::solve(std::size_t check, const Query & q, const std::vector<
 /// cut too (CUT-1): unsat proves every property and the cut. Fills in the kind of `a`.
 void ScenarioRun::ask_any(Answer & a, smt::Encoding & enc, const z3::expr_vector & any, bool with_cut)
 {
-  a.ctx = ctx_;
-  a.solver = std::make_shared<z3::solver>(*ctx_, "QF_BV");
-  if (!budget_.arm(*a.solver)) {
-    a.kind = Answer::Unknown;
-    a.reason = "no time left";
-    a.asked = false;
-  } else {
+  if (new_solver(a)) {
     if (with_cut) {
       a.solver->add(enc.shared_constraints());
       a.solver->add((enc.witness_constraint() && z3::mk_or(any)) || enc.cut_breach());

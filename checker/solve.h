@@ -116,6 +116,9 @@ class ScenarioRun {
   /// with a PASID filter.
   bool worth_slicing(std::size_t check) const;
   void ask_any(Answer & a, smt::Encoding & enc, const z3::expr_vector & any, bool with_cut);
+  /// Gives `a` a fresh solver of the current context, armed with what is left of the budget;
+  /// false (and `a` Unknown, "no time left", not asked) when nothing is.
+  bool new_solver(Answer & a);
   z3::expr_vector violations(smt::Encoding & enc, const std::vector<Query> & qs);
   void dump(std::size_t check, const Query & q, z3::solver & s) const;
 
