@@ -22,6 +22,26 @@ Answer prefer_cause(ScenarioRun & run, Answer sat, const std::vector<z3::expr> &
 {
   smt::Encoding & enc = run.encoding(sat.check);
   auto of = [&](const std::optional<CacheKind> & k) { return enc.violation_of(sat.query.property, sat.query.severity, k); };
+  // The kind the model shows (extract() reads the first true target), and whether any kind
+  // before it in kCauseOrder can show the violation at all: mostly not, and one query says so.
+  std::optional<CacheKind> shown;
+  for (const std::optional<CacheKind> & k : kReadOrder)
+    if (std::optional<z3::expr> c = of(k); c && sat.model->eval(*c, true).is_true()) {
+      shown = k;
+      break;
+    }
+  {
+    z3::expr_vector earlier(enc.witness().addr.ctx());
+    for (const std::optional<CacheKind> & k : kCauseOrder) {
+      if (k == shown) break;
+      if (std::optional<z3::expr> c = of(k)) earlier.push_back(*c);
+    }
+    if (earlier.empty()) return sat;
+    std::vector<z3::expr> more = extra;
+    more.push_back(z3::mk_or(earlier));
+    Answer a = run.solve(sat.check, sat.query, more);
+    if (a.kind != Answer::Sat) return sat;  // unsat: the model shows the first kind (unknown: keep it)
+  }
   for (const std::optional<CacheKind> & kind : kCauseOrder) {
     std::optional<z3::expr> mine = of(kind);
     if (!mine) continue;
