@@ -52,10 +52,11 @@ CheckResult check_explicit(const Scenario & sc, const CheckOptions & opt)
 Counterexample prepare(ScenarioRun & run, Answer & found, const std::vector<z3::expr> & extra, bool & cut_short)
 {
   const Claim claim = extra.empty() ? Claim::First : Claim::Present;
-  found = prefer_cause(run, std::move(found), extra);
+  std::vector<z3::expr> chosen = extra;  // and the constraints that choose the stale entry shown
+  found = prefer_cause(run, std::move(found), chosen);
   Shrunk shrunk = shrink(run, std::move(found));
   cut_short = shrunk.cut_short;
-  found = readable_witness(run, std::move(shrunk.answer), extra);
+  found = readable_witness(run, std::move(shrunk.answer), chosen);
   Counterexample cex = run.counterexample(found);
   replay_gate(run.scenario(), run.timeline(), found.check, cex, claim);
   return cex;

@@ -18,7 +18,7 @@ const std::optional<CacheKind> kReadOrder[] = {std::nullopt,      CacheKind::Psc
 
 }  // namespace
 
-Answer prefer_cause(ScenarioRun & run, Answer sat, const std::vector<z3::expr> & extra)
+Answer prefer_cause(ScenarioRun & run, Answer sat, std::vector<z3::expr> & extra)
 {
   smt::Encoding & enc = run.encoding(sat.check);
   auto of = [&](const std::optional<CacheKind> & k) { return enc.violation_of(sat.query.property, sat.query.severity, k); };
@@ -30,19 +30,27 @@ Answer prefer_cause(ScenarioRun & run, Answer sat, const std::vector<z3::expr> &
       shown = k;
       break;
     }
+  bool from_shown = false;  // no kind before `shown` can show it: start the search there
   {
     z3::expr_vector earlier(enc.witness().addr.ctx());
     for (const std::optional<CacheKind> & k : kCauseOrder) {
       if (k == shown) break;
       if (std::optional<z3::expr> c = of(k)) earlier.push_back(*c);
     }
-    if (earlier.empty()) return sat;
-    std::vector<z3::expr> more = extra;
-    more.push_back(z3::mk_or(earlier));
-    Answer a = run.solve(sat.check, sat.query, more);
-    if (a.kind != Answer::Sat) return sat;  // unsat: the model shows the first kind (unknown: keep it)
+    if (earlier.empty()) {
+      from_shown = true;
+    } else {
+      std::vector<z3::expr> more = extra;
+      more.push_back(z3::mk_or(earlier));
+      Answer a = run.solve(sat.check, sat.query, more);
+      if (a.kind == Answer::Unknown) return sat;
+      from_shown = a.kind == Answer::Unsat;
+    }
   }
+  // The answer returned holds its kind's constraints, so that shrinking keeps them.
   for (const std::optional<CacheKind> & kind : kCauseOrder) {
+    if (from_shown && kind != shown) continue;
+    from_shown = false;
     std::optional<z3::expr> mine = of(kind);
     if (!mine) continue;
     // A target of `kind`, and none of a kind extract() would read first.
@@ -53,7 +61,10 @@ Answer prefer_cause(ScenarioRun & run, Answer sat, const std::vector<z3::expr> &
       if (std::optional<z3::expr> other = of(before)) more.push_back(!*other);
     }
     Answer a = run.solve(sat.check, sat.query, more);
-    if (a.kind == Answer::Sat) return a;
+    if (a.kind == Answer::Sat) {
+      extra = std::move(more);
+      return a;
+    }
     if (a.kind == Answer::Unknown) return sat;
   }
   return sat;

@@ -15,7 +15,9 @@
 namespace nostale {
 
 /// `sat` (asked under `extra`), or a sat answer of the same query whose target is of the first
-/// kind in that order that has one. Unknown for lack of time keeps `sat`.
-Answer prefer_cause(ScenarioRun & run, Answer sat, const std::vector<z3::expr> & extra);
+/// kind in that order that has one; then `extra` gains the constraints that choose that kind,
+/// for the policies after this one (shrink keeps them in the answer's solver, a readable
+/// witness asks again under `extra`). Unknown for lack of time keeps `sat`.
+Answer prefer_cause(ScenarioRun & run, Answer sat, std::vector<z3::expr> & extra);
 
 }  // namespace nostale
