@@ -199,7 +199,7 @@ Answer ScenarioRun::solve_any(std::size_t check, const std::vector<Query> & qs)
       z3::expr_vector part_any = violations(part, qs);
       double built = since(tb);
       if (part_any.empty() && !cut) continue;
-      ask_any(a, part, part_any.empty() ? z3::expr_vector(*ctx_) : part_any, cut);
+      ask_any(a, part, part_any, cut);
       if (a.kind == Answer::Sat && cut) {  // a property, or only the cut: ask again without it
         cut = false;
         if (part_any.empty()) continue;
@@ -212,13 +212,12 @@ Answer ScenarioRun::solve_any(std::size_t check, const std::vector<Query> & qs)
       if (a.kind != Answer::Unsat) return a;  // sat or unknown: ask one by one
     }
     a.kind = Answer::Unsat;
-    if (with_cut) cut_tried_ = check + 1;  // the slices asked it: the whole cut query would say the same
   } else {
     ask_any(a, enc, any, with_cut);
-    cut = with_cut && a.kind == Answer::Unsat;
   }
+  // Asked (by the slices, or in the whole query): the cut query alone would say the same.
+  if (with_cut && a.kind == Answer::Unsat) cut_tried_ = check + 1;
   if (cut && a.kind == Answer::Unsat) {
-    cut_tried_ = check + 1;
     cuts_.push_back(step(check));
     if (debug()) std::fprintf(stderr, "[nostale] step %zu: a cut (asked with the properties)\n", step(check));
   }
