@@ -6,7 +6,7 @@
 // scenarios with a violation and on an eighth as many safe ones: its first violation must be
 // the explorer's and its trace must shrink and replay (it throws otherwise).
 //
-// NOSTALE_DIFF_SCALE (default 1) scales every corpus, e.g. 0.25 under sanitizers.
+// NOSTALE_DIFF_SCALE (default 1) scales every corpus, e.g. 0.125 under sanitizers.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -474,7 +474,7 @@ void differential(const Run & run)
   EXPECT_GT(violating, done / 10);
   EXPECT_LT(violating, done - done / 10);
   // Which rare properties and trace kinds a corpus reaches is checked on the full corpus (the
-  // release run). A reduced run (the sanitizer build, NOSTALE_DIFF_SCALE=0.25: the first quarter
+  // release run). A reduced run (the sanitizer build, NOSTALE_DIFF_SCALE=0.125: the first eighth
   // of the same seeds) checks that the engines agree, not that those few seeds reach them all.
   if (scale() < 1.0) return;
   // The skipping corpus seldom frees a frame still mapped (2 cells in 150 scenarios, none at a
