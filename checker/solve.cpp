@@ -47,14 +47,20 @@ ScenarioRun::ScenarioRun(z3::context & ctx, Scenario sc, Budget budget, std::str
 {
 }
 
-smt::Encoding & ScenarioRun::encoding(std::size_t check)
+void ScenarioRun::advance(std::size_t check)
 {
-  if (enc_ && enc_check_ == check) return *enc_;
-  if (enc_ && check > enc_check_) try_cut();
+  if (at_ && at_check_ == check) return;
+  if (at_ && check > at_check_) try_cut();
   // CUT-1: the latest cut before this check point (cuts are found in check-point order).
   std::size_t lo = 0;
   for (std::size_t c : cuts_)
     if (c < step(check)) lo = c;
+  // CUT-2: nothing a walk reads changed since that cut, so this check point is a cut too, and
+  // its own encoding starts here (one gap of fills instead of every gap since the cut).
+  if (smt::Encoding::quiet_cut(sc_, tl_, lo, check)) {
+    if (cuts_.empty() || cuts_.back() < step(check)) cuts_.push_back(step(check));
+    lo = step(check);
+  }
   // The previous check point's terms go before the next one's are made, and constraints()
   // right after the encoding: Z3 reuses the ids of freed terms, and its models (so the traces
   // and the number of shrinking calls) depend on them.
@@ -69,10 +75,17 @@ smt::Encoding & ScenarioRun::encoding(std::size_t check)
     ctx_ = std::make_shared<z3::context>();
     ctx_lo_ = lo;
   }
-  auto tb = Clock::now();
-  enc_ = std::make_unique<smt::Encoding>(*ctx_, sc_, tl_, check, lo);
+  at_ = true;
+  at_check_ = check;
   enc_lo_ = lo;
-  enc_check_ = check;
+}
+
+smt::Encoding & ScenarioRun::encoding(std::size_t check)
+{
+  advance(check);
+  if (enc_) return *enc_;
+  auto tb = Clock::now();
+  enc_ = std::make_unique<smt::Encoding>(*ctx_, sc_, tl_, check, enc_lo_);
   ++encodings_built_;
   base_ = enc_->constraints();
   if (debug()) std::fprintf(stderr, "[nostale] step %zu: encoding built in %.3f s\n", step(check), since(tb));
@@ -95,14 +108,15 @@ bool ScenarioRun::cut_worth_asking(std::size_t check) const
   std::size_t s = step(check), lo = cuts_.empty() ? 0 : cuts_.back();
   // Worth a query only when the encodings after it would be shorter by enough to matter, and
   // some check point follows.
-  return check >= cut_tried_ && check + 1 < check_points() && s - lo >= cut_min_gaps_ &&
+  return check >= cut_tried_ && check + 1 < check_points() && (cuts_.empty() || lo < s) && s - lo >= cut_min_gaps_ &&
          smt::Encoding::cut_possible(sc_, tl_, check);
 }
 
 void ScenarioRun::try_cut()
 {
-  std::size_t check = enc_check_;
-  if (!cut_worth_asking(check)) return;  // (or asked before: a policy may come back to a check point)
+  std::size_t check = at_check_;
+  // Not built (its slices proved it): a cut left unasked costs time, never a verdict.
+  if (!enc_ || !cut_worth_asking(check)) return;  // (or asked before: a policy may come back to a check point)
   cut_tried_ = check + 1;
   std::size_t s = step(check);
   z3::solver sv(*ctx_, "QF_BV");
@@ -179,23 +193,20 @@ Answer ScenarioRun::solve_any(std::size_t check, const std::vector<Query> & qs)
   a.check = check;
   a.kind = Answer::Sat;  // "ask one by one"
   if (!smt2_dir_.empty()) return a;
-  smt::Encoding & enc = encoding(check);
-  z3::expr_vector any = violations(enc, qs);
-  if (any.empty()) {
-    a.kind = Answer::Unsat;
-    return a;
-  }
+  advance(check);
   // CUT-1: where a cut is worth asking about, the same query asks it too: unsat then proves
   // every property here and the cut (on a long safe flow, one query instead of two).
   const bool with_cut = cut_worth_asking(check);
   bool cut = with_cut;
   if (worth_slicing(check)) {
     // SLICE-1: one query per witness PASID class, each over a smaller encoding. They prove
-    // what the whole query would (the slices are exact); where one is sat, the properties are
-    // asked one by one of the whole encoding, which gives the trace.
+    // what the whole query would (the slices are exact), and the whole encoding is not built;
+    // where one is sat, the properties are asked one by one of the whole encoding, which
+    // gives the trace.
     for (const smt::PasidSlice & sl : slices_) {
       auto tb = Clock::now();
       smt::Encoding part(*ctx_, sc_, tl_, check, enc_lo_, &sl);
+      ++encodings_built_;  // it grows the context as much (kContextSpan)
       z3::expr_vector part_any = violations(part, qs);
       double built = since(tb);
       if (part_any.empty() && !cut) continue;
@@ -213,6 +224,12 @@ Answer ScenarioRun::solve_any(std::size_t check, const std::vector<Query> & qs)
     }
     a.kind = Answer::Unsat;
   } else {
+    smt::Encoding & enc = encoding(check);
+    z3::expr_vector any = violations(enc, qs);
+    if (any.empty()) {
+      a.kind = Answer::Unsat;
+      return a;
+    }
     ask_any(a, enc, any, with_cut);
   }
   // Asked (by the slices, or in the whole query): the cut query alone would say the same.

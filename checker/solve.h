@@ -69,6 +69,7 @@ class ScenarioRun {
   std::size_t step(std::size_t check) const { return tl_.checks.at(check).step; }
   unsigned solver_calls() const { return solver_calls_; }
   double solver_seconds() const { return solver_seconds_; }
+  /// Encodings built so far, slices (SLICE-1) included.
   unsigned encodings_built() const { return encodings_built_; }
   /// CUT-1: the steps of the check points found to be cuts so far, in order.
   const std::vector<std::size_t> & cuts() const { return cuts_; }
@@ -78,6 +79,10 @@ class ScenarioRun {
 
   /// The encoding of `check`, built once and kept until another check point is asked about.
   smt::Encoding & encoding(std::size_t check);
+  /// Moves on to `check` without building its encoding: asks the cut of the check point held
+  /// before when that was not asked yet, finds the cut `check` starts from, lets go of the
+  /// previous encoding, and starts a new context where it is time to (CUT-1, CUT-2).
+  void advance(std::size_t check);
 
   /// Asks whether `q` is violated at `check`, under `extra` constraints too (e.g. blocking
   /// a violation already reported). Writes the --smt2 dump when one is asked for and there
@@ -102,6 +107,7 @@ class ScenarioRun {
   {
     base_.reset();
     enc_.reset();
+    at_ = false;
   }
 
  private:
@@ -136,9 +142,10 @@ class ScenarioRun {
   unsigned solver_calls_ = 0;
   double solver_seconds_ = 0;
   unsigned encodings_built_ = 0;
-  std::size_t enc_check_ = 0;
+  bool at_ = false;           ///< advance() was called for at_check_ (and not released since)
+  std::size_t at_check_ = 0;  ///< the check point held: enc_ is its encoding when built
   std::unique_ptr<smt::Encoding> enc_;
-  std::size_t enc_lo_ = 0;  ///< the cut enc_ starts at
+  std::size_t enc_lo_ = 0;  ///< the cut at_check_'s encodings start at
   /// SLICE-1: the witness PASID classes; solve_any asks them one by one where the scenario
   /// names at least kSliceMinPasids PASIDs.
   std::vector<smt::PasidSlice> slices_;

@@ -272,6 +272,14 @@ bool Memory::walker_sees(const Memory & now) const
   return true;
 }
 
+bool Memory::same_walks(const Memory & o) const
+{
+  if (!walker_sees(o) || ats_off_ != o.ats_off_ || has_dir_ != o.has_dir_) return false;
+  for (std::size_t d = 0; d < domains_.size(); ++d)
+    if (domains_[d].root != o.domains_[d].root) return false;
+  return true;
+}
+
 bool Memory::is_free(u64 frame) const
 {
   for (const auto & [lo, hi] : freed_)

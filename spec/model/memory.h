@@ -123,6 +123,10 @@ class Memory {
   void flush_from(const Config & cfg, const Memory & now, const Step & s);
   /// Does a walker reading this memory see every table, record and domain id of `now`?
   bool walker_sees(const Memory & now) const;
+  /// Does every walk, of any device, PASID and address, read the same here as in `o`? All
+  /// state but the freed frames and the table-page pool, which no walk reads (a freed table
+  /// page leaves tables(); CUT-2).
+  bool same_walks(const Memory & o) const;
 
   /// The device's context entry (a depth-1 ConfigWrite; present unless cleared).
   bool context_present(int device) const { return !ctx_absent_.count(device); }

@@ -15,6 +15,13 @@
 // for an entry present at k that no such walk yields. The question is about reachable states,
 // not about properties: it holds or not whatever was proved at k.
 //
+// CUT-2: a check point k after a cut c (or the start, where the caches are empty) is itself a
+// cut, without asking, when no walk reads anything different at any gap from c to k
+// (Memory::same_walks: only frames were freed, or nothing was written) and cut_possible() holds
+// at k. Every entry present at k was present at c or filled in between, so it is what a walk
+// of memory at c, or at a later gap, yields: all of them equal memory at k. That is the
+// condition inexact() asks about, met by construction. Its own encoding may then start at k.
+//
 // The comparison is per field of the tracked instance (Instance in terms.h): a field added
 // there must be compared here, or a cut could drop a behaviour. The static_assert below fails
 // when Instance changes size, as a reminder.
@@ -117,6 +124,15 @@ bool Encoding::cut_possible(const Scenario & sc, const Timeline & tl, std::size_
     return false;
   for (const Invalidation & inv : tl.invs)
     if (inv.step < s && !(inv.sync && *inv.sync < s)) return false;  // may still be pending at s
+  return true;
+}
+
+bool Encoding::quiet_cut(const Scenario & sc, const Timeline & tl, std::size_t lo, std::size_t check)
+{
+  std::size_t s = tl.checks.at(check).step;
+  if (lo >= s || !cut_possible(sc, tl, check)) return false;
+  for (std::size_t g = lo + 1; g <= s; ++g)
+    if (tl.walk_version[g] != tl.walk_version[g - 1] && !tl.walk[g].same_walks(tl.walk[g - 1])) return false;
   return true;
 }
 

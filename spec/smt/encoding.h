@@ -115,6 +115,10 @@ class Encoding {
   /// second-stage entries, page requests) and, at check point `check`, no invalidation is
   /// pending (every one submitted before it was waited for before it).
   static bool cut_possible(const Scenario & sc, const Timeline & tl, std::size_t check);
+  /// CUT-2: check point `check` is a cut, known without asking: `lo` is a cut before it (0:
+  /// the start), no walk reads anything different at any gap from lo to the check point, and
+  /// cut_possible() holds there (spec/smt/cut.cpp).
+  static bool quiet_cut(const Scenario & sc, const Timeline & tl, std::size_t lo, std::size_t check);
 
   /// The symbolic witness, for preferring readable values of it (a page-aligned address in a
   /// range the driver touched).

@@ -1,6 +1,8 @@
 // Memory as terms over a symbolic address (see memory_terms.h).
 #include "spec/smt/memory_terms.h"
 
+#include <unordered_set>
+
 #include "spec/model/errors.h"
 
 namespace nostale::smt {
@@ -70,11 +72,42 @@ Res MemoryTerms::walk_concrete(MemTerms & m, u64 tbl, unsigned l, unsigned stop,
   return acc;
 }
 
+const std::set<u64> * MemoryTerms::values(const z3::expr & X)
+{
+  auto hit = values_.find(X.id());
+  if (hit != values_.end()) return hit->second ? &*hit->second : nullptr;
+  // The constants an ite-tree of constants can take; none when a leaf is anything else.
+  std::set<u64> out;
+  std::unordered_set<unsigned> seen;
+  std::vector<z3::expr> todo{X};
+  bool known = true;
+  while (known && !todo.empty()) {
+    z3::expr e = todo.back();
+    todo.pop_back();
+    if (!seen.insert(e.id()).second) continue;
+    if (e.is_numeral()) {
+      out.insert(e.get_numeral_uint64());
+    } else if (e.is_app() && e.decl().decl_kind() == Z3_OP_ITE) {
+      todo.push_back(e.arg(1));
+      todo.push_back(e.arg(2));
+    } else {
+      known = false;
+    }
+  }
+  values_keys_.push_back(X);  // keeps the id ours (as MemTerms::keys)
+  auto & slot = values_[X.id()];
+  if (known) slot = std::move(out);
+  return slot ? &*slot : nullptr;
+}
+
 Res MemoryTerms::walk_sym(MemTerms & m, const z3::expr & X, unsigned l, unsigned stop, const z3::expr & addr)
 {
   Res acc = t.wild(l);
+  // Only the tables X can name: the others' conditions are false (an exact pruning).
+  const std::set<u64> * can = values(X);
   for (const auto & [frame, page] : m.mem->tables())
-    if (page.level == l) acc = ite(X == t.bv(frame, t.FW), walk_concrete(m, frame, l, stop, addr), acc);
+    if (page.level == l && (!can || can->count(frame)))
+      acc = ite(X == t.bv(frame, t.FW), walk_concrete(m, frame, l, stop, addr), acc);
   return acc;
 }
 

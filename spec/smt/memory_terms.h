@@ -5,6 +5,7 @@
 
 #include <map>
 #include <optional>
+#include <set>
 #include <tuple>
 #include <utility>
 #include <vector>
@@ -118,8 +119,14 @@ class MemoryTerms {
   /// Fills read what the walker sees (Timeline::walk), grouped where it does not change.
   void build_epochs();
 
+  /// The values the term X can take when it is an ite-tree of constants (null otherwise),
+  /// memoised by X's id; the terms are kept alive so that their ids stay theirs.
+  const std::set<u64> * values(const z3::expr & X);
+
   Terms & t;
   std::vector<Epoch> epochs;
+  std::map<unsigned, std::optional<std::set<u64>>> values_;
+  std::vector<z3::expr> values_keys_;
 };
 
 }  // namespace nostale::smt
