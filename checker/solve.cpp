@@ -95,6 +95,7 @@ smt::Encoding & ScenarioRun::encoding(std::size_t check)
 bool ScenarioRun::worth_slicing(std::size_t check) const
 {
   if (slices_.size() < kSliceMinPasids + 1) return false;
+  if (sc_.config.devices.size() >= kSliceMinDevices) return true;
   // The invalidations with a PASID filter that the encoding holds (those completed before its
   // cut are left out): what a slice leaves out of all but one query.
   std::size_t n = 0, s = step(check);

@@ -118,8 +118,8 @@ class ScenarioRun {
   /// CUT-1: whether a cut at `check` is still to be asked about and would pay.
   bool cut_worth_asking(std::size_t check) const;
   /// SLICE-1: whether proving `check` one witness PASID class at a time pays: the scenario
-  /// names kSliceMinPasids PASIDs and the encoding holds kSliceMinInvalidations invalidations
-  /// with a PASID filter.
+  /// names kSliceMinPasids PASIDs, and the encoding holds kSliceMinInvalidations invalidations
+  /// with a PASID filter or the scenario has kSliceMinDevices devices.
   bool worth_slicing(std::size_t check) const;
   void ask_any(Answer & a, smt::Encoding & enc, const z3::expr_vector & any, bool with_cut);
   /// Gives `a` a fresh solver of the current context, armed with what is left of the budget;
