@@ -272,6 +272,10 @@ bool Memory::walker_sees(const Memory & now) const
   return true;
 }
 
+// A field added to Memory must be compared in walker_sees or same_walks unless no walk reads
+// it, or a quiet cut (CUT-2) could keep entries a walk no longer gives.
+static_assert(sizeof(Memory) == 496, "Memory changed: compare the new field in same_walks (CUT-2), then update this size");
+
 bool Memory::same_walks(const Memory & o) const
 {
   if (!walker_sees(o) || ats_off_ != o.ats_off_ || has_dir_ != o.has_dir_) return false;
