@@ -43,7 +43,7 @@ bool Budget::arm(z3::solver & s) const
 
 ScenarioRun::ScenarioRun(z3::context & ctx, Scenario sc, Budget budget, std::string smt2_dir)
     : ctx_(std::shared_ptr<z3::context>(), &ctx), sc_(std::move(sc)), tl_(build_timeline(sc_)), budget_(budget), smt2_dir_(std::move(smt2_dir)),
-      slices_(smt::pasid_slices(sc_, tl_))
+      slices_(smt::pasid_slices(sc_))
 {
 }
 

@@ -26,18 +26,6 @@ std::vector<std::pair<u64, u64>> touched(const Scenario & sc)
   return out;
 }
 
-/// PASIDs the scenario names (0 if none).
-std::set<u64> named_pasids(const Scenario & sc)
-{
-  std::set<u64> ps;
-  for (const Step & s : sc.steps) {
-    if (s.op == Op::ConfigWrite || s.op == Op::Dma || s.op == Op::FreePasid) ps.insert(s.pasid);
-    if (s.op == Op::Invalidate && s.inv.pasid) ps.insert(*s.inv.pasid);
-  }
-  if (ps.empty()) ps.insert(0);
-  return ps;
-}
-
 }  // namespace
 
 Answer readable_witness(ScenarioRun & run, Answer shrunk, const std::vector<z3::expr> & extra)
@@ -59,7 +47,9 @@ Answer readable_witness(ScenarioRun & run, Answer shrunk, const std::vector<z3::
                                             : z3::ule(from, w.addr));
   }
   z3::expr_vector named(c);
-  for (u64 p : named_pasids(sc))
+  std::set<u64> pasids = named_pasids(sc);
+  if (pasids.empty()) pasids.insert(0);  // none named: the default PASID
+  for (u64 p : pasids)
     if (pw >= 64 || p >> pw == 0) named.push_back(w.pasid == c.bv_val(static_cast<uint64_t>(p), pw));
   z3::expr pasid_ok = named.empty() ? c.bool_val(true) : z3::mk_or(named);
 

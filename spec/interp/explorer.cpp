@@ -126,11 +126,8 @@ std::vector<u64> pasids_to_enumerate(const Scenario & sc)
     for (u64 p = 0; p < (u64{1} << sc.config.pasid_bits); ++p) out.push_back(p);
     return out;
   }
-  std::set<u64> named = {0};
-  for (const Step & s : sc.steps) {
-    named.insert(s.pasid);
-    if (s.inv.pasid) named.insert(*s.inv.pasid);
-  }
+  std::set<u64> named = named_pasids(sc);
+  named.insert(0);  // every step's default PASID
   u64 fresh = 0;
   while (named.count(fresh)) ++fresh;
   named.insert(fresh);

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -250,5 +251,20 @@ struct Scenario {
   std::vector<Step> steps;
   Expectation expect;
 };
+
+/// Every PASID a step names: an attach, detach, bind or other record write, a dma, a free_pasid,
+/// a clflush of a record, and an invalidation's PASID filter. The explorer enumerates these
+/// (and one fresh PASID), the SMT engine slices by them (SLICE-1), and a readable witness
+/// prefers them.
+inline std::set<u64> named_pasids(const Scenario & sc)
+{
+  std::set<u64> out;
+  for (const Step & st : sc.steps) {
+    if (st.op == Op::ConfigWrite || st.op == Op::Dma || st.op == Op::FreePasid || st.op == Op::Clflush)
+      out.insert(st.pasid);
+    if (st.inv.pasid) out.insert(*st.inv.pasid);
+  }
+  return out;
+}
 
 }  // namespace nostale

@@ -17,16 +17,9 @@ Encoding::Encoding(z3::context & ctx, const Scenario & sc, const Timeline & tl, 
 {
 }
 
-std::vector<PasidSlice> pasid_slices(const Scenario & sc, const Timeline & tl)
+std::vector<PasidSlice> pasid_slices(const Scenario & sc)
 {
-  std::set<u64> named;
-  for (const Step & st : sc.steps) {
-    if (st.op == Op::ConfigWrite || st.op == Op::Dma || st.op == Op::FreePasid || st.op == Op::Clflush)
-      named.insert(st.pasid);
-    if (st.inv.pasid) named.insert(*st.inv.pasid);
-  }
-  for (const Invalidation & inv : tl.invs)
-    if (inv.pat.pasid) named.insert(*inv.pat.pasid);
+  std::set<u64> named = named_pasids(sc);
   std::vector<PasidSlice> out;
   std::vector<u64> all(named.begin(), named.end());
   for (u64 p : all) out.push_back(PasidSlice{p, all});

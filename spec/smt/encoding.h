@@ -58,9 +58,9 @@
 namespace nostale::smt {
 
 
-/// The slices that cover every witness PASID of `sc`: one per PASID a step names, and one for
-/// all the others.
-std::vector<PasidSlice> pasid_slices(const Scenario & sc, const Timeline & tl);
+/// The slices that cover every witness PASID of `sc`: one per PASID a step names
+/// (named_pasids()), and one for all the others.
+std::vector<PasidSlice> pasid_slices(const Scenario & sc);
 
 class Encoding {
  public:

@@ -57,7 +57,7 @@ std::vector<unsigned> compare(const Scenario & sc, Tally & n)
     return {};
   }
   std::vector<unsigned> whole_cells(tl.checks.size(), 0);
-  std::vector<smt::PasidSlice> slices = smt::pasid_slices(sc, tl);  // one (others) where none is named
+  std::vector<smt::PasidSlice> slices = smt::pasid_slices(sc);  // one (others) where none is named
   z3::context ctx;
   for (std::size_t ci = 0; ci < tl.checks.size(); ++ci) {
     smt::Encoding whole(ctx, sc, tl, ci);
