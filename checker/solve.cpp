@@ -176,8 +176,29 @@ void ScenarioRun::ask_any(Answer & a, smt::Encoding & enc, const z3::expr_vector
     }
     a = ask(std::move(a));
   }
-  a.model.reset();
-  a.solver.reset();
+  a.solver.reset();  // the model stays: adopt() may take it as one property's answer
+}
+
+Answer ScenarioRun::adopt(const Answer & any, const Query & q)
+{
+  Answer a;
+  a.check = any.check;
+  a.query = q;
+  a.kind = Answer::NotApplicable;
+  if (any.kind != Answer::Sat || !any.model || !at_ || at_check_ != any.check || !enc_) return a;
+  std::optional<z3::expr> bad = enc_->violation(q.property, q.severity);
+  if (!bad || !any.model->eval(*base_ && *bad, true).is_true()) return a;
+  // The model of the query for every property shows this one: it is this query's answer, and
+  // the solver holds this query for the policies that ask again with more (refine, shrink).
+  if (!new_solver(a)) return a;
+  a.solver->add(*base_);
+  a.solver->add(*bad);
+  a.model = any.model;
+  a.kind = Answer::Sat;
+  if (debug())
+    std::fprintf(stderr, "[nostale] step %zu %s %s: sat in the model of the query for every property\n",
+                 step(a.check), q.property, q.severity);
+  return a;
 }
 
 z3::expr_vector ScenarioRun::violations(smt::Encoding & enc, const std::vector<Query> & qs)
@@ -217,6 +238,7 @@ Answer ScenarioRun::solve_any(std::size_t check, const std::vector<Query> & qs)
         if (part_any.empty()) continue;
         ask_any(a, part, part_any, false);
       }
+      a.model.reset();  // a slice's model is not one of the whole encoding
       if (debug())
         std::fprintf(stderr, "[nostale] step %zu: slice %s (built in %.3f s): %s\n", step(check),
                      sl.pasid ? ("PASID " + std::to_string(*sl.pasid)).c_str() : "other PASIDs", built,

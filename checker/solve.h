@@ -91,9 +91,14 @@ class ScenarioRun {
   /// One query for all of `qs` at once: Unsat proves every one of them at `check` (Unsat too
   /// when none applies); Sat or Unknown says only that the queries must be asked one by one.
   /// Not with --smt2, whose dumps are one per property (then it answers Sat without asking).
+  /// A Sat answer of the whole encoding keeps its model, for adopt().
   /// Where a cut is worth asking about at `check`, asks that too (CUT-1): Unsat then also
   /// makes `check` a cut.
   Answer solve_any(std::size_t check, const std::vector<Query> & qs);
+  /// A Sat answer of solve_any() whose model shows `q` violated: `q`'s own Sat answer, with
+  /// that model and a solver holding `q`'s query, without asking again (NotApplicable when
+  /// the model does not show `q`, or the answer is not of the whole encoding held now).
+  Answer adopt(const Answer & any, const Query & q);
   /// Asks the solver of a Sat answer again with `more` added (it stays added); the answer's
   /// own model is not changed. Throws InternalError for an answer that is not Sat.
   Answer refine(const Answer & sat, const z3::expr & more);
