@@ -201,6 +201,27 @@ Answer ScenarioRun::adopt(const Answer & any, const Query & q)
   return a;
 }
 
+Answer ScenarioRun::reuse(const Answer & sat, const std::vector<z3::expr> & more)
+{
+  Answer a;
+  a.check = sat.check;
+  a.query = sat.query;
+  a.kind = Answer::NotApplicable;
+  if (sat.kind != Answer::Sat || !sat.model || !at_ || at_check_ != sat.check || !enc_) return a;
+  for (const z3::expr & e : more)
+    if (!sat.model->eval(e, true).is_true()) return a;
+  if (!new_solver(a)) return a;
+  a.solver->add(*base_);
+  a.solver->add(*enc_->violation(sat.query.property, sat.query.severity));
+  for (const z3::expr & e : more) a.solver->add(e);
+  a.model = sat.model;
+  a.kind = Answer::Sat;
+  if (debug())
+    std::fprintf(stderr, "[nostale] step %zu %s %s: sat in the model already found\n", step(a.check),
+                 sat.query.property, sat.query.severity);
+  return a;
+}
+
 z3::expr_vector ScenarioRun::violations(smt::Encoding & enc, const std::vector<Query> & qs)
 {
   z3::expr_vector any(*ctx_);

@@ -99,6 +99,10 @@ class ScenarioRun {
   /// that model and a solver holding `q`'s query, without asking again (NotApplicable when
   /// the model does not show `q`, or the answer is not of the whole encoding held now).
   Answer adopt(const Answer & any, const Query & q);
+  /// `sat`'s model as the answer of its query under `more` too, without asking, where the
+  /// model satisfies every one of `more`: Sat, with a solver holding the query and `more`
+  /// (NotApplicable otherwise, or where `sat` is not of the encoding held now).
+  Answer reuse(const Answer & sat, const std::vector<z3::expr> & more);
   /// Asks the solver of a Sat answer again with `more` added (it stays added); the answer's
   /// own model is not changed. Throws InternalError for an answer that is not Sat.
   Answer refine(const Answer & sat, const z3::expr & more);

@@ -60,7 +60,10 @@ Answer prefer_cause(ScenarioRun & run, Answer sat, std::vector<z3::expr> & extra
       if (before == kind) break;
       if (std::optional<z3::expr> other = of(before)) more.push_back(!*other);
     }
-    Answer a = run.solve(sat.check, sat.query, more);
+    // The kind the model shows: the model itself satisfies `more` (its target of `kind` is
+    // true and none read before it), so it is the answer.
+    Answer a = kind == shown ? run.reuse(sat, more) : Answer{};
+    if (a.kind != Answer::Sat) a = run.solve(sat.check, sat.query, more);
     if (a.kind == Answer::Sat) {
       extra = std::move(more);
       return a;
