@@ -179,47 +179,39 @@ void ScenarioRun::ask_any(Answer & a, smt::Encoding & enc, const z3::expr_vector
   a.solver.reset();  // the model stays: adopt() may take it as one property's answer
 }
 
-Answer ScenarioRun::adopt(const Answer & any, const Query & q)
+Answer ScenarioRun::answered(const Answer & sat, const Query & q, const std::vector<z3::expr> & more, const char * how)
 {
   Answer a;
-  a.check = any.check;
+  a.check = sat.check;
   a.query = q;
   a.kind = Answer::NotApplicable;
-  if (any.kind != Answer::Sat || !any.model || !at_ || at_check_ != any.check || !enc_) return a;
+  if (sat.kind != Answer::Sat || !sat.model || !at_ || at_check_ != sat.check || !enc_) return a;
   std::optional<z3::expr> bad = enc_->violation(q.property, q.severity);
-  if (!bad || !any.model->eval(*base_ && *bad, true).is_true()) return a;
-  // The model of the query for every property shows this one: it is this query's answer, and
-  // the solver holds this query for the policies that ask again with more (refine, shrink).
+  if (!bad) return a;
+  z3::expr_vector all(*ctx_);
+  all.push_back(*base_);
+  all.push_back(*bad);
+  for (const z3::expr & e : more) all.push_back(e);
+  for (unsigned i = 0; i < all.size(); ++i)  // one by one: no new term (Z3's models depend on term ids)
+    if (!sat.model->eval(all[i], true).is_true()) return a;
+  // The model satisfies the query: it is the query's answer, and the solver holds the query for
+  // the policies that ask again with more (refine, shrink).
   if (!new_solver(a)) return a;
-  a.solver->add(*base_);
-  a.solver->add(*bad);
-  a.model = any.model;
+  a.solver->add(all);
+  a.model = sat.model;
   a.kind = Answer::Sat;
-  if (debug())
-    std::fprintf(stderr, "[nostale] step %zu %s %s: sat in the model of the query for every property\n",
-                 step(a.check), q.property, q.severity);
+  if (debug()) std::fprintf(stderr, "[nostale] step %zu %s %s: sat in %s\n", step(a.check), q.property, q.severity, how);
   return a;
+}
+
+Answer ScenarioRun::adopt(const Answer & any, const Query & q)
+{
+  return answered(any, q, {}, "the model of the query for every property");
 }
 
 Answer ScenarioRun::reuse(const Answer & sat, const std::vector<z3::expr> & more)
 {
-  Answer a;
-  a.check = sat.check;
-  a.query = sat.query;
-  a.kind = Answer::NotApplicable;
-  if (sat.kind != Answer::Sat || !sat.model || !at_ || at_check_ != sat.check || !enc_) return a;
-  for (const z3::expr & e : more)
-    if (!sat.model->eval(e, true).is_true()) return a;
-  if (!new_solver(a)) return a;
-  a.solver->add(*base_);
-  a.solver->add(*enc_->violation(sat.query.property, sat.query.severity));
-  for (const z3::expr & e : more) a.solver->add(e);
-  a.model = sat.model;
-  a.kind = Answer::Sat;
-  if (debug())
-    std::fprintf(stderr, "[nostale] step %zu %s %s: sat in the model already found\n", step(a.check),
-                 sat.query.property, sat.query.severity);
-  return a;
+  return answered(sat, sat.query, more, "the model already found");
 }
 
 z3::expr_vector ScenarioRun::violations(smt::Encoding & enc, const std::vector<Query> & qs)

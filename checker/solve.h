@@ -134,6 +134,9 @@ class ScenarioRun {
   /// Gives `a` a fresh solver of the current context, armed with what is left of the budget;
   /// false (and `a` Unknown, "no time left", not asked) when nothing is.
   bool new_solver(Answer & a);
+  /// adopt() and reuse(): `sat`'s model as the answer of `q` under `more`, where it satisfies
+  /// them, on the encoding held now; `how` says where the model came from (NOSTALE_DEBUG).
+  Answer answered(const Answer & sat, const Query & q, const std::vector<z3::expr> & more, const char * how);
   z3::expr_vector violations(smt::Encoding & enc, const std::vector<Query> & qs);
   void dump(std::size_t check, const Query & q, z3::solver & s) const;
 
