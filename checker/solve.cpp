@@ -58,7 +58,7 @@ void ScenarioRun::advance(std::size_t check)
   // CUT-2: nothing a walk reads changed since that cut, so this check point is a cut too, and
   // its own encoding starts here (one gap of fills instead of every gap since the cut).
   if (smt::Encoding::quiet_cut(sc_, tl_, lo, check)) {
-    if (cuts_.empty() || cuts_.back() < step(check)) cuts_.push_back(step(check));
+    add_cut(step(check));
     lo = step(check);
   }
   // The previous check point's terms go before the next one's are made, and constraints()
@@ -109,7 +109,7 @@ bool ScenarioRun::cut_worth_asking(std::size_t check) const
   std::size_t s = step(check), lo = cuts_.empty() ? 0 : cuts_.back();
   // Worth a query only when the encodings after it would be shorter by enough to matter, and
   // some check point follows.
-  return check >= cut_tried_ && check + 1 < check_points() && (cuts_.empty() || lo < s) && s - lo >= cut_min_gaps_ &&
+  return check >= cut_tried_ && check + 1 < check_points() && !is_cut(s) && s - lo >= cut_min_gaps_ &&
          smt::Encoding::cut_possible(sc_, tl_, check);
 }
 
@@ -128,7 +128,7 @@ void ScenarioRun::try_cut()
   ++solver_calls_;
   solver_seconds_ += since(tq);
   if (debug()) std::fprintf(stderr, "[nostale] step %zu cut: %s in %.3f s\n", s, answer_name(res), since(tq));
-  if (res == z3::unsat) cuts_.push_back(s);
+  if (res == z3::unsat) add_cut(s);
 }
 
 bool ScenarioRun::new_solver(Answer & a)
@@ -271,7 +271,7 @@ Answer ScenarioRun::solve_any(std::size_t check, const std::vector<Query> & qs)
   // Asked (by the slices, or in the whole query): the cut query alone would say the same.
   if (with_cut && a.kind == Answer::Unsat) cut_tried_ = check + 1;
   if (cut && a.kind == Answer::Unsat) {
-    cuts_.push_back(step(check));
+    add_cut(step(check));
     if (debug()) std::fprintf(stderr, "[nostale] step %zu: a cut (asked with the properties)\n", step(check));
   }
   return a;

@@ -124,6 +124,14 @@ class ScenarioRun {
   /// CUT-1: asks whether the check point of the encoding held now is a cut, when it may be
   /// and when it would pay (the checks after it would start later).
   void try_cut();
+  /// CUT-1, CUT-2: the step of a check point found to be a cut; cuts_ stays in step order,
+  /// each once (a policy may come back to a check point).
+  void add_cut(std::size_t s)
+  {
+    if (!is_cut(s)) cuts_.push_back(s);
+  }
+  /// Whether `s` is the latest cut (cuts are found in step order).
+  bool is_cut(std::size_t s) const { return !cuts_.empty() && cuts_.back() >= s; }
   /// CUT-1: whether a cut at `check` is still to be asked about and would pay.
   bool cut_worth_asking(std::size_t check) const;
   /// SLICE-1: whether proving `check` one witness PASID class at a time pays: the scenario

@@ -30,27 +30,27 @@ Answer prefer_cause(ScenarioRun & run, Answer sat, std::vector<z3::expr> & extra
       shown = k;
       break;
     }
-  bool from_shown = false;  // no kind before `shown` can show it: start the search there
+  // Where no kind before `shown` can show it, the search starts at `shown`.
+  const std::optional<CacheKind> * first = std::begin(kCauseOrder);
   {
     z3::expr_vector earlier(enc.witness().addr.ctx());
     for (const std::optional<CacheKind> & k : kCauseOrder) {
       if (k == shown) break;
       if (std::optional<z3::expr> c = of(k)) earlier.push_back(*c);
     }
-    if (earlier.empty()) {
-      from_shown = true;
-    } else {
+    bool none_before = earlier.empty();
+    if (!none_before) {
       std::vector<z3::expr> more = extra;
       more.push_back(z3::mk_or(earlier));
       Answer a = run.solve(sat.check, sat.query, more);
       if (a.kind == Answer::Unknown) return sat;
-      from_shown = a.kind == Answer::Unsat;
+      none_before = a.kind == Answer::Unsat;
     }
+    if (none_before) first = std::find(std::begin(kCauseOrder), std::end(kCauseOrder), shown);
   }
   // The answer returned holds its kind's constraints, so that shrinking keeps them.
-  for (const std::optional<CacheKind> & kind : kCauseOrder) {
-    if (from_shown && kind != shown) continue;
-    from_shown = false;
+  for (const std::optional<CacheKind> * it = first; it != std::end(kCauseOrder); ++it) {
+    const std::optional<CacheKind> & kind = *it;
     std::optional<z3::expr> mine = of(kind);
     if (!mine) continue;
     // A target of `kind`, and none of a kind extract() would read first.

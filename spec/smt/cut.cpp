@@ -130,10 +130,11 @@ bool Encoding::cut_possible(const Scenario & sc, const Timeline & tl, std::size_
 bool Encoding::quiet_cut(const Scenario & sc, const Timeline & tl, std::size_t lo, std::size_t check)
 {
   std::size_t s = tl.checks.at(check).step;
-  if (lo >= s || !cut_possible(sc, tl, check)) return false;
+  if (lo >= s) return false;
+  // The gaps first: mostly the first write ends it; cut_possible reads every step.
   for (std::size_t g = lo + 1; g <= s; ++g)
     if (tl.walk_version[g] != tl.walk_version[g - 1] && !tl.walk[g].same_walks(tl.walk[g - 1])) return false;
-  return true;
+  return cut_possible(sc, tl, check);
 }
 
 }  // namespace nostale::smt

@@ -259,9 +259,8 @@ TEST(Cut, AfterACutOnlyFreesLeaveEveryWalkAsItWasSoEachFreeIsACutWithoutAsking)
   EXPECT_EQ(s.check(), z3::unsat);
   // And a quiet cut's encoding is exact: the free at 17 proved from its own step and from the
   // cut at 14 gives the same answer for every property.
+  smt::Encoding e14(ctx, sc, tl, a.check - 1, 14), e17(ctx, sc, tl, a.check - 1, 17);
   for (const Query & q : kQueries) {
-    std::optional<z3::expr> from14, from17;
-    smt::Encoding e14(ctx, sc, tl, a.check - 1, 14), e17(ctx, sc, tl, a.check - 1, 17);
     auto ask = [&](smt::Encoding & e) {
       std::optional<z3::expr> v = e.violation(q.property, q.severity);
       if (!v) return z3::unsat;
