@@ -284,6 +284,30 @@ bool Memory::same_walks(const Memory & o) const
   return true;
 }
 
+bool Memory::upper_entries_kept(const Memory & later, unsigned l) const
+{
+  for (const auto & [frame, page] : tables_) {
+    if (page.level < l) continue;
+    auto it = later.tables_.find(frame);
+    if (it == later.tables_.end() || it->second.level != page.level) return false;
+    for (const auto & [idx, pte] : page.entries) {
+      auto e = it->second.entries.find(idx);
+      if (e == it->second.entries.end() || !(e->second == pte)) return false;
+    }
+  }
+  return true;
+}
+
+bool Memory::upper_pointers_land(unsigned l) const
+{
+  for (const auto & [frame, page] : tables_) {
+    if (page.level <= l) continue;
+    for (const auto & [idx, pte] : page.entries)
+      if (pte.kind == Pte::Table && (pte.next != 0 || !is_table(pte.frame, page.level - 1))) return false;
+  }
+  return true;
+}
+
 bool Memory::is_free(u64 frame) const
 {
   for (const auto & [lo, hi] : freed_)

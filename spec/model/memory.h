@@ -127,6 +127,12 @@ class Memory {
   /// state but the freed frames and the table-page pool, which no walk reads (a freed table
   /// page leaves tables(); CUT-2).
   bool same_walks(const Memory & o) const;
+  /// PSC-1: is every present entry of a table page of level >= l here still present, and the
+  /// same, in `later`, its page still a table of that level?
+  bool upper_entries_kept(const Memory & later, unsigned l) const;
+  /// PSC-1: does every pointer in a table page of level > l lead to a table page of the level
+  /// below it (so that no walk down to a level-l entry reads a frame that is not a table)?
+  bool upper_pointers_land(unsigned l) const;
 
   /// The device's context entry (a depth-1 ConfigWrite; present unless cleared).
   bool context_present(int device) const { return !ctx_absent_.count(device); }

@@ -11,7 +11,7 @@
 namespace nostale::smt {
 
 Fills::Fills(Terms & terms, MemoryTerms & memory, Invalidations & invalidations)
-    : t(terms), mem(memory), inv(invalidations)
+    : t(terms), mem(memory), inv(invalidations), psc_start_below(psc_settled_level(terms))
 {
   build_psc();
   if (t.nested_on) build_npsc();
@@ -141,7 +141,7 @@ Res Fills::walk(Instance & I, unsigned stop, const z3::expr & walking)
   Res res = mem.at_gap(I.t.g, [&](MemTerms & m) { return mem.walk_sym(m, I.root, levels, stop); });
   z3::expr ok_start = I.start == t.bv(0, kLvlW);
   for (unsigned l = stop + 1; l <= levels; ++l) {
-    if (!psc.count(l)) continue;
+    if (!psc.count(l) || l >= psc_start_below) continue;  // PSC-1
     Instance & U = psc.at(l);
     z3::expr is = I.start == t.bv(l, kLvlW);
     ok_start = ok_start || is;
@@ -328,6 +328,42 @@ void Fills::build_page_request()
     if (t.sc.steps[k].op == Op::Sync && t.sc.steps[k].drain) ok = ok && z3::ugt(r.t.g, t.bv(k, t.GW));
   t.cons.push_back(z3::implies(r.on, ok));
   prq.emplace(r);
+}
+
+unsigned psc_settled_level(const Terms & t)
+{
+  const unsigned levels = t.geo.levels;
+  // Not argued for: nested walks (their first stage reads guest tables through the second),
+  // pointers that skip levels, and torn reads (whose mix may pair one entry's domain id with
+  // another's root).
+  if (t.nested_on || t.skip_on) return levels + 1;
+  for (std::size_t g = std::max<std::size_t>(1, t.lo); g <= t.s; ++g)
+    if (t.sc.steps[g - 1].cw.torn) return levels + 1;
+  // A cached pointer is used only by walks of its domain id and table type (Fills::walk):
+  // with one root for each, it came from a walk from the user's own root.
+  std::map<std::pair<u64, unsigned>, u64> root;
+  auto one_root = [&](const Memory & m, const Attachment & a) {
+    if (a.pgtt == kPgttPassThrough) return true;
+    u64 r = m.root_of(a);
+    if (!m.is_table(r, levels)) return false;
+    auto [it, fresh] = root.emplace(std::make_pair(a.did, a.pgtt), r);
+    return fresh || it->second == r;
+  };
+  unsigned l = 2;
+  const Memory * prev = nullptr;
+  for (std::size_t g = t.lo; g <= t.s; ++g) {
+    if (prev && t.tl.walk_version[g] == t.tl.walk_version[g - 1]) continue;
+    const Memory & m = t.tl.walk[g];
+    for (const auto & [key, a] : m.attachments())
+      if (!one_root(m, a)) return levels + 1;
+    for (const auto & [key, p] : m.parked())
+      for (const auto & [pasid, a] : p.attach)
+        if (!one_root(m, a)) return levels + 1;
+    // Both conditions for l hold for every level above l too.
+    while (l <= levels && !(m.upper_pointers_land(l) && (!prev || prev->upper_entries_kept(m, l)))) ++l;
+    prev = &m;
+  }
+  return l;
 }
 
 std::vector<Instance *> Fills::all()

@@ -61,6 +61,14 @@ class Fills {
   Terms & t;
   MemoryTerms & mem;
   Invalidations & inv;
+  /// PSC-1: walks start from a cached paging-structure entry only of a level below this one.
+  unsigned psc_start_below;
 };
+
+/// PSC-1: the lowest level l such that, in the encoding's window, a walk that starts from a
+/// cached level->=l pointer gives what a walk from the root gives at the same time (levels + 1
+/// if there is none). Exact where it holds: the tables of levels >= l only gain entries, every
+/// pointer among them leads to a table, and one domain id and table type name one root.
+unsigned psc_settled_level(const Terms & t);
 
 }  // namespace nostale::smt

@@ -23,6 +23,8 @@
 #include "spec/interp/explorer.h"
 #include "spec/model/errors.h"
 #include "spec/smt/encoding.h"
+#include "spec/smt/fills.h"
+#include "spec/smt/terms.h"
 
 namespace nostale {
 namespace {
@@ -271,6 +273,40 @@ TEST(Cut, AfterACutOnlyFreesLeaveEveryWalkAsItWasSoEachFreeIsACutWithoutAsking)
     };
     EXPECT_EQ(ask(e14), ask(e17)) << q.property << " " << q.severity;
   }
+}
+
+TEST(Psc, SettledWhereTheUpperTablesOnlyGainEntries)
+{
+  // PSC-1: walks start from cached pointers only below the lowest level whose tables, and every
+  // table above, only gain entries over the encoding's window (spec/docs/semantics.md).
+  z3::context ctx;
+  auto settled = [&](const char * file, std::size_t step, std::size_t lo) {
+    Scenario sc = load(file);
+    Timeline tl = build_timeline(sc);
+    for (std::size_t k = 0; k < tl.checks.size(); ++k)
+      if (tl.checks[k].step == step) {
+        smt::Terms t(ctx, sc, tl, k, lo);
+        return smt::psc_settled_level(t);
+      }
+    ADD_FAILURE() << file << ": no check point at step " << step;
+    return 0u;
+  };
+  // A map, then an unmap of 4 KiB leaves: only level-1 entries change.
+  EXPECT_EQ(settled("scenarios/generic/strict-unmap-ok.json", 5, 0), 2u);
+  // The unmap clears a 2 MiB leaf: a level-2 entry changes, the levels above only gain.
+  EXPECT_EQ(settled("scenarios/generic/hugepage-2m-ok.json", 5, 0), 3u);
+  // The unmap unlinks a level-1 table page: its level-2 pointer goes.
+  EXPECT_EQ(settled("scenarios/generic/free-tables-leaf-bug.json", 5, 0), 3u);
+  EXPECT_EQ(settled("scenarios/generic/free-tables-leaf-bug.json", 6, 0), 3u);
+  // From a cut after the unlinking and the free of the table page, nothing above level 1
+  // changes in the window.
+  EXPECT_EQ(settled("scenarios/generic/free-tables-leaf-bug.json", 6, 6), 2u);
+  // After the free of a table page another address space still links, the pointers to it
+  // lead to no table (at levels 3 and 2): a walk through them reads arbitrary entries.
+  EXPECT_EQ(settled("scenarios/generic/shared-table-free-bug.json", 8, 8), 4u);
+  // Domain id 1 names A's root, then (recycled) B's: a pointer cached from A's tables must stay
+  // usable by B's walks at every level (4 levels: none settled).
+  EXPECT_EQ(settled("scenarios/generic/did-reuse-ok.json", 11, 0), 5u);
 }
 
 TEST(FirstViolation, StopsAtTheEarliestViolation)
