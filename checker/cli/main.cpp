@@ -15,6 +15,7 @@
 #include "checker/export/promela.h"
 #include "checker/policies/all_violations.h"
 #include "checker/cli/isolate.h"
+#include "checker/cli/diff.h"
 #include "checker/cli/merge.h"
 #include "checker/cli/plan.h"
 #include "checker/exit_codes.h"
@@ -237,6 +238,30 @@ void load_all(std::vector<Item> & items)
   }
 }
 
+/// Checks every loaded item, each scenario one job in its own process, --jobs at a time; calls
+/// `done` after each outcome. Returns how many were not started (interrupted).
+template <class F>
+std::size_t check_items(std::vector<Item> & items, const Options & o, bool test_mode, F done)
+{
+  CheckOptions copt = engine_options(o);
+  std::vector<ChildJob> jobs;
+  std::vector<std::size_t> job_item;
+  for (std::size_t k = 0; k < items.size(); ++k) {
+    if (!items[k].scenario) continue;
+    // --timeout counts the scenario's wall time from before it was read.
+    CheckOptions sopt = copt;
+    if (sopt.timeout_s > 0) sopt.timeout_s = std::max(0.001, sopt.timeout_s - items[k].load_seconds);
+    jobs.push_back(check_job(*items[k].scenario, sopt, test_mode));
+    job_item.push_back(k);
+  }
+  std::size_t started = run_pool(jobs, o.jobs, [&](std::size_t j, ChildOutcome c) {
+    Item & it = items[job_item[j]];
+    it.outcome = outcome_of(*it.scenario, c, test_mode);
+    done();
+  });
+  return jobs.size() - started;
+}
+
 int run(const Options & o, bool test_mode)
 {
   std::vector<Item> items;
@@ -253,18 +278,6 @@ int run(const Options & o, bool test_mode)
   }
   install_interrupt_handler();
   load_all(items);
-  CheckOptions copt = engine_options(o);
-  // Every loaded scenario is one job; jobs run --jobs at a time and are reported in plan order.
-  std::vector<ChildJob> jobs;
-  std::vector<std::size_t> job_item;
-  for (std::size_t k = 0; k < items.size(); ++k) {
-    if (!items[k].scenario) continue;
-    // --timeout counts the scenario's wall time from before it was read.
-    CheckOptions sopt = copt;
-    if (sopt.timeout_s > 0) sopt.timeout_s = std::max(0.001, sopt.timeout_s - items[k].load_seconds);
-    jobs.push_back(check_job(*items[k].scenario, sopt, test_mode));
-    job_item.push_back(k);
-  }
   // A text report to the terminal is streamed, scenario by scenario; a report to --out or in
   // JSON is written whole at the end.
   const bool stream = o.out.empty() && o.format != "json";
@@ -316,14 +329,9 @@ int run(const Options & o, bool test_mode)
       checks.push_back({{"id", it.check.id}, {"position", it.position}, {"status", status}});
     }
   };
-  std::size_t started = run_pool(jobs, o.jobs, [&](std::size_t j, ChildOutcome c) {
-    Item & it = items[job_item[j]];
-    it.outcome = outcome_of(*it.scenario, c, test_mode);
-    report_ready();
-  });
+  std::size_t skipped = check_items(items, o, test_mode, report_ready);
   stopped = true;
   report_ready();
-  std::size_t skipped = jobs.size() - started;
   if (interrupted()) {
     code = combine(code, kExitUnknown);
     std::cerr << "nostale: interrupted: " << skipped << " of " << items.size() << " scenario"
@@ -372,6 +380,74 @@ int run(const Options & o, bool test_mode)
   }
   if (!emit(o.out, text)) return kExitBadInput;
   return code;
+}
+
+/// `nostale diff OLD NEW`: both sides checked as `check` would, then compared scenario by
+/// scenario (checker/cli/diff.h). Folders are paired by the path under each folder.
+int diff(const std::string & old_path, const std::string & new_path, const Options & o)
+{
+  if (fs::is_directory(old_path) != fs::is_directory(new_path)) {
+    std::cerr << "nostale diff: OLD and NEW must both be scenario files or both be folders\n";
+    return kExitBadInput;
+  }
+  std::vector<Item> items;
+  std::vector<std::string> keys;
+  std::size_t old_count = 0;
+  for (int side = 0; side < 2; ++side) {
+    const std::string & root = side == 0 ? old_path : new_path;
+    std::vector<std::string> errors;
+    std::vector<PlannedCheck> plan = expand({root}, errors);
+    for (const std::string & e : errors) std::cerr << printable(e) << "\n";
+    if (!errors.empty()) return kExitBadInput;
+    for (const PlannedCheck & c : plan) {
+      Item it;
+      it.check = c;
+      it.position = items.size();
+      items.push_back(std::move(it));
+      keys.push_back(fs::is_directory(root) ? fs::path(c.file).lexically_relative(root).generic_string() : "");
+    }
+    if (side == 0) old_count = items.size();
+  }
+  if (!o.out.empty()) {
+    std::vector<std::string> files;
+    for (const Item & it : items) files.push_back(it.check.file);
+    if (std::string why = refuse_out_target(o.out, files); !why.empty()) {
+      std::cerr << printable(why) << "\n";
+      return kExitBadInput;
+    }
+  }
+  install_interrupt_handler();
+  load_all(items);
+  std::size_t skipped = check_items(items, o, false, [] {});
+  std::vector<DiffSide> old_side, new_side;
+  for (std::size_t k = 0; k < items.size(); ++k) {
+    const Item & it = items[k];
+    DiffSide d{keys[k], it.check.file, std::nullopt, "", "", 0};
+    if (!it.scenario) {
+      d.error = it.load_error;
+      d.error_code = it.load_internal ? kExitInternal : kExitBadInput;
+      std::cerr << printable(it.load_error) << "\n";
+    } else if (!it.outcome) {
+      d.error = "not run (interrupted)";
+      d.error_code = kExitUnknown;
+    } else if (!it.outcome->error.empty() && it.outcome->text.empty()) {
+      d.error = it.outcome->error;
+      d.error_code = it.outcome->code;
+      std::cerr << printable(it.outcome->error) << "\n";
+    } else {
+      d.result = it.outcome->json;
+      d.text = it.outcome->text;
+    }
+    (k < old_count ? old_side : new_side).push_back(std::move(d));
+  }
+  DiffResult r = diff_reports(old_side, new_side);
+  if (skipped) std::cerr << "nostale: interrupted: " << skipped << " scenarios not started\n";
+  if (!o.out.empty() && r.code == kExitBadInput) {
+    std::cerr << printable(o.out) << ": not written, because some input was bad\n";
+    return r.code;
+  }
+  std::string text = o.format == "json" ? r.report.dump(2) + "\n" : r.text;
+  return emit(o.out, text) ? r.code : kExitBadInput;
 }
 
 /// `nostale list`: the checks a run of these paths would do, with their ids.
@@ -490,6 +566,18 @@ int main(int argc, char ** argv)
                "report the unsharded run writes; exit code as that run's");
   mrg->add_option("reports", merge_in, "the shards' JSON reports, one per shard, in any order")->required();
   mrg->add_option("--out", merge_out, "write the merged report to FILE (atomically) instead of stdout");
+  Options diff_opt;
+  std::string diff_old, diff_new;
+  CLI::App * dif = app.add_subcommand(
+      "diff", "check two versions of the same scenarios (files, or folders paired by path) and say which verdicts "
+              "changed: exit 1 when NEW has a violation or counterexample OLD does not");
+  dif->add_option("old", diff_old, "the scenario file or folder before the change")->required();
+  dif->add_option("new", diff_new, "the scenario file or folder after the change")->required();
+  dif->add_option("--format", diff_opt.format, "output format")->check(CLI::IsMember({"text", "json"}));
+  dif->add_option("--out", diff_opt.out, "write the report to FILE (atomically) instead of stdout");
+  dif->add_option("--jobs,-j", diff_opt.jobs, "check this many scenarios at once")->check(CLI::Range(1u, 256u));
+  dif->add_option("--timeout", diff_opt.timeout, "seconds per scenario (0: none); unknown when hit")
+      ->check(CLI::Range(0.0, 86400.0));
   std::string export_in, export_out;
   bool promela = false;
   PromelaOptions promela_opt;
@@ -514,6 +602,7 @@ int main(int argc, char ** argv)
   try {
     if (check->parsed()) return run(check_opt, false);
     if (lst->parsed()) return list(list_opt);
+    if (dif->parsed()) return diff(diff_old, diff_new, diff_opt);
     if (exp->parsed()) return export_model(export_in, export_out, promela_opt);
     if (mrg->parsed()) {
       MergeResult m = merge_reports(merge_in);
