@@ -72,9 +72,10 @@ DiffResult diff_reports(const std::vector<DiffSide> & old_side, const std::vecto
       if (nv == "violation" && ov != "violation") change = "new violation";
       else if (nv == "violation" && finding_of(*o->result) != finding_of(*n->result)) change = "new counterexample";
       else if (ov == "violation" && nv != "violation") change = nv == "absent" ? "removed" : nv == "safe" ? "fixed" : "unknown";
-      else if (nv == "unknown" || (ov == "unknown" && nv == "absent")) change = "unknown";
+      else if (nv == "unknown") change = "unknown";
       else if (nv == "absent") change = "removed";
       else if (ov == "absent") change = "added";
+      else if (ov != nv) change = "now " + nv;  // unknown before, safe now
       else change = "unchanged";
       if (change == "new violation" || change == "new counterexample") out.code = combine(out.code, kExitViolation);
       if (change == "unknown") out.code = combine(out.code, kExitUnknown);
@@ -100,7 +101,7 @@ DiffResult diff_reports(const std::vector<DiffSide> & old_side, const std::vecto
   nlohmann::json summary = nlohmann::json::object();
   std::string closing = "nostale diff: " + std::to_string(keys.size()) + " scenario" + (keys.size() == 1 ? "" : "s") + ":";
   bool first = true;
-  for (const char * k : {"new violation", "new counterexample", "fixed", "unknown", "error", "unchanged", "added", "removed"}) {
+  for (const char * k : {"new violation", "new counterexample", "fixed", "unknown", "now safe", "error", "unchanged", "added", "removed"}) {
     summary[k] = count[k];
     if (!count[k] && std::string(k) != "new violation") continue;
     const bool plural = count[k] != 1 && (std::string(k) == "new violation" || std::string(k) == "new counterexample");

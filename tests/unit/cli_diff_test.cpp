@@ -81,6 +81,16 @@ TEST_F(Diff, FoldersArePairedByPath)
   EXPECT_EQ(j["exit"], 0) << j.dump(2);
 }
 
+TEST_F(Diff, ALimitHitIsUnknownAndExitThree)
+{
+  json j = report(kOk + " tests/limits/sva-8x8.json --timeout 0.2");
+  EXPECT_EQ(j["exit"], 3) << j.dump(2);
+  EXPECT_EQ(j["pairs"][0]["change"], "unknown");
+  j = report("tests/limits/sva-8x8.json " + kOk + " --timeout 0.2");
+  EXPECT_EQ(j["exit"], 0) << j.dump(2);
+  EXPECT_EQ(j["pairs"][0]["change"], "now safe");
+}
+
 TEST_F(Diff, BadInputIsOneLineAndExitTwo)
 {
   Proc r = run("diff " + kOk + " scenarios/generic");
