@@ -130,7 +130,7 @@ class ScenarioRun {
   {
     if (!is_cut(s)) cuts_.push_back(s);
   }
-  /// Whether `s` is the latest cut (cuts are found in step order).
+  /// Whether `s` is at or before the latest cut (cuts are found in step order).
   bool is_cut(std::size_t s) const { return !cuts_.empty() && cuts_.back() >= s; }
   /// CUT-1: whether a cut at `check` is still to be asked about and would pay.
   bool cut_worth_asking(std::size_t check) const;

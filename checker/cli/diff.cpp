@@ -33,14 +33,15 @@ const DiffSide * find(const std::vector<DiffSide> & side, const std::string & ke
   return nullptr;
 }
 
-}  // namespace
-
+/// What a violation is, apart from where (see diff_reports).
 std::string finding_of(const nlohmann::json & r)
 {
   std::string entry = str(r, "stale_entry");
   std::string kind = entry.substr(0, entry.find(" ["));
   return str(r, "property") + "/" + str(r, "severity") + "/" + str(r, "rule") + "/" + kind;
 }
+
+}  // namespace
 
 DiffResult diff_reports(const std::vector<DiffSide> & old_side, const std::vector<DiffSide> & new_side)
 {
@@ -88,10 +89,12 @@ DiffResult diff_reports(const std::vector<DiffSide> & old_side, const std::vecto
     std::string line = change;
     for (char & c : line) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
     line += "  " + label + ": ";
-    if (change == "error")
-      line += (o && !o->result ? "old: " + o->error : std::string()) + (o && !o->result && n && !n->result ? "; " : "") +
-              (n && !n->result ? "new: " + n->error : std::string());
-    else
+    if (change == "error") {
+      std::vector<std::string> why;
+      if (o && !o->result) why.push_back("old: " + o->error);
+      if (n && !n->result) why.push_back("new: " + n->error);
+      line += why.size() == 2 ? why[0] + "; " + why[1] : why[0];
+    } else
       line += "old " + (o ? describe(*o->result) : std::string("absent")) + ", new " +
               (n ? describe(*n->result) : std::string("absent"));
     out.text += line + "\n";

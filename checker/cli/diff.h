@@ -26,11 +26,9 @@ struct DiffResult {
   int code = 0;  ///< 1 when NEW introduces a violation (or a new counterexample), else as `check`
 };
 
-/// What a violation is, apart from where: property, severity, rule and the kind of stale entry.
-/// Steps are not part of it (a patch that adds a step moves every later one).
-std::string finding_of(const nlohmann::json & result);
-
-/// Pairs the two sides by key and says what changed for each pair.
+/// Pairs the two sides by key and says what changed for each pair. Two violations are the same
+/// finding when their property, severity, rule and kind of stale entry are; steps are not
+/// compared (a patch that adds a step moves every later one).
 DiffResult diff_reports(const std::vector<DiffSide> & old_side, const std::vector<DiffSide> & new_side);
 
 }  // namespace nostale::cli

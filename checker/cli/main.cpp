@@ -395,6 +395,7 @@ int diff(const std::string & old_path, const std::string & new_path, const Optio
   std::size_t old_count = 0;
   for (int side = 0; side < 2; ++side) {
     const std::string & root = side == 0 ? old_path : new_path;
+    const bool folder = fs::is_directory(root);
     std::vector<std::string> errors;
     std::vector<PlannedCheck> plan = expand({root}, errors);
     for (const std::string & e : errors) std::cerr << printable(e) << "\n";
@@ -404,7 +405,7 @@ int diff(const std::string & old_path, const std::string & new_path, const Optio
       it.check = c;
       it.position = items.size();
       items.push_back(std::move(it));
-      keys.push_back(fs::is_directory(root) ? fs::path(c.file).lexically_relative(root).generic_string() : "");
+      keys.push_back(folder ? fs::path(c.file).lexically_relative(root).generic_string() : "");
     }
     if (side == 0) old_count = items.size();
   }

@@ -292,7 +292,7 @@ bool Memory::upper_entries_kept(const Memory & later, unsigned l) const
     if (it == later.tables_.end() || it->second.level != page.level) return false;
     for (const auto & [idx, pte] : page.entries) {
       auto e = it->second.entries.find(idx);
-      if (e == it->second.entries.end() || !(e->second == pte)) return false;
+      if (e == it->second.entries.end() || e->second != pte) return false;
     }
   }
   return true;
