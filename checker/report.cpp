@@ -4,6 +4,7 @@
 #include "checker/policies/all_violations.h"
 #include "spec/interp/survival.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <functional>
 #include <sstream>
@@ -128,6 +129,23 @@ std::string check_label(const Scenario & sc, std::size_t step)
 
 }  // namespace
 
+namespace {
+
+/// A scenario imported from a trace: how many assumptions fill in what the trace does not
+/// show, and the caveats of its source (TRACE-C1/C2), which hold whatever the verdict.
+template <class Line>
+void imported_lines(const Scenario & sc, Line line)
+{
+  if (!sc.imported) return;
+  const Provenance & p = *sc.imported;
+  line("  imported:    " + p.format + " trace, " + std::to_string(p.assumptions.size()) + " assumption" +
+       (p.assumptions.size() == 1 ? "" : "s") + " about what it does not show (`nostale import " + p.from +
+       "` lists them)");
+  for (const std::string & c : p.caveats) line("  caveat:      " + c);
+}
+
+}  // namespace
+
 std::string render_text(const Scenario & sc, const CheckResult & r)
 {
   // Every line is escaped as a whole (checker/printable.h) before its newline is added: names
@@ -140,9 +158,11 @@ std::string render_text(const Scenario & sc, const CheckResult & r)
       line(sc.file + ": SAFE  " + sc.name + "  (" + std::to_string(r.stats.check_points) +
            " check points, every device, PASID and address; " + stats + ")");
       if (!r.note.empty()) line("  note: " + r.note);
+      imported_lines(sc, line);
       return o;
     case Verdict::Unknown:
       line(sc.file + ": UNKNOWN  " + sc.name + "  (" + r.reason + "; " + stats + ")");
+      imported_lines(sc, line);
       return o;
     case Verdict::Violation:
       break;
@@ -157,6 +177,7 @@ std::string render_text(const Scenario & sc, const CheckResult & r)
     const Counterexample & c = *r.cex;
     line(head + " at " + check_label(sc, tl.checks[c.check].step) + "  [rule " + c.rule + "]  (" + stats + ")");
     line("  scenario:    " + sc.name);
+    imported_lines(sc, line);
     if (!r.note.empty()) line("  note:        " + r.note);
     violation_lines(sc, tl, c, line);
     return o;
@@ -169,6 +190,7 @@ std::string render_text(const Scenario & sc, const CheckResult & r)
          "  [rule " + c.rule + "]  (" + std::to_string(i + 1) + " of " + std::to_string(n) +
          (i == 0 ? "; " + stats : std::string()) + ")");
     if (i == 0) line("  scenario:    " + sc.name);
+    if (i == 0) imported_lines(sc, line);
     line("  distinct:    " + distinct_key(sc.config, c));
     if (i == 0 && !r.note.empty()) line("  note:        " + r.note);
     violation_lines(sc, tl, c, line);
@@ -180,6 +202,25 @@ std::string render_text(const Scenario & sc, const CheckResult & r)
 }
 
 namespace {
+
+/// The caches the invalidations a step submits name (those the hardware has), for diagrams.
+nlohmann::json invalidated_caches(const Scenario & sc, const Timeline & tl, std::size_t g)
+{
+  nlohmann::json caches = nlohmann::json::array();
+  auto add = [&](bool named, CacheKind k) {
+    std::string l = cache_label(sc.config, k);
+    if (named && has_cache(sc.config, k) && std::find(caches.begin(), caches.end(), l) == caches.end()) caches.push_back(l);
+  };
+  for (const Invalidation & inv : tl.invs) {
+    if (inv.step != g) continue;
+    add(inv.pat.context_cache, CacheKind::ContextCache);
+    add(inv.pat.pasid_cache, CacheKind::PasidCache);
+    add(inv.pat.iotlb, CacheKind::Iotlb);
+    add(inv.pat.psc, CacheKind::Psc);
+    add(inv.pat.devtlb, CacheKind::DevTlb);
+  }
+  return caches;
+}
 
 nlohmann::json violation_json(const Scenario & sc, const Timeline & tl, const Counterexample & c)
 {
@@ -196,6 +237,7 @@ nlohmann::json violation_json(const Scenario & sc, const Timeline & tl, const Co
   if (std::string pr = witness_privilege(sc, c); !pr.empty()) j["witness"]["privilege"] = pr;
   j["stale_entry"] = c.from_memory || c.page_request || c.walker_view ? nlohmann::json(nullptr)
                                                                       : nlohmann::json(describe(sc.config, c.entry));
+  if (!j["stale_entry"].is_null()) j["stale_cache"] = cache_label(sc.config, c.entry.kind);
   if (c.walker_view) j["walker_sees"] = describe_memory(sc.config, tl.walk_at_check(cp), c.device, c.pasid, c.addr);
   if (c.page_request)
     j["page_request"] = {{"device", sc.config.devices.at(static_cast<std::size_t>(c.entry.dev)).name},
@@ -214,6 +256,10 @@ nlohmann::json violation_json(const Scenario & sc, const Timeline & tl, const Co
       nlohmann::json h = {{"hw", e.kind == HwEvent::Fill ? "fill" : e.kind == HwEvent::Complete ? "complete" : "page-request"},
                           {"text", event_text(sc, tl, e)}};
       if (e.kind == HwEvent::Complete) h["invalidation_step"] = tl.invs[e.inv].step;
+      if (e.kind == HwEvent::Fill) h["cache"] = cache_label(sc.config, e.entry.kind);
+      // The lane a diagram draws the event from: the device that walked or asked.
+      if (e.kind != HwEvent::Complete && e.walker >= 0)
+        h["device"] = sc.config.devices.at(static_cast<std::size_t>(e.walker)).name;
       j["trace"].push_back(h);
     }
     if (g == sc.steps.size()) {
@@ -226,6 +272,13 @@ nlohmann::json violation_json(const Scenario & sc, const Timeline & tl, const Co
       for (u64 p : freed_tables(sc, tl, g)) st["frees_tables"].push_back(hex(p));
     }
     if (!sc.steps[g].note.empty()) st["note"] = sc.steps[g].note;
+    // A step read from a trace names its line there (SARIF locations, HTML links).
+    if (sc.imported && sc.imported->lines.at(g))
+      st["source"] = {{"file", sc.imported->from}, {"line", sc.imported->lines[g]}};
+    // For diagrams: the profile-independent kind of the step (its "op" may be a profile's verb),
+    // and the caches an invalidation names.
+    st["op_kind"] = op_name(sc.steps[g].op);
+    if (nlohmann::json inv = invalidated_caches(sc, tl, g); !inv.empty()) st["invalidates"] = inv;
     if (g == cp.step) st["check_point"] = true;
     j["trace"].push_back(st);
   }
@@ -248,6 +301,11 @@ nlohmann::json render_json(const Scenario & sc, const CheckResult & r)
   j["trace"] = nlohmann::json::array();
   if (r.verdict == Verdict::Unknown) j["reason"] = r.reason;
   if (!r.note.empty()) j["note"] = r.note;
+  if (sc.imported)
+    j["imported"] = {{"from", sc.imported->from},
+                     {"format", sc.imported->format},
+                     {"assumptions", sc.imported->assumptions},
+                     {"caveats", sc.imported->caveats}};
   if (r.cex) {
     Timeline tl = build_timeline(sc);
     nlohmann::json v = violation_json(sc, tl, *r.cex);

@@ -2,6 +2,7 @@
 #include "checker/scenario_loader.h"
 #include "checker/printable.h"
 #include "checker/strict_json.h"
+#include "checker/import/import.h"
 
 #include <algorithm>
 #include <cstdio>
@@ -35,7 +36,7 @@ class Loader {
 
   void load(const json & j)
   {
-    only_keys(j, "", {"name", "description", "profile", "config", "steps", "expect"});
+    only_keys(j, "", {"name", "description", "imported", "profile", "config", "steps", "expect"});
     sc_.name = get_string(need(j, "", "name"), "/name");
     if (j.contains("description")) sc_.description = get_string(j["description"], "/description");
     sc_.profile = get_string(need(j, "", "profile"), "/profile");
@@ -65,9 +66,33 @@ class Loader {
     for (std::size_t i = 0; i < steps.size(); ++i)
       sc_.steps.push_back(step(steps[i], "/steps/" + std::to_string(i)));
     expect(need(j, "", "expect"), "/expect");
+    if (j.contains("imported")) imported(j["imported"], "/imported");
   }
 
  private:
+  /// What `nostale import` records about the trace a scenario came from (Provenance).
+  void imported(const json & j, const std::string & path)
+  {
+    only_keys(j, path, {"from", "format", "assumptions", "caveats", "lines"});
+    Provenance p;
+    p.from = get_string(need(j, path, "from"), path + "/from");
+    p.format = get_string(need(j, path, "format"), path + "/format");
+    for (const char * k : {"assumptions", "caveats"})
+      if (j.contains(k)) {
+        const json & a = j[k];
+        if (!a.is_array()) throw ScenarioError(path + "/" + k, "expected an array of strings");
+        for (std::size_t i = 0; i < a.size(); ++i)
+          (std::string(k) == "caveats" ? p.caveats : p.assumptions)
+              .push_back(get_string(a[i], path + "/" + k + "/" + std::to_string(i)));
+      }
+    const json & lines = need(j, path, "lines");
+    if (!lines.is_array() || lines.size() != sc_.steps.size())
+      throw ScenarioError(path + "/lines", "expected one trace line number per step (0: added by the importer)");
+    for (std::size_t i = 0; i < lines.size(); ++i)
+      p.lines.push_back(bounded(lines[i], path + "/lines/" + std::to_string(i), 0, u64{1} << 40));
+    sc_.imported = std::move(p);
+  }
+
   Scenario & sc_;
   const Profile * profile_ = nullptr;
   std::vector<std::optional<u64>> dids_;  // each domain's id as the steps go
@@ -634,9 +659,9 @@ class Loader {
 namespace {
 
 /// The loader's body; its messages may quote names and tokens from the file.
-Scenario parse_raw(const std::string & text, const std::string & file)
+Scenario parse_raw(const std::string & text, const std::string & file, std::size_t max_bytes = kMaxScenarioBytes)
 {
-  if (text.size() > kMaxScenarioBytes)
+  if (text.size() > max_bytes)
     throw LoadError(file + ": error: file is larger than " + std::to_string(kMaxScenarioBytes >> 20) + " MiB");
   if (text.find_first_not_of(" \t\r\n") == std::string::npos)
     throw LoadError(file + ":1:1: error: empty file (expected a JSON object)");
@@ -670,11 +695,34 @@ Scenario load_scenario(const std::string & file)
 {
   std::string text;
   try {
-    text = read_regular_file(file, kMaxScenarioBytes);
+    text = read_regular_file(file, kMaxTraceBytes);
+    std::optional<TraceFormat> f = sniff_trace(text);
+    if (f) return load_trace(file, text, *f);
   } catch (const LoadError & e) {
     throw LoadError(printable(e.what()));
   }
   return parse_scenario(text, file);
+}
+
+Scenario load_trace(const std::string & file, const std::string & text, TraceFormat format, const ImportOptions & opt)
+{
+  nlohmann::ordered_json j = import_trace(file, text, format, opt);
+  const std::vector<std::size_t> lines = j["imported"]["lines"].get<std::vector<std::size_t>>();
+  try {
+    return parse_raw(j.dump(), file, kMaxTraceBytes * 4);  // the steps are what is bounded
+  } catch (const LoadError & e) {
+    // The loader names a step of the imported scenario: name the trace line it came from.
+    std::string m = e.what();
+    const std::string key = ": error at /steps/";
+    std::size_t k = m.find(key);
+    if (k == std::string::npos) throw;
+    std::size_t step = std::stoul(m.substr(k + key.size()));
+    std::size_t rest = m.find_first_not_of("0123456789", k + key.size());
+    if (step >= lines.size() || lines[step] == 0)
+      throw LoadError(printable(m.substr(0, k) + ": error in the scenario the importer wrote, step " +
+                                std::to_string(step) + m.substr(rest)));
+    throw LoadError(printable(file + ":" + std::to_string(lines[step]) + ": error" + m.substr(rest)));
+  }
 }
 
 }  // namespace nostale

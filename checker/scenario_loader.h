@@ -6,6 +6,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "checker/import/import.h"
 #include "spec/model/scenario.h"
 
 namespace nostale {
@@ -22,7 +23,12 @@ constexpr std::size_t kMaxScenarioBytes = 4u << 20;
 /// (bench/bench.py); the limit keeps a scenario within what the timeline holds in memory.
 constexpr std::size_t kMaxSteps = 20000;
 
+/// A scenario file, or a trace file (checker/import/import.h: the format is read from its
+/// content), imported with the default options.
 Scenario load_scenario(const std::string & file);
+/// The scenario a trace stands for. Errors name the trace line of the step they concern.
+Scenario load_trace(const std::string & file, const std::string & text, TraceFormat format,
+                    const ImportOptions & opt = {});
 /// Parses `text` as if read from `file` (for tests and stdin).
 Scenario parse_scenario(const std::string & text, const std::string & file);
 

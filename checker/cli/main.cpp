@@ -23,6 +23,8 @@
 #include "checker/report.h"
 #include "checker/safe_write.h"
 #include "checker/scenario_loader.h"
+#include "checker/strict_json.h"
+#include "checker/import/import.h"
 #include "spec/model/errors.h"
 
 namespace fs = std::filesystem;
@@ -498,6 +500,34 @@ int export_model(const std::string & file, const std::string & out, const Promel
   return kExitBadInput;
 }
 
+/// `nostale import TRACE`: the scenario a recorded trace stands for (checker/import/import.h),
+/// as JSON that `check` reads back to the same verdict. Bad input is one line, exit 2.
+int import_cmd(const std::string & file, const std::string & format, const std::string & out, const ImportOptions & opt)
+{
+  try {
+    const std::string text = read_regular_file(file, kMaxTraceBytes);
+    std::optional<TraceFormat> f = sniff_trace(text);
+    if (format == "linux-ftrace") f = TraceFormat::LinuxFtrace;
+    if (format == "qemu-vtd") f = TraceFormat::QemuVtd;
+    if (format == "iommufd-vtd") f = TraceFormat::IommufdVtd;
+    if (!f) {
+      std::cerr << printable(file) << ": error: this is a scenario, not a trace (nostale check reads it as it is)\n";
+      return kExitBadInput;
+    }
+    load_trace(file, text, *f, opt);  // what check would refuse is refused here too
+    const std::string scenario = import_trace(file, text, *f, opt).dump(2) + "\n";
+    if (!out.empty())
+      if (std::string why = refuse_out_target(out, {file}); !why.empty()) {
+        std::cerr << printable(why) << "\n";
+        return kExitBadInput;
+      }
+    return emit(out, scenario) ? kExitSafe : kExitBadInput;
+  } catch (const LoadError & e) {
+    std::cerr << printable(e.what()) << "\n";
+  }
+  return kExitBadInput;
+}
+
 /// `--shard i/n`, validated as the option is parsed.
 void add_shard(CLI::App * cmd, Options & o)
 {
@@ -590,6 +620,20 @@ int main(int argc, char ** argv)
                 "choose the witness page first and fill only the cache entries covering it (same verdicts, "
                 "one page's entries per branch)");
   exp->add_option("--out", export_out, "write the model to FILE (atomically) instead of stdout");
+  std::string import_in, import_out, import_format = "auto";
+  ImportOptions import_opt;
+  CLI::App * imp = app.add_subcommand(
+      "import", "turn a recorded trace (Linux ftrace of intel_iommu/iommu events, a QEMU vtd_* trace log, or an "
+                "iommufd IOMMU_HWPT_INVALIDATE recording) into a scenario, its assumptions listed at the top; "
+                "check and test read trace files directly too");
+  imp->add_option("trace", import_in, "the trace file")->required();
+  imp->add_option("--format", import_format, "the trace's format (auto: read from its content)")
+      ->check(CLI::IsMember({"auto", "linux-ftrace", "qemu-vtd", "iommufd-vtd"}));
+  imp->add_option("--batch-gap", import_opt.batch_gap_us,
+                  "Linux ftrace: qi_submit events further apart than this many microseconds are two "
+                  "qi_submit_sync calls (default 0: only another event, task or CPU separates calls)")
+      ->check(CLI::Range(0.0, 1e9));
+  imp->add_option("--out", import_out, "write the scenario to FILE (atomically) instead of stdout");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError & e) {
@@ -605,6 +649,7 @@ int main(int argc, char ** argv)
     if (lst->parsed()) return list(list_opt);
     if (dif->parsed()) return diff(diff_old, diff_new, diff_opt);
     if (exp->parsed()) return export_model(export_in, export_out, promela_opt);
+    if (imp->parsed()) return import_cmd(import_in, import_format, import_out, import_opt);
     if (mrg->parsed()) {
       MergeResult m = merge_reports(merge_in);
       for (const std::string & e : m.errors) std::cerr << printable(e) << "\n";

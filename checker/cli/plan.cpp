@@ -16,6 +16,14 @@ std::string normal_id(const std::string & file)
   return id.empty() ? file : id;
 }
 
+/// What a folder holds to check: scenarios and iommufd recordings (*.json, not the JSON Schema
+/// itself) and Linux ftrace or QEMU trace logs (*.trace).
+bool is_checkable(const fs::path & p)
+{
+  const std::string name = p.filename().string();
+  return (p.extension() == ".json" && !name.ends_with(".schema.json")) || p.extension() == ".trace";
+}
+
 }  // namespace
 
 std::vector<PlannedCheck> expand(const std::vector<std::string> & paths, std::vector<std::string> & errors)
@@ -27,12 +35,10 @@ std::vector<PlannedCheck> expand(const std::vector<std::string> & paths, std::ve
       std::vector<std::string> found;
       for (auto it = fs::recursive_directory_iterator(p, ec); !ec && it != fs::recursive_directory_iterator();
            it.increment(ec))
-        if (it->is_regular_file(ec) && it->path().extension() == ".json" &&
-            !it->path().filename().string().ends_with(".schema.json"))  // the JSON Schema itself
-          found.push_back(it->path().string());
+        if (it->is_regular_file(ec) && is_checkable(it->path())) found.push_back(it->path().string());
       if (ec) errors.push_back(p + ": error: cannot read the folder: " + ec.message());
       std::sort(found.begin(), found.end());
-      if (found.empty() && !ec) errors.push_back(p + ": error: no .json scenarios in this folder");
+      if (found.empty() && !ec) errors.push_back(p + ": error: no scenarios (.json) or traces (.trace) in this folder");
       for (const std::string & f : found) plan.push_back({normal_id(f), f});
     } else if (fs::exists(p, ec)) {
       plan.push_back({normal_id(p), p});

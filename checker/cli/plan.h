@@ -24,7 +24,7 @@ struct Shard {
   std::string text() const { return std::to_string(index) + "/" + std::to_string(count); }
 };
 
-/// Files and folders (recursively, *.json, sorted) in the order given; a path that is neither
+/// Files and folders (recursively, *.json and *.trace, sorted) in the order given; a path that is neither
 /// adds one line to `errors`.
 std::vector<PlannedCheck> expand(const std::vector<std::string> & paths, std::vector<std::string> & errors);
 

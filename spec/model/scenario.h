@@ -242,6 +242,16 @@ struct Expectation {
   std::string rule;      ///< for violations: the rule id the counterexample must name
 };
 
+/// Where a scenario imported from a recorded trace came from (checker/import/): what the trace
+/// does not show and was filled in, the caveats of its source, and each step's trace line.
+struct Provenance {
+  std::string from;    ///< the trace file
+  std::string format;  ///< linux-ftrace | qemu-vtd | iommufd-vtd
+  std::vector<std::string> assumptions;
+  std::vector<std::string> caveats;  ///< TRACE-C1 / C2 where they apply
+  std::vector<std::size_t> lines;    ///< per step: its line in the trace (1-based); 0: the importer added it
+};
+
 struct Scenario {
   std::string file;
   std::string name;
@@ -250,6 +260,7 @@ struct Scenario {
   Config config;
   std::vector<Step> steps;
   Expectation expect;
+  std::optional<Provenance> imported;
 };
 
 /// Every PASID a step names: an attach, detach, bind or other record write, a dma, a free_pasid,
