@@ -175,7 +175,7 @@ ChildOutcome run_isolated(const ChildWork & work, double deadline_s)
 }
 
 std::size_t run_pool(const std::vector<ChildJob> & jobs, unsigned parallel,
-                     const std::function<void(std::size_t, ChildOutcome)> & done)
+                     const std::function<void(std::size_t, ChildOutcome)> & done, const PoolTick & tick)
 {
   parallel = std::max(1u, parallel);
   std::vector<Running> running;
@@ -200,6 +200,12 @@ std::size_t run_pool(const std::vector<ChildJob> & jobs, unsigned parallel,
         int ms = static_cast<int>((r.deadline_s - r.elapsed()) * 1000) + 1;
         wait_ms = wait_ms < 0 ? ms : std::min(wait_ms, ms);
       }
+    }
+    if (tick) {
+      wait_ms = wait_ms < 0 ? 500 : std::min(wait_ms, 500);
+      std::vector<std::pair<std::size_t, std::size_t>> now;
+      for (const Running & r : running) now.push_back({r.index, r.out.proved.size()});
+      tick(now);
     }
     std::vector<pollfd> p;
     for (const Running & r : running) p.push_back({r.fd, POLLIN, 0});

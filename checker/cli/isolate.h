@@ -50,8 +50,11 @@ struct ChildJob {
 /// counted from its own start: `--jobs N`. `done(i, outcome)` is called in the parent, in
 /// completion order, as each one ends. After a Ctrl-C the running children are killed
 /// (Interrupted) and no further job starts; returns how many jobs were started.
+/// `tick`, if set, is called at least every half second while jobs run, with the index of
+/// each running job and how many check points it has proved (a progress display).
+using PoolTick = std::function<void(const std::vector<std::pair<std::size_t, std::size_t>> & running)>;
 std::size_t run_pool(const std::vector<ChildJob> & jobs, unsigned parallel,
-                     const std::function<void(std::size_t, ChildOutcome)> & done);
+                     const std::function<void(std::size_t, ChildOutcome)> & done, const PoolTick & tick = {});
 
 /// The first SIGINT (or SIGTERM) sets interrupted() and ends the running child; the next one
 /// has the default effect.

@@ -9,6 +9,7 @@
 #include <iostream>
 #include <map>
 #include <sstream>
+#include <unistd.h>
 #include <z3++.h>
 
 #include "checker/engine.h"
@@ -21,6 +22,8 @@
 #include "checker/exit_codes.h"
 #include "checker/printable.h"
 #include "checker/report.h"
+#include "checker/report_html.h"
+#include "checker/report_sarif.h"
 #include "checker/safe_write.h"
 #include "checker/scenario_loader.h"
 #include "checker/strict_json.h"
@@ -75,6 +78,44 @@ bool emit(const std::string & path, const std::string & text)
   }
   return true;
 }
+
+/// "scenario i of n" and the time elapsed, rewritten in place on stderr while a run goes, when
+/// stderr is a terminal; nothing at all otherwise (a pipe, a file, CI logs).
+class Progress {
+ public:
+  explicit Progress(std::size_t total)
+      : on_(total > 0 && ::isatty(STDERR_FILENO) == 1), total_(total), t0_(std::chrono::steady_clock::now())
+  {
+  }
+  /// `done` scenarios reported; `running`: (scenario, check points proved) of those running.
+  void show(std::size_t done, const std::vector<std::pair<std::string, std::size_t>> & running)
+  {
+    if (!on_) return;
+    char head[96];
+    const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0_).count();
+    std::snprintf(head, sizeof head, "nostale: scenario %zu of %zu, %.0f s elapsed", std::min(done + 1, total_), total_, secs);
+    std::string line = head;
+    if (!running.empty())
+      line += ": " + running.front().first +
+              (running.front().second ? " (" + std::to_string(running.front().second) + " check points proved)" : "") +
+              (running.size() > 1 ? " and " + std::to_string(running.size() - 1) + " more" : "");
+    if (line.size() > 150) line = line.substr(0, 147) + "...";
+    std::cerr << "\r\033[K" << printable(line) << std::flush;
+    shown_ = true;
+  }
+  /// Takes the line away (before a report is printed on the same terminal, and at the end).
+  void clear()
+  {
+    if (shown_) std::cerr << "\r\033[K" << std::flush;
+    shown_ = false;
+  }
+
+ private:
+  bool on_;
+  std::size_t total_;
+  std::chrono::steady_clock::time_point t0_;
+  bool shown_ = false;
+};
 
 int exit_for(Verdict v)
 {
@@ -243,7 +284,7 @@ void load_all(std::vector<Item> & items)
 /// Checks every loaded item, each scenario one job in its own process, --jobs at a time; calls
 /// `done` after each outcome. Returns how many were not started (interrupted).
 template <class F>
-std::size_t check_items(std::vector<Item> & items, const Options & o, bool test_mode, F done)
+std::size_t check_items(std::vector<Item> & items, const Options & o, bool test_mode, F done, Progress * progress = nullptr)
 {
   CheckOptions copt = engine_options(o);
   std::vector<ChildJob> jobs;
@@ -256,11 +297,24 @@ std::size_t check_items(std::vector<Item> & items, const Options & o, bool test_
     jobs.push_back(check_job(*items[k].scenario, sopt, test_mode));
     job_item.push_back(k);
   }
-  std::size_t started = run_pool(jobs, o.jobs, [&](std::size_t j, ChildOutcome c) {
-    Item & it = items[job_item[j]];
-    it.outcome = outcome_of(*it.scenario, c, test_mode);
-    done();
-  });
+  std::size_t finished = items.size() - jobs.size();  // the ones that did not load
+  PoolTick tick;
+  if (progress)
+    tick = [&](const std::vector<std::pair<std::size_t, std::size_t>> & running) {
+      std::vector<std::pair<std::string, std::size_t>> names;
+      for (const auto & [j, proved] : running) names.push_back({items[job_item[j]].check.file, proved});
+      progress->show(finished, names);
+    };
+  std::size_t started = run_pool(
+      jobs, o.jobs,
+      [&](std::size_t j, ChildOutcome c) {
+        Item & it = items[job_item[j]];
+        it.outcome = outcome_of(*it.scenario, c, test_mode);
+        ++finished;
+        done();
+      },
+      tick);
+  if (progress) progress->clear();
   return jobs.size() - started;
 }
 
@@ -281,12 +335,17 @@ int run(const Options & o, bool test_mode)
   install_interrupt_handler();
   load_all(items);
   // A text report to the terminal is streamed, scenario by scenario; a report to --out or in
-  // JSON is written whole at the end.
-  const bool stream = o.out.empty() && o.format != "json";
+  // JSON, SARIF or HTML is written whole at the end.
+  const bool stream = o.out.empty() && o.format == "text";
+  Progress progress(items.size());
   std::string text;
   auto add_text = [&](const std::string & t) {
-    if (stream) std::cout << t << std::flush;
-    else text += t;
+    if (stream) {
+      progress.clear();
+      std::cout << t << std::flush;
+    } else {
+      text += t;
+    }
   };
   nlohmann::json arr = nlohmann::json::array();
   nlohmann::json checks = nlohmann::json::array();  // --shard: what became of each check
@@ -324,14 +383,14 @@ int run(const Options & o, bool test_mode)
           }
         } else {
           if (test_mode) r.pass ? ++passed : ++failed;
-          if (o.format == "json") arr.push_back(r.json);
+          if (o.format != "text") arr.push_back(r.json);
           add_text(r.text);
         }
       }
       checks.push_back({{"id", it.check.id}, {"position", it.position}, {"status", status}});
     }
   };
-  std::size_t skipped = check_items(items, o, test_mode, report_ready);
+  std::size_t skipped = check_items(items, o, test_mode, report_ready, &progress);
   stopped = true;
   report_ready();
   if (interrupted()) {
@@ -343,6 +402,15 @@ int run(const Options & o, bool test_mode)
     // A report that silently lacks the bad files would read as complete: write none.
     std::cerr << printable(o.out) << ": not written, because some input was bad\n";
     return code;
+  }
+  if (o.format == "sarif" || o.format == "html") {
+    // Both read the JSON reports: a tool's view (code scanning) and a reader's (a browser).
+    if (test_mode && failed) code = combine(code, kExitViolation);
+    std::string page = o.format == "sarif" ? render_sarif(arr).dump(2) + "\n"
+                                           : render_html(arr, std::string("nostale ") + (test_mode ? "test" : "check") +
+                                                                   " of " + std::to_string(items.size()) + " scenario" +
+                                                                   (items.size() == 1 ? "" : "s"));
+    return emit(o.out, page) ? code : kExitBadInput;
   }
   if (o.format == "json") {
     nlohmann::json j = arr;
@@ -542,7 +610,10 @@ void add_shard(CLI::App * cmd, Options & o)
 void add_common(CLI::App * cmd, Options & o)
 {
   cmd->add_option("paths", o.paths, "scenario files or folders (searched for *.json)")->required();
-  cmd->add_option("--format", o.format, "output format")->check(CLI::IsMember({"text", "json"}));
+  cmd->add_option("--format", o.format,
+                  "output format: text, json, sarif (SARIF 2.1.0, one result per violation, the trace as a code "
+                  "flow) or html (one self-contained page with a sequence diagram per counterexample; use --out)")
+      ->check(CLI::IsMember({"text", "json", "sarif", "html"}));
   cmd->add_option("--out", o.out, "write the report to FILE (atomically) instead of stdout");
   cmd->add_option("--jobs,-j", o.jobs,
                   "check this many scenarios at once, each in its own process with its own solver and limits; "
@@ -640,6 +711,11 @@ int main(int argc, char ** argv)
     int rc = app.exit(e);
     return rc == 0 ? kExitSafe : kExitBadInput;
   }
+  for (const Options * o : {&check_opt, &test_opt})
+    if (!o->shard.empty() && (o->format == "sarif" || o->format == "html")) {
+      std::cerr << "--shard writes a part of a run for `nostale merge`: use --format json (or text)\n";
+      return kExitBadInput;
+    }
   if (check_opt.all && check_opt.engine != "smt") {
     std::cerr << "--all needs the smt engine: the explicit engine gives verdicts without traces\n";
     return kExitBadInput;
