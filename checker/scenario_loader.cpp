@@ -697,6 +697,8 @@ Scenario load_scenario(const std::string & file)
   try {
     text = read_regular_file(file, kMaxTraceBytes);
     std::optional<TraceFormat> f = sniff_trace(text);
+    // A .trace file that is empty or holds no event line is a trace that says nothing.
+    if (!f && file.ends_with(".trace")) f = TraceFormat::LinuxFtrace;
     if (f) return load_trace(file, text, *f);
   } catch (const LoadError & e) {
     throw LoadError(printable(e.what()));

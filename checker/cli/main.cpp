@@ -457,7 +457,7 @@ int run(const Options & o, bool test_mode)
 int diff(const std::string & old_path, const std::string & new_path, const Options & o)
 {
   if (fs::is_directory(old_path) != fs::is_directory(new_path)) {
-    std::cerr << "nostale diff: OLD and NEW must both be scenario files or both be folders\n";
+    std::cerr << "nostale diff: OLD and NEW must both be files (scenarios or traces) or both be folders\n";
     return kExitBadInput;
   }
   std::vector<Item> items;
@@ -578,6 +578,8 @@ int import_cmd(const std::string & file, const std::string & format, const std::
     if (format == "linux-ftrace") f = TraceFormat::LinuxFtrace;
     if (format == "qemu-vtd") f = TraceFormat::QemuVtd;
     if (format == "iommufd-vtd") f = TraceFormat::IommufdVtd;
+    if (!f && (file.ends_with(".trace") || text.find_first_not_of(" \t\r\n") == std::string::npos))
+      f = TraceFormat::LinuxFtrace;  // it reports what is missing
     if (!f) {
       std::cerr << printable(file) << ": error: this is a scenario, not a trace (nostale check reads it as it is)\n";
       return kExitBadInput;
@@ -673,8 +675,8 @@ int main(int argc, char ** argv)
   CLI::App * dif = app.add_subcommand(
       "diff", "check two versions of the same scenarios (files, or folders paired by path) and say which verdicts "
               "changed: exit 1 when NEW has a violation or counterexample OLD does not");
-  dif->add_option("old", diff_old, "the scenario file or folder before the change")->required();
-  dif->add_option("new", diff_new, "the scenario file or folder after the change")->required();
+  dif->add_option("old", diff_old, "the scenario or trace file, or the folder, before the change")->required();
+  dif->add_option("new", diff_new, "the scenario or trace file, or the folder, after the change")->required();
   dif->add_option("--format", diff_opt.format, "output format")->check(CLI::IsMember({"text", "json"}));
   dif->add_option("--out", diff_opt.out, "write the report to FILE (atomically) instead of stdout");
   dif->add_option("--jobs,-j", diff_opt.jobs, "check this many scenarios at once")->check(CLI::Range(1u, 256u));

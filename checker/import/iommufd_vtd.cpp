@@ -58,6 +58,7 @@ class IommufdImport {
     const json & ev = need(j, "", "events");
     if (!ev.is_array()) throw ScenarioError("/events", "expected an array of events");
     for (std::size_t i = 0; i < ev.size(); ++i) event(ev[i], ptr("/events", i));
+    if (!ioctls_) throw ScenarioError("/events", "no IOMMU_HWPT_INVALIDATE is recorded: there is nothing to check");
     assumptions();
     return b_.finish("iommufd IOMMU_HWPT_INVALIDATE requests of a nested VT-d domain",
                      j.contains("description") ? get_string(j["description"], "/description")
@@ -81,7 +82,7 @@ class IommufdImport {
   bool guest_events_ = false;
   u64 next_gpa_ = 0x40000000;    ///< guest-physical pages the importer makes up
   u64 next_frame_ = 0x7e0000000000;
-  std::size_t inferred_ = 0, rejected_ = 0;
+  std::size_t inferred_ = 0, rejected_ = 0, ioctls_ = 0;
 
   unsigned did(const json & v, const std::string & p)
   {
@@ -158,6 +159,7 @@ class IommufdImport {
     if (e.contains("data_type") &&
         get_string(e["data_type"], p + "/data_type") != "IOMMU_HWPT_INVALIDATE_DATA_VTD_S1")
       throw ScenarioError(p + "/data_type", "a VT-d nested domain takes IOMMU_HWPT_INVALIDATE_DATA_VTD_S1");
+    ++ioctls_;
     const json & reqs = need(e, p, "requests");
     if (!reqs.is_array()) throw ScenarioError(p + "/requests", "expected an array of iommu_hwpt_vtd_s1_invalidate");
     for (std::size_t i = 0; i < reqs.size(); ++i) request(reqs[i], ptr(p + "/requests", i));

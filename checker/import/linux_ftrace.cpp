@@ -171,6 +171,10 @@ class FtraceImport {
   ojson run(const std::string & text)
   {
     read(text);
+    // A trace with nothing to check must not read as a safe one.
+    if (items_.empty())
+      fail(file_, 1, "no intel_iommu:qi_submit, intel_iommu:cache_tag_* or iommu:map/unmap event in the trace "
+                     "(enable them under /sys/kernel/tracing/events, or with trace-cmd record -e)");
     declare();
     emit();
     return b_.finish("Linux ftrace of intel_iommu and iommu events",

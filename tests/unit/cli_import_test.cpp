@@ -189,6 +189,10 @@ TEST_F(Import, MalformedTracesNameTheirLineAndWriteNothing)
        head + assign + "  k-1 [000] ..... 1.0: cache_tag_assign: dmar0/0000:04:00.0 type iotlb did 3 pasid 0 ref 1\n" +
            "  fio-1 [000] ..... 2.0: unmap: IOMMU: iova=0x0000000000200000 - 0x0000000000201000 size=4096 unmapped_size=4096\n",
        ":5: error: unmap: the trace has several domains and neither a flush nor an earlier map says which one"},
+      {"empty.trace", "", ":1: error: no intel_iommu:qi_submit, intel_iommu:cache_tag_* or iommu:map/unmap event"},
+      {"only-comments.trace", head, ":1: error: no intel_iommu:qi_submit"},
+      {"other-events.trace", head + "  bash-1 [000] ..... 1.0: sched_switch: prev_comm=bash prev_pid=1\n",
+       ":1: error: no intel_iommu:qi_submit"},
       {"qemu.trace", "1@1.0:vtd_inv_desc invalidate desc type iotlb high 0x0 low 0x10012\nvtd_inv_desc invalidate desc type bogus high 0x0 low 0x5\n",
        ":2: error: vtd_inv_desc: unknown descriptor type 'bogus'"},
       {"qemu-type.trace", "vtd_inv_desc invalidate desc type wait high 0x0 low 0x10012\n",
@@ -223,6 +227,7 @@ TEST_F(Import, MalformedIommufdRecordingsNameTheirJsonPath)
       {"reserved", [](json & x) { x["events"][2]["requests"][0]["kernel"][0][0]["raw"][1] = "0x1840"; },
        "error at /events/2/requests/0/kernel/0/0/raw"},
       {"did", [](json & x) { x["nested"]["did"] = 70000; }, "error at /nested/did: a domain id is 1..65535"},
+      {"nothing", [](json & x) { x["events"] = json::array(); }, "error at /events: no IOMMU_HWPT_INVALIDATE is recorded"},
   };
   for (const Case & c : cases) {
     json x = j;
@@ -269,6 +274,23 @@ TEST(ImportUnits, TheFormatIsReadFromTheContent)
   EXPECT_EQ(nostale::sniff_trace("# tracer: nop\n  fio-1 [000] 1.0: qi_submit: x\n"), TraceFormat::LinuxFtrace);
   EXPECT_EQ(nostale::sniff_trace("12@1.5:vtd_inv_desc invalidate desc type wait high 0x0 low 0x25\n"), TraceFormat::QemuVtd);
   EXPECT_EQ(nostale::sniff_trace("vtd_inv_desc invalidate desc type wait high 0x0 low 0x25\n"), TraceFormat::QemuVtd);
+}
+
+}  // namespace
+
+namespace {
+
+// The patch reviewer's command on two recordings of one workload: before and after a patch.
+TEST_F(Import, DiffOfTwoTracesNamesTheNewViolation)
+{
+  Proc r = run("diff " + kFtraceOk + " " + kFtraceBug);
+  EXPECT_EQ(r.code, 1) << r;
+  EXPECT_NE(r.out.find("NEW VIOLATION  " + kFtraceBug + ": old safe, new no-stale (unsafe) at step 5 [rule VTD-GRAN-6]"),
+            std::string::npos)
+      << r;
+  Proc back = run("diff " + kFtraceBug + " " + kFtraceOk);
+  EXPECT_EQ(back.code, 0) << back;
+  EXPECT_NE(back.out.find("FIXED"), std::string::npos) << back;
 }
 
 }  // namespace

@@ -169,11 +169,12 @@ TEST_F(Cli, FreeOfPageTablesListsItsPages)
 
 TEST_F(Cli, ExplicitEngineStopsAtTheTimeoutInsideASchedule)
 {
-  // One schedule of this 2^12-page scenario takes longer than the limit: the engine stops
-  // inside it (before, the limit was looked at only between schedules).
+  // A schedule of this 2^12-page scenario takes about as long as the limit: the engine stops
+  // inside one (before, the limit was looked at only between schedules). Which one depends on
+  // the machine's speed: the first on a loaded machine, often the second on a quiet one.
   Proc r = run("check --engine explicit --timeout 0.05 tests/limits/explicit-4096-pages.json");
   ASSERT_TRUE(r.exited) << r;
   EXPECT_EQ(r.code, 3) << r;
   EXPECT_NE(r.out.find("UNKNOWN"), std::string::npos) << r;
-  EXPECT_NE(r.out.find("timeout during completion schedule 1;"), std::string::npos) << r;
+  EXPECT_TRUE(std::regex_search(r.out, std::regex("timeout during completion schedule [0-9]+;"))) << r;
 }
