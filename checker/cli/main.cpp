@@ -518,6 +518,17 @@ int diff(const std::string & old_path, const std::string & new_path, const Optio
     return r.code;
   }
   std::string text = o.format == "json" ? r.report.dump(2) + "\n" : r.text;
+  if (o.format == "sarif" || o.format == "html") {
+    // What a review page shows: the findings NEW introduces, each with NEW's trace.
+    std::map<std::string, std::string> change;
+    for (const nlohmann::json & p : r.report["pairs"]) change[p["key"].get<std::string>()] = p["change"].get<std::string>();
+    nlohmann::json introduced = nlohmann::json::array();
+    for (const DiffSide & d : new_side)
+      if (d.result && (change[d.key] == "new violation" || change[d.key] == "new counterexample"))
+        introduced.push_back(*d.result);
+    text = o.format == "sarif" ? render_sarif(introduced).dump(2) + "\n"
+                               : render_html(introduced, "nostale diff: what " + new_path + " introduces over " + old_path);
+  }
   return emit(o.out, text) ? r.code : kExitBadInput;
 }
 
@@ -677,7 +688,9 @@ int main(int argc, char ** argv)
               "changed: exit 1 when NEW has a violation or counterexample OLD does not");
   dif->add_option("old", diff_old, "the scenario or trace file, or the folder, before the change")->required();
   dif->add_option("new", diff_new, "the scenario or trace file, or the folder, after the change")->required();
-  dif->add_option("--format", diff_opt.format, "output format")->check(CLI::IsMember({"text", "json"}));
+  dif->add_option("--format", diff_opt.format,
+                  "output format: text, json, or sarif / html with the violations NEW introduces (for a review page)")
+      ->check(CLI::IsMember({"text", "json", "sarif", "html"}));
   dif->add_option("--out", diff_opt.out, "write the report to FILE (atomically) instead of stdout");
   dif->add_option("--jobs,-j", diff_opt.jobs, "check this many scenarios at once")->check(CLI::Range(1u, 256u));
   dif->add_option("--timeout", diff_opt.timeout, "seconds per scenario (0: none); unknown when hit")

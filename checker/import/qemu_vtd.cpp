@@ -200,8 +200,10 @@ ojson import_qemu_vtd(const std::string & file, const std::string & text)
   b.assume("the guest may reuse a changed page once its invalidation sequence has ended: a check point comes "
            "before the next translation QEMU makes, before the next change that follows a wait, and at the end of "
            "the trace");
-  b.assume("devices translate at PASID 0 through the domain QEMU names; a device has ATS when a device-TLB "
-           "descriptor names it; a domain a p-iotlb descriptor names is first-stage, others second-stage");
+  b.assume("devices translate at PASID 0 through the domain QEMU names, modelled as scalable-mode PASID-table "
+           "entries (QEMU's default legacy-mode context entries translate alike, and iotlb_inv and dev_tlb_inv act "
+           "on both alike); a device has ATS when a device-TLB descriptor names it; a domain a p-iotlb descriptor "
+           "names is first-stage, others second-stage");
   b.assume("completion: any order before a wait (VT-d's relaxed reading), where QEMU runs descriptors in order");
   auto list = [](const std::map<std::string, std::vector<std::size_t>> & m) {
     std::string s;

@@ -494,3 +494,28 @@ TEST_F(ReportSarif, TheCliWritesOneLogForScenariosAndTracesAlike)
 }
 
 }  // namespace
+
+namespace {
+
+// The reviewer's command for a code-review page: `diff --format sarif` lists what NEW introduces,
+// and nothing for a patch that only fixes.
+TEST_F(ReportSarif, DiffGivesTheViolationsTheNewVersionIntroduces)
+{
+  const std::string ok = "scenarios/traces/linux/unmap-v6.11-ok.trace";
+  const std::string bug = "scenarios/traces/linux/unmap-no-devtlb-flush-bug.trace";
+  Proc r = run("diff --format sarif " + ok + " " + bug);
+  EXPECT_EQ(r.code, 1) << r;
+  json log = json::parse(r.out, nullptr, false);
+  ASSERT_TRUE(log.is_object()) << r;
+  expect_valid(log);
+  ASSERT_EQ(only_run(log).at("results").size(), 1u) << r.out.substr(0, 4000);
+  EXPECT_EQ(only_run(log)["results"][0]["ruleId"], "VTD-GRAN-6");
+  Proc fix = run("diff --format sarif " + bug + " " + ok);
+  EXPECT_EQ(fix.code, 0) << fix;
+  json none = json::parse(fix.out, nullptr, false);
+  ASSERT_TRUE(none.is_object()) << fix;
+  expect_valid(none);
+  EXPECT_TRUE(only_run(none).at("results").empty()) << fix.out.substr(0, 4000);
+}
+
+}  // namespace
