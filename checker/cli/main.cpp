@@ -363,6 +363,9 @@ int run(const Options & o, bool test_mode)
         code = combine(code, it.load_internal ? kExitInternal : kExitBadInput);
         ++count[it.load_internal ? "internal error" : "bad input"];
         status = it.load_internal ? "internal error" : "bad input";
+        // A report a service reads whole says which inputs were not checked, and why.
+        if (o.format == "sarif" || o.format == "html")
+          arr.push_back({{"scenario", it.check.file}, {"verdict", status}, {"error", it.load_error}, {"reason", it.load_error}});
         if (test_mode && !it.load_internal) {
           ++failed;
           add_text(printable("FAIL  " + it.check.file + ": bad input") + "\n");
@@ -377,6 +380,8 @@ int run(const Options & o, bool test_mode)
         ++count[r.verdict == "output-error" ? "output error" : r.verdict == "internal-error" ? "internal error" : r.verdict];
         if (!r.error.empty() && r.text.empty()) {
           status = r.verdict == "output-error" ? "output error" : "internal error";
+          if (o.format == "sarif" || o.format == "html")
+            arr.push_back({{"scenario", it.check.file}, {"verdict", status}, {"error", r.error}, {"reason", r.error}});
           if (test_mode) {
             ++failed;
             add_text(printable("FAIL  " + it.check.file + ": " + r.verdict) + "\n");
@@ -622,7 +627,7 @@ void add_shard(CLI::App * cmd, Options & o)
 
 void add_common(CLI::App * cmd, Options & o)
 {
-  cmd->add_option("paths", o.paths, "scenario files or folders (searched for *.json)")->required();
+  cmd->add_option("paths", o.paths, "scenario or trace files, or folders (searched for *.json and *.trace)")->required();
   cmd->add_option("--format", o.format,
                   "output format: text, json, sarif (SARIF 2.1.0, one result per violation, the trace as a code "
                   "flow) or html (one self-contained page with a sequence diagram per counterexample; use --out)")
@@ -719,6 +724,19 @@ int main(int argc, char ** argv)
                   "Linux ftrace: qi_submit events further apart than this many microseconds are two "
                   "qi_submit_sync calls (default 0: only another event, task or CPU separates calls)")
       ->check(CLI::Range(0.0, 1e9));
+  unsigned import_domain = 0;
+  std::string ats_unknown = "yes";
+  imp->add_option("--domain", import_domain,
+                  "Linux ftrace: the domain id iommu:map/unmap are on (they name none); needed when the cache tags "
+                  "name several domains, or none")
+      ->check(CLI::Range(1u, 65535u));
+  imp->add_option("--iommu", import_opt.iommu,
+                  "Linux ftrace: read this remapping unit's events (\"dmar0\"), with every iommu:* event; needed "
+                  "when the trace has several units");
+  imp->add_option("--ats-unknown", ats_unknown,
+                  "whether a device whose ATS the trace does not show has a device TLB (yes: the choice that can "
+                  "only add reports)")
+      ->check(CLI::IsMember({"yes", "no"}));
   imp->add_option("--out", import_out, "write the scenario to FILE (atomically) instead of stdout");
   try {
     app.parse(argc, argv);
@@ -740,7 +758,11 @@ int main(int argc, char ** argv)
     if (lst->parsed()) return list(list_opt);
     if (dif->parsed()) return diff(diff_old, diff_new, diff_opt);
     if (exp->parsed()) return export_model(export_in, export_out, promela_opt);
-    if (imp->parsed()) return import_cmd(import_in, import_format, import_out, import_opt);
+    if (imp->parsed()) {
+      if (import_domain) import_opt.domain = import_domain;
+      import_opt.ats_unknown = ats_unknown == "yes";
+      return import_cmd(import_in, import_format, import_out, import_opt);
+    }
     if (mrg->parsed()) {
       MergeResult m = merge_reports(merge_in);
       for (const std::string & e : m.errors) std::cerr << printable(e) << "\n";

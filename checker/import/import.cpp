@@ -49,7 +49,7 @@ nlohmann::ordered_json import_trace(const std::string & file, const std::string 
 {
   switch (format) {
     case TraceFormat::LinuxFtrace: return importer::import_linux_ftrace(file, text, opt);
-    case TraceFormat::QemuVtd: return importer::import_qemu_vtd(file, text);
+    case TraceFormat::QemuVtd: return importer::import_qemu_vtd(file, text, opt);
     case TraceFormat::IommufdVtd: return importer::import_iommufd_vtd(file, text);
   }
   throw LoadError(file + ": error: unknown trace format");

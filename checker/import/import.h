@@ -28,9 +28,18 @@ std::optional<TraceFormat> sniff_trace(const std::string & text);
 constexpr std::size_t kMaxTraceBytes = 64u << 20;
 
 struct ImportOptions {
-  /// Linux ftrace: two qi_submit events further apart than this (microseconds) belong to two
-  /// qi_submit_sync calls. 0: only another event, CPU or task separates calls (TRACE-1).
+  /// Linux ftrace: two qi_submit events of one task further apart than this (microseconds)
+  /// belong to two qi_submit_sync calls. 0: only another event of that task, or another CPU,
+  /// separates calls (TRACE-1). A gap that splits one call adds a wait: it can hide a report.
   double batch_gap_us = 0;
+  /// Linux ftrace: the domain id iommu:map/unmap are on (they name none, TRACE-5); needed when
+  /// the cache tags name several domains, or none (kernels before v6.10 have no cache tags).
+  std::optional<unsigned> domain;
+  /// Linux ftrace: the remapping unit to read ("dmar0"); needed when the trace has several.
+  std::string iommu;
+  /// Whether a device whose ATS the trace does not show has a device TLB (the choice that can
+  /// only add reports is yes).
+  bool ats_unknown = true;
 };
 
 /// The scenario (as the loader reads it) a trace stands for. Throws LoadError with

@@ -7,7 +7,7 @@
 namespace nostale::importer {
 
 ojson import_linux_ftrace(const std::string & file, const std::string & text, const ImportOptions & opt);
-ojson import_qemu_vtd(const std::string & file, const std::string & text);
+ojson import_qemu_vtd(const std::string & file, const std::string & text, const ImportOptions & opt);
 ojson import_iommufd_vtd(const std::string & file, const std::string & text);
 
 }  // namespace nostale::importer

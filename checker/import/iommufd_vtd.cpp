@@ -59,6 +59,10 @@ class IommufdImport {
     if (!ev.is_array()) throw ScenarioError("/events", "expected an array of events");
     for (std::size_t i = 0; i < ev.size(); ++i) event(ev[i], ptr("/events", i));
     if (!ioctls_) throw ScenarioError("/events", "no IOMMU_HWPT_INVALIDATE is recorded: there is nothing to check");
+    // Nothing taken out of the first stage: nothing could be stale, so no verdict.
+    if (!unmapped_)
+      throw ScenarioError("/events", "no first-stage page is unmapped (no guest unmap, and no request names a page "
+                                     "to infer one from): there is nothing to check");
     assumptions();
     return b_.finish("iommufd IOMMU_HWPT_INVALIDATE requests of a nested VT-d domain",
                      j.contains("description") ? get_string(j["description"], "/description")
@@ -77,12 +81,15 @@ class IommufdImport {
     bool ats;
   };
   std::vector<Bound> devs_;
-  std::set<u64> s1_pages_;       ///< guest first-stage pages mapped now
-  std::set<u64> s1_ever_;        ///< pages a guest event ever named
+  Ranges s1_written_;            ///< first-stage IOVAs a guest map (or a premap) wrote
+  Ranges parent_maps_;           ///< guest-physical addresses the parent maps
+  std::set<u64> s1_pages_;       ///< inferred first-stage pages mapped now (no guest events)
+  std::set<u64> s1_ever_;        ///< pages an inference ever named
   bool guest_events_ = false;
   u64 next_gpa_ = 0x40000000;    ///< guest-physical pages the importer makes up
   u64 next_frame_ = 0x7e0000000000;
   std::size_t inferred_ = 0, rejected_ = 0, ioctls_ = 0;
+  bool unmapped_ = false;
 
   unsigned did(const json & v, const std::string & p)
   {
@@ -95,6 +102,18 @@ class IommufdImport {
   {
     if (size == 0 || iova % 4096 || size % 4096 || phys % 4096)
       throw ScenarioError(p, "iova, size and phys are non-zero multiples of 4 KiB");
+    if (size > kMaxRange || iova + size < iova || iova + size > (u64{1} << 48))
+      throw ScenarioError(p + "/size", "the range is larger than nostale checks in one event (" + hex(kMaxRange) +
+                                           ") or runs past 2^48");
+    if (d == parent_) parent_maps_.add(iova, iova + size);
+    if (d == nested_)
+      // A guest-physical page the parent does not map: the VMM mapped it before (any frame).
+      for (auto [lo, hi] : parent_maps_.gaps(phys, phys + size)) {
+        map_step(parent_, lo, hi - lo, next_frame_, p, "the parent maps the guest-physical pages (assumed)");
+        b_.assume(p + ": guest-physical " + hex(lo) + " size " + hex(hi - lo) + " is not under /parent/maps: the "
+                  "parent is taken to map it, to frames at " + hex(next_frame_));
+        next_frame_ += hi - lo;
+      }
     b_.step({{"op", "map"}, {"domain", b_.domain(d)}, {"iova", hex(iova)}, {"size", hex(size)}, {"phys", hex(phys)},
              {"perm", "rw"}, {"note", p + ": " + note}},
             0);
@@ -137,15 +156,27 @@ class IommufdImport {
       u64 iova = get_u64(need(e, p, "iova"), p + "/iova"), size = get_u64(need(e, p, "size"), p + "/size");
       map_step(nested_, iova, size, get_u64(need(e, p, "phys"), p + "/phys"), p,
                "the guest writes its first-stage table (IOVA -> guest-physical)");
-      for (u64 a = iova; a < iova + size; a += 4096) s1_pages_.insert(a), s1_ever_.insert(a);
+      s1_written_.add(iova, iova + size);
     } else if (what == "unmap") {
       only_keys(e, p, {"guest", "iova", "size"});
       u64 iova = get_u64(need(e, p, "iova"), p + "/iova"), size = get_u64(need(e, p, "size"), p + "/size");
       if (size == 0 || iova % 4096 || size % 4096) throw ScenarioError(p, "iova and size are non-zero multiples of 4 KiB");
+      if (size > kMaxRange || iova + size < iova || iova + size > (u64{1} << 48))
+        throw ScenarioError(p + "/size", "the range is larger than nostale checks in one event (" + hex(kMaxRange) +
+                                             ") or runs past 2^48");
+      // Pages the guest unmaps that no recorded map wrote were mapped before the recording.
+      for (auto [lo, hi] : s1_written_.gaps(iova, iova + size)) {
+        map_step(nested_, lo, hi - lo, next_gpa_, p, "mapped before the recording began (assumed: it unmaps it)");
+        b_.assume(p + ": first-stage " + hex(lo) + " size " + hex(hi - lo) + " was mapped before the recording "
+                  "began (this event unmaps it), to guest-physical " + hex(next_gpa_));
+        next_gpa_ += hi - lo;
+        s1_written_.add(lo, hi);
+      }
       b_.step({{"op", "unmap"}, {"domain", b_.domain(nested_)}, {"iova", hex(iova)}, {"size", hex(size)},
                {"note", p + ": the guest clears its first-stage PTEs"}},
               0);
-      for (u64 a = iova; a < iova + size; a += 4096) s1_pages_.erase(a), s1_ever_.insert(a);
+      unmapped_ = true;
+
     } else {
       throw ScenarioError(p + "/guest", "a guest event is \"map\" or \"unmap\"");
     }
@@ -178,6 +209,10 @@ class IommufdImport {
     // intel_nested_cache_invalidate_user: -EINVAL for an unaligned addr, or U64_MAX pages not from 0.
     const bool rejected = addr % 4096 || (all && addr != 0);
     std::string what = all ? "every address" : hex(addr) + " +" + std::to_string(npages) + " pages";
+    if (!all && npages && (npages > (u64{1} << 36) || addr + npages * 4096 > (u64{1} << 48)))
+      throw ScenarioError(p + "/npages", "the range runs past 2^48");
+    // The guest asks because it changed something: a request the kernel rejects stays stale.
+    if (!guest_events_) infer_change(addr & ~u64{0xfff}, npages, all, p);
     if (rejected) {
       if (!kernel.empty())
         throw ScenarioError(p + "/kernel", "the kernel rejects this request (-EINVAL) and submits nothing for it");
@@ -188,9 +223,6 @@ class IommufdImport {
               0);
       return;
     }
-    if (!all && npages && (addr + npages * 4096 < addr || npages > (u64{1} << 36)))
-      throw ScenarioError(p + "/npages", "the range runs past 2^48");
-    if (!guest_events_) infer_change(addr, all ? 0 : npages, p);
     // One qi_submit_sync call (v6.12+: the request's whole batch), or a list of calls (earlier
     // kernels flushed each cache tag with its own call).
     const bool calls = !kernel.empty() && kernel[0].is_array();
@@ -238,14 +270,24 @@ class IommufdImport {
 
   /// No guest event in the recording: the request's pages were mapped at the start and changed
   /// just before the request (the guest invalidates because it changed them).
-  void infer_change(u64 addr, u64 npages, const std::string & p)
+  void infer_change(u64 addr, u64 npages, bool all, const std::string & p)
   {
-    if (npages == 0 || npages > 512) {
-      b_.assume(p + ": " + (npages ? "a request of more than 512 pages" : "a request of every address") +
-                " infers no first-stage change (only ranges of up to 512 pages are inferred)");
+    if (npages == 0 && !all) {
+      b_.assume(p + ": a request of 0 pages names nothing: no first-stage change is inferred from it");
       return;
     }
-    for (u64 a = addr; a < addr + npages * 4096; a += 4096) {
+    // Every page of a request of up to 512 pages; of a larger one (or of every address: from
+    // 0), its first and last pages, which a wrong range most often misses.
+    std::vector<u64> pages;
+    const u64 last = all ? (u64{1} << 48) - 4096 : addr + (std::min<u64>(npages, u64{1} << 36) - 1) * 4096;
+    if (!all && npages <= 512)
+      for (u64 a = addr; a <= last; a += 4096) pages.push_back(a);
+    else {
+      pages = {all ? 0 : addr, last};
+      b_.assume(p + ": a request of " + (all ? std::string("every address") : std::to_string(npages) + " pages") +
+                ": its first and last pages are inferred as changed, not every page");
+    }
+    for (u64 a : pages) {
       if (!s1_ever_.count(a)) {
         // Mapped at the start: the guest page, and its guest-physical page in the parent.
         map_step(parent_, next_gpa_, 4096, next_frame_, p, "inferred: the parent maps the guest page");
@@ -261,6 +303,7 @@ class IommufdImport {
                 0);
         s1_pages_.erase(a);
         ++inferred_;
+        unmapped_ = true;
       }
     }
   }

@@ -1,149 +1,31 @@
 // Linux ftrace text (the tracefs `trace` file, or `trace-cmd report`) of the intel_iommu and
 // iommu tracepoints, as a vtd scenario. Formats: TRACE-1 (qi_submit), TRACE-2/3 (cache_tag_*),
 // TRACE-5/6 (iommu:*), quoted in spec/docs/rules.md; how each event becomes steps, and what is
-// assumed where the trace is silent: spec/docs/traces.md.
+// assumed where the trace is silent: spec/docs/traces.md. Where the trace is silent, every
+// choice is one that can only add reports; where no such choice exists, the import stops and
+// says what to record or which option to pass.
 #include <algorithm>
 #include <map>
 #include <set>
 #include <sstream>
 
-#include "checker/import/import.h"
+#include "checker/import/ftrace_events.h"
 #include "checker/import/importers.h"
-#include "checker/import/vtd_builder.h"
-#include "spec/profiles/vtd/descriptor.h"
 #include "spec/model/errors.h"
+#include "spec/profiles/vtd/descriptor.h"
 
-namespace nostale {
+namespace nostale::importer {
 
 namespace {
 
-using namespace importer;
 using vtd::Descriptor;
 
-/// One event line: `TASK-PID [(TGID)] [CPU] [FLAGS] SECONDS: EVENT: ARGS`.
-struct Event {
-  std::size_t line = 0;
-  std::string task;  ///< "kworker/0:1-42": task and pid, the caller's identity
-  unsigned cpu = 0;
-  double ts = 0;
-  std::string name;  ///< without the system prefix ("intel_iommu:", "iommu:")
-  std::string args;
-};
-
-std::vector<std::string> words(const std::string & s)
-{
-  std::istringstream in(s);
-  std::vector<std::string> w;
-  for (std::string t; in >> t;) w.push_back(t);
-  return w;
-}
-
-/// Parses an event line; false if the line is not one.
-bool parse_event(const std::string & line, std::size_t n, Event & e)
-{
-  // The CPU field "[003]" is the anchor: the task name before it may hold spaces or dashes.
-  std::size_t lb = 0;
-  for (;;) {
-    lb = line.find('[', lb);
-    if (lb == std::string::npos) return false;
-    std::size_t rb = line.find(']', lb);
-    if (rb != std::string::npos && rb > lb + 1 &&
-        std::all_of(line.begin() + static_cast<std::ptrdiff_t>(lb) + 1, line.begin() + static_cast<std::ptrdiff_t>(rb),
-                    [](char c) { return c >= '0' && c <= '9'; }))
-      break;
-    ++lb;
-  }
-  std::size_t rb = line.find(']', lb);
-  std::string head = line.substr(0, lb);
-  // An optional "(TGID)" column between the task and the CPU (options/record-tgid).
-  if (std::size_t p = head.rfind('('); p != std::string::npos && head.find(')', p) != std::string::npos)
-    head = head.substr(0, p);
-  while (!head.empty() && (head.back() == ' ' || head.back() == '\t')) head.pop_back();
-  std::size_t first = head.find_first_not_of(" \t");
-  if (first == std::string::npos) return false;
-  e.task = head.substr(first);
-  std::size_t dash = e.task.rfind('-');
-  if (dash == std::string::npos || dash + 1 == e.task.size() ||
-      !std::all_of(e.task.begin() + static_cast<std::ptrdiff_t>(dash) + 1, e.task.end(), [](char c) { return c >= '0' && c <= '9'; }))
-    return false;
-  e.cpu = static_cast<unsigned>(std::stoul(line.substr(lb + 1, rb - lb - 1)));
-  std::istringstream rest(line.substr(rb + 1));
-  std::string tok;
-  if (!(rest >> tok)) return false;
-  // The irq-flags column ("d..1.") is there in the tracefs file, not in trace-cmd's default.
-  if (tok.back() != ':') {
-    if (!(rest >> tok)) return false;
-  }
-  if (tok.back() != ':') return false;
-  tok.pop_back();
-  char * end = nullptr;
-  e.ts = std::strtod(tok.c_str(), &end);
-  if (end == tok.c_str() || *end) return false;
-  std::string name;
-  if (!(rest >> name) || name.back() != ':') return false;
-  name.pop_back();
-  for (const char * sys : {"intel_iommu:", "iommu:"})
-    if (name.rfind(sys, 0) == 0) name = name.substr(std::string(sys).size());
-  e.name = name;
-  std::getline(rest, e.args);
-  e.args = e.args.substr(std::min(e.args.size(), e.args.find_first_not_of(" \t")));
-  e.line = n;
-  return true;
-}
-
-/// "key=value" of `args` as a u64 (value up to the next space); fails the line otherwise.
-u64 field(const std::string & file, const Event & e, const std::string & key)
-{
-  std::size_t k = e.args.find(key + "=");
-  if (k == std::string::npos) fail(file, e.line, e.name + ": no " + key + "= in '" + e.args + "'");
-  std::size_t v = k + key.size() + 1, end = e.args.find(' ', v);
-  u64 x;
-  if (!parse_u64(e.args.substr(v, end == std::string::npos ? std::string::npos : end - v), x))
-    fail(file, e.line, e.name + ": " + key + " is not a number in '" + e.args + "'");
-  return x;
-}
 
 struct Qi {
   Event ev;
-  std::string iommu;
   std::vector<u64> raw;
   Descriptor d;
 };
-
-struct Tag {
-  Event ev;
-  std::string iommu;
-  std::uint16_t sid = 0;
-  std::string type;  ///< iotlb, devtlb, nesting_iotlb, nesting_devtlb
-  unsigned did = 0;
-  u64 pasid = 0;
-  long ref = 0;
-};
-
-/// "dmar0/0000:03:00.0 type iotlb did 2 pasid 0 ref 1" (TRACE-2).
-Tag parse_tag(const std::string & file, const Event & e)
-{
-  std::vector<std::string> w = words(e.args);
-  Tag t;
-  t.ev = e;
-  u64 did, pasid, ref;
-  if (w.size() != 9 || w[1] != "type" || w[3] != "did" || w[5] != "pasid" || w[7] != "ref" ||
-      w[0].find('/') == std::string::npos || !parse_u64(w[4], did) || !parse_u64(w[6], pasid) ||
-      !parse_u64(w[8], ref))
-    fail(file, e.line, e.name + ": expected 'IOMMU/DEVICE type T did N pasid N ref N', got '" + e.args + "'");
-  t.iommu = w[0].substr(0, w[0].find('/'));
-  if (!parse_bdf(w[0].substr(w[0].find('/') + 1), t.sid))
-    fail(file, e.line, e.name + ": '" + w[0].substr(w[0].find('/') + 1) + "' is not a PCI device name");
-  t.type = w[2];
-  if (t.type != "iotlb" && t.type != "devtlb" && t.type != "nesting_iotlb" && t.type != "nesting_devtlb")
-    fail(file, e.line, e.name + ": unknown cache tag type '" + t.type + "'");
-  if (did > 0xffff) fail(file, e.line, e.name + ": did " + std::to_string(did) + " is wider than 16 bits");
-  if (pasid >= (u64{1} << 20)) fail(file, e.line, e.name + ": pasid is wider than 20 bits");
-  t.did = static_cast<unsigned>(did);
-  t.pasid = pasid;
-  t.ref = static_cast<long>(ref);
-  return t;
-}
 
 /// The domain an IOTLB-type descriptor names (0: none, a global one).
 unsigned flushed_did(const Descriptor & d)
@@ -153,15 +35,21 @@ unsigned flushed_did(const Descriptor & d)
   return 0;
 }
 
-/// What the events between two driver events are: maps, unmaps, attaches and the
-/// qi_submit_sync calls between them.
+/// One thing the trace shows a task doing, in trace order.
 struct Item {
-  enum Kind { Batch, Map, Unmap, Assign, Unassign, Attach } kind;
+  enum Kind { Batch, Map, Unmap, Assign, Unassign, FlushTag, Attach } kind;
   Event ev;
   std::vector<Qi> batch;  ///< Batch: one qi_submit_sync call
-  Tag tag;                ///< Assign / Unassign
+  Tag tag;                ///< Assign / Unassign / FlushTag
   u64 iova = 0, size = 0, phys = 0;
   std::uint16_t sid = 0;  ///< Attach
+};
+
+struct Binding {
+  std::uint16_t sid;
+  unsigned did;
+  u64 pasid;
+  auto operator<=>(const Binding &) const = default;
 };
 
 class FtraceImport {
@@ -171,12 +59,16 @@ class FtraceImport {
   ojson run(const std::string & text)
   {
     read(text);
-    // A trace with nothing to check must not read as a safe one.
     if (items_.empty())
       fail(file_, 1, "no intel_iommu:qi_submit, intel_iommu:cache_tag_* or iommu:map/unmap event in the trace "
                      "(enable them under /sys/kernel/tracing/events, or with trace-cmd record -e)");
     declare();
     emit();
+    // A trace where nothing is taken away cannot show a stale translation: refused, never SAFE.
+    if (!took_away_)
+      fail(file_, items_.back().ev.line,
+           "nothing in the trace takes a translation away (no iommu:unmap, no cache_tag_unassign), so nothing "
+           "could be stale: record iommu:unmap (and iommu:map) with the intel_iommu events");
     return b_.finish("Linux ftrace of intel_iommu and iommu events",
                      "Invalidation descriptors, maps, unmaps and cache tags read from the intel_iommu and iommu "
                      "tracepoints of " + file_ + "; what the trace does not show is listed under imported/assumptions.",
@@ -188,12 +80,17 @@ class FtraceImport {
   const ImportOptions opt_;
   VtdBuilder b_;
   std::vector<Item> items_;
-  std::map<std::string, std::vector<std::size_t>> ignored_;  ///< event name -> lines
+  std::map<std::string, std::vector<std::size_t>> ignored_;  ///< what was read but is no step -> lines
+  std::map<std::string, std::size_t> open_batch_;            ///< "task@cpu" -> its qi_submit_sync call
   std::string iommu_;
   unsigned iova_bits_ = 48;
   bool pfsid_ = false;
+  bool took_away_ = false;
 
-  void note_ignored(const Event & e) { ignored_[e.name].push_back(e.line); }
+  void ignore(const std::string & what, const Event & e) { ignored_[what].push_back(e.line); }
+  static std::string who(const Event & e) { return e.task + "@" + std::to_string(e.cpu); }
+
+  // --- reading ----------------------------------------------------------------------------
 
   void read(const std::string & text)
   {
@@ -203,8 +100,10 @@ class FtraceImport {
     while (std::getline(in, line)) {
       ++n;
       if (!line.empty() && line.back() == '\r') line.pop_back();
-      if (line.find_first_not_of(" \t") == std::string::npos) continue;
-      const std::string t = line.substr(line.find_first_not_of(" \t"));
+      if (n == 1 && line.rfind("\xef\xbb\xbf", 0) == 0) line = line.substr(3);  // a UTF-8 byte-order mark
+      const std::size_t a = line.find_first_not_of(" \t");
+      if (a == std::string::npos) continue;
+      const std::string t = line.substr(a);
       if (t[0] == '#') {
         expect_comment(file_, n, t, b_);
         continue;  // the tracefs header
@@ -222,14 +121,33 @@ class FtraceImport {
     }
   }
 
+  /// Whether an event of remapping unit `unit` is read (--iommu), and the one unit otherwise.
+  bool this_unit(const std::string & unit, const Event & e)
+  {
+    if (!opt_.iommu.empty()) return unit == opt_.iommu;
+    if (iommu_.empty()) iommu_ = unit;
+    if (unit != iommu_)
+      fail(file_, e.line, "a second remapping unit (" + unit + " after " + iommu_ +
+                              "): a scenario models one invalidation queue; pass --iommu " + iommu_ + " (or " + unit +
+                              ") to read one unit's events with every iommu:* event");
+    return true;
+  }
+
   void event(const Event & e)
   {
+    // Any other event of a task ends its qi_submit_sync call: nothing else is traced inside one.
+    if (e.name != "qi_submit") open_batch_.erase(who(e));
     if (e.name == "qi_submit") return qi(e);
-    if (e.name == "cache_tag_assign" || e.name == "cache_tag_unassign") {
-      Item it{e.name == "cache_tag_assign" ? Item::Assign : Item::Unassign, e, {}, parse_tag(file_, e), 0, 0, 0, 0};
-      if (it.tag.type.rfind("nesting_", 0) == 0)
+    if (e.name == "cache_tag_assign" || e.name == "cache_tag_unassign" || e.name == "cache_tag_flush_all" ||
+        e.name == "cache_tag_flush_range" || e.name == "cache_tag_flush_range_np") {
+      const bool range = e.name.rfind("cache_tag_flush_range", 0) == 0;
+      Tag t = range ? parse_flush_range(file_, e) : parse_tag(file_, e);
+      if (!this_unit(t.iommu, e)) return ignore("events of other remapping units", e);
+      if (t.type.rfind("nesting_", 0) == 0)
         fail(file_, e.line, "a nested domain's cache tag: nested translation is imported from iommufd recordings "
-                            "(nostale import --help), not from ftrace");
+                            "(spec/docs/traces.md), not from ftrace");
+      Item it{e.name == "cache_tag_assign" ? Item::Assign : e.name == "cache_tag_unassign" ? Item::Unassign : Item::FlushTag,
+              e, {}, t, 0, 0, 0, 0};
       return items_.push_back(it);
     }
     if (e.name == "map" || e.name == "unmap") {
@@ -242,25 +160,27 @@ class FtraceImport {
         // unmapped_size is what the page tables gave up; size is what was asked (TRACE-5).
         it.size = field(file_, e, "unmapped_size");
       }
-      if (it.size == 0) return note_ignored(e);
+      if (it.size == 0) return ignore("unmaps of 0 bytes (they change nothing)", e);
       if (it.iova % 4096 || it.size % 4096 || (e.name == "map" && it.phys % 4096))
         fail(file_, e.line, e.name + ": address or size is not a multiple of 4 KiB");
-      if (it.iova + it.size - 1 >= (u64{1} << 48)) iova_bits_ = 57;
       if (it.iova + it.size < it.iova || it.iova + it.size - 1 >= (u64{1} << 57))
         fail(file_, e.line, e.name + ": the range does not fit in 57 bits of IOVA");
+      if (it.size > kMaxRange)
+        fail(file_, e.line, e.name + ": " + hex(it.size) + " bytes in one event is more than nostale checks (" +
+                                hex(kMaxRange) + "); cut the workload's buffers smaller");
+      if (it.iova + it.size - 1 >= (u64{1} << 48)) iova_bits_ = 57;
       return items_.push_back(it);
     }
     if (e.name == "attach_device_to_domain") {
-      std::size_t k = e.args.find("device=");
+      const std::size_t k = e.args.find("device=");
       std::uint16_t sid;
       if (k == std::string::npos || !parse_bdf(e.args.substr(k + 7), sid))
         fail(file_, e.line, "attach_device_to_domain: expected 'IOMMU: device=DDDD:BB:DD.F'");
       Item it{Item::Attach, e, {}, {}, 0, 0, 0, sid};
       return items_.push_back(it);
     }
-    // Read, and shown elsewhere: cache_tag_flush_* say what the driver meant to flush, the
-    // qi_submit lines what it sent; the rest carry no invalidation (TRACE-2..6).
-    note_ignored(e);
+    // The rest carry no invalidation and no mapping (TRACE-4, TRACE-6, other tracers' events).
+    ignore(e.name, e);
   }
 
   void qi(const Event & e)
@@ -268,18 +188,14 @@ class FtraceImport {
     std::vector<std::string> w = words(e.args);
     if (w.size() != 6 || w[1].back() != ':')
       fail(file_, e.line, "qi_submit: expected 'TYPE IOMMU: QW0 QW1 QW2 QW3', got '" + e.args + "'");
+    if (!this_unit(w[1].substr(0, w[1].size() - 1), e)) return ignore("events of other remapping units", e);
     Qi q;
     q.ev = e;
-    q.iommu = w[1].substr(0, w[1].size() - 1);
     for (std::size_t i = 2; i < 6; ++i) {
       u64 v;
       if (!parse_u64(w[i], v)) fail(file_, e.line, "qi_submit: '" + w[i] + "' is not a 64-bit word");
       q.raw.push_back(v);
     }
-    if (iommu_.empty()) iommu_ = q.iommu;
-    if (q.iommu != iommu_)
-      fail(file_, e.line, "a second remapping unit (" + q.iommu + " after " + iommu_ +
-                              "): a scenario models one invalidation queue; split the trace by unit (grep " + iommu_ + ")");
     // qw2 and qw3 are zero in a 128-bit queue too: the 256-bit form reads the same (TRACE-1).
     std::vector<u64> raw = q.raw;
     if (raw[2] == 0 && raw[3] == 0) raw.resize(2);
@@ -288,160 +204,105 @@ class FtraceImport {
     } catch (const ScenarioError & x) {
       fail(file_, e.line, std::string("qi_submit: ") + x.what());
     }
+    // The label is __print_symbolic(qw0 & 0xf) of the type (TRACE-1).
     if (w[0] != vtd::type_name(q.d.type()))
       fail(file_, e.line, "qi_submit: the label '" + w[0] + "' does not match the descriptor's type (" +
                               vtd::type_name(q.d.type()) + ")");
     if (auto * x = std::get_if<vtd::DevTlbInv>(&q.d.body); x && x->pfsid) pfsid_ = true;
     if (auto * x = std::get_if<vtd::PDevTlbInv>(&q.d.body); x && x->pfsid) pfsid_ = true;
-    // One qi_submit_sync call traces its descriptors back to back from one task on one CPU.
-    if (!items_.empty() && items_.back().kind == Item::Batch) {
-      const Event & last = items_.back().batch.back().ev;
-      const bool gap = opt_.batch_gap_us > 0 && (e.ts - last.ts) * 1e6 > opt_.batch_gap_us;
-      if (last.cpu == e.cpu && last.task == e.task && !gap && ignored_since(last.line) == 0) {
-        items_.back().batch.push_back(q);
+    // qi_submit_sync traces a call's descriptors in one loop, under a spinlock, on one CPU.
+    // Other tasks' events may come between them in the merged trace; they do not split it.
+    auto open = open_batch_.find(who(e));
+    if (open != open_batch_.end()) {
+      Item & call = items_[open->second];
+      const bool gap = opt_.batch_gap_us > 0 && (e.ts - call.batch.back().ev.ts) * 1e6 > opt_.batch_gap_us;
+      if (!gap) {
+        call.batch.push_back(q);
         return;
       }
     }
-    Item it{Item::Batch, e, {q}, {}, 0, 0, 0, 0};
-    items_.push_back(it);
-  }
-
-  /// Ignored events after line `l` (they end a qi_submit_sync call: nothing else is traced
-  /// inside one).
-  std::size_t ignored_since(std::size_t l) const
-  {
-    std::size_t k = 0;
-    for (const auto & [name, lines] : ignored_)
-      k += static_cast<std::size_t>(std::count_if(lines.begin(), lines.end(), [&](std::size_t x) { return x > l; }));
-    return k;
+    open_batch_[who(e)] = items_.size();
+    items_.push_back(Item{Item::Batch, e, {q}, {}, 0, 0, 0, 0});
   }
 
   // --- who is attached where --------------------------------------------------------------
 
-  struct Binding {
-    std::uint16_t sid;
-    unsigned did;
-    u64 pasid;
-    auto operator<=>(const Binding &) const = default;
-  };
-  std::map<Binding, std::size_t> first_seen_;  ///< binding -> item index of its first assign
-  std::map<unsigned, std::string> pgtt_;       ///< did -> "first" | "second"
-  std::map<std::size_t, unsigned> unmap_did_, map_did_;  ///< item index -> resolved did
+  std::set<unsigned> dma_domains_;                 ///< dids the cache tags name
+  std::map<Binding, std::size_t> first_assign_;    ///< binding -> item of its first assign
+  std::map<Binding, std::size_t> first_seen_;      ///< binding -> item of its first evidence
+  std::set<std::uint16_t> assigned_, devtlb_;      ///< devices with an iotlb assign / devtlb evidence
+  std::map<unsigned, std::string> pgtt_;           ///< did -> "first" | "second"
+  unsigned map_domain_ = 0;                        ///< the domain maps and unmaps are on
 
-  /// The domains, devices and bindings the whole trace shows, before any step is written.
   void declare()
   {
-    std::set<unsigned> dids;
+    std::set<unsigned> flushed;
     for (std::size_t i = 0; i < items_.size(); ++i) {
       const Item & it = items_[i];
-      if (it.kind == Item::Assign) {
-        dids.insert(it.tag.did);
-        b_.device(it.tag.sid);
-        if (it.tag.type == "devtlb") b_.device(it.tag.sid).ats = true;
-        first_seen_.try_emplace(Binding{it.tag.sid, it.tag.did, it.tag.pasid}, i);
+      if (it.kind == Item::Assign || it.kind == Item::Unassign || it.kind == Item::FlushTag) {
+        const Binding x{it.tag.sid, it.tag.did, it.tag.pasid};
+        dma_domains_.insert(x.did);
+        first_seen_.try_emplace(x, i);
+        if (it.kind == Item::Assign) first_assign_.try_emplace(x, i);
+        if (it.kind == Item::Assign && it.tag.type == "iotlb") assigned_.insert(x.sid);
+        if (it.tag.type == "devtlb") devtlb_.insert(x.sid);
       }
-      if (it.kind == Item::Attach) b_.device(it.sid);
       if (it.kind == Item::Batch)
         for (const Qi & q : it.batch) {
           if (unsigned d = flushed_did(q.d)) {
-            dids.insert(d);
+            flushed.insert(d);
             pgtt_.try_emplace(d, std::holds_alternative<vtd::PIotlbInv>(q.d.body) ? "first" : "second");
           }
-          if (auto * x = std::get_if<vtd::PcInv>(&q.d.body); x && x->g != vtd::PcGran::Global) dids.insert(x->did);
-          if (auto * x = std::get_if<vtd::DevTlbInv>(&q.d.body)) b_.device(x->sid).ats = true;
-          if (auto * x = std::get_if<vtd::PDevTlbInv>(&q.d.body)) b_.device(x->sid).ats = true;
+          if (auto * x = std::get_if<vtd::DevTlbInv>(&q.d.body)) devtlb_.insert(x->sid);
+          if (auto * x = std::get_if<vtd::PDevTlbInv>(&q.d.body)) devtlb_.insert(x->sid);
         }
     }
-    for (unsigned d : dids) b_.domain(d);
-    for (unsigned d : dids)
-      if (!pgtt_.count(d)) {
-        pgtt_[d] = "first";
-        b_.assume("domain id " + std::to_string(d) + " is never flushed by an IOTLB descriptor: its PASID-table "
-                  "entries are taken as first-stage (the Linux default where ECAP.FLTS is set)");
-      }
-    for (const auto & [d, p] : pgtt_)
-      if (dids.count(d))
-        b_.assume("domain id " + std::to_string(d) + " translates " + p + "-stage: its IOTLB flushes are " +
-                  (p == "first" ? "PASID-based (p_iotlb_inv), as for a first-stage domain"
-                                : "DID-based (iotlb_inv), as for a second-stage domain"));
-    resolve_maps();
-    if (pfsid_) b_.caps("dit", true);
-    b_.assume("page sizes: every map is 4 KiB pages (iommu:map does not say which page sizes the driver used)");
-    b_.assume("permissions: every map is read-write (iommu:map does not print them)");
-    b_.assume("device TLBs: a device has ATS when the trace shows a devtlb cache tag or a device-TLB descriptor "
-              "for it, and none otherwise");
-    b_.assume("completion: pending invalidations complete in any order before a wait (VT-d's relaxed "
-              "reading, OPEN-1); pass --completion in-order to check under Linux v6.12's in-order reading");
-    b_.assume("each qi_submit_sync call ends with the wait descriptor it appends, which the tracepoint does "
-              "not print (TRACE-1). A call is a run of qi_submit lines from one task on one CPU with no other "
-              "event between them" +
-              std::string(opt_.batch_gap_us > 0 ? " and no gap above " + std::to_string(opt_.batch_gap_us) + " us" : "") +
-              "; two calls traced back to back read as one, which can only add reports, never hide one");
-    b_.assume("the wait appended by qi_submit_sync carries no page-request drain (QI_OPT_WAIT_DRAIN is not traced)");
-    b_.assume("strict invalidation: iommu_unmap's caller may reuse the range as soon as the flush that follows "
-              "the unmap returns, so a check point follows each unmap's flush (or the unmap itself when none "
-              "follows)");
-    b_.assume("page-table pages: unmaps free no table page (the trace does not show the gather freelist), so "
-              "paging-structure caches are checked against unmapped leaves only");
-  }
-
-  /// Which domain each map and unmap is on: iommu:map/unmap name none (TRACE-5).
-  void resolve_maps()
-  {
-    const auto & doms = b_.domains();
-    for (std::size_t i = 0; i < items_.size(); ++i) {
-      if (items_[i].kind != Item::Unmap) continue;
-      if (doms.size() == 1) {
-        unmap_did_[i] = doms.begin()->first;
-        continue;
-      }
-      // The domain of the IOTLB flush that follows, before the next driver event.
-      for (std::size_t k = i + 1; k < items_.size() && items_[k].kind == Item::Batch && !unmap_did_.count(i); ++k)
-        for (const Qi & q : items_[k].batch)
-          if (unsigned d = flushed_did(q.d)) {
-            unmap_did_[i] = d;
-            break;
-          }
-      if (!unmap_did_.count(i)) {
-        // Or the one domain a traced map put the range in.
-        std::set<unsigned> on;
-        for (std::size_t k = 0; k < i; ++k)
-          if (items_[k].kind == Item::Map && map_did_.count(k) && overlaps(items_[k], items_[i])) on.insert(map_did_[k]);
-        if (on.size() != 1)
-          fail(file_, items_[i].ev.line, "unmap: the trace has several domains and neither a flush nor an earlier "
-                                         "map says which one this unmap is on");
-        unmap_did_[i] = *on.begin();
-      }
-      for (std::size_t k = 0; k < i; ++k)
-        if (items_[k].kind == Item::Map && !map_did_.count(k) && overlaps(items_[k], items_[i]))
-          map_did_[k] = unmap_did_[i];
+    const bool maps = std::any_of(items_.begin(), items_.end(), [](const Item & it) {
+      return it.kind == Item::Map || it.kind == Item::Unmap;
+    });
+    // iommu:map/unmap name no domain (TRACE-5): the one the cache tags name, or --domain.
+    if (opt_.domain) {
+      map_domain_ = *opt_.domain;
+      dma_domains_.insert(map_domain_);
+      b_.assume("iommu:map and iommu:unmap are on domain id " + std::to_string(map_domain_) + " (--domain)");
+    } else if (maps && dma_domains_.size() == 1) {
+      map_domain_ = *dma_domains_.begin();
+      b_.assume("iommu:map and iommu:unmap name no domain: they are on domain id " + std::to_string(map_domain_) +
+                ", the one the cache tags name");
+    } else if (maps) {
+      std::string ids;
+      for (unsigned d : dma_domains_) ids += (ids.empty() ? "" : ", ") + std::to_string(d);
+      const Item & first = *std::find_if(items_.begin(), items_.end(), [](const Item & it) {
+        return it.kind == Item::Map || it.kind == Item::Unmap;
+      });
+      fail(file_, first.ev.line,
+           first.ev.name + ": iommu:map/unmap name no domain, and " +
+               (dma_domains_.empty() ? std::string("no cache_tag event names one (enable intel_iommu:cache_tag_*; "
+                                                  "kernels before v6.10 have none)")
+                                     : "the cache tags name several (domain ids " + ids + ")") +
+               ": pass --domain DID to say which domain they are on");
     }
-    for (std::size_t i = 0; i < items_.size(); ++i)
-      if (items_[i].kind == Item::Map && !map_did_.count(i)) {
-        if (doms.size() != 1)
-          fail(file_, items_[i].ev.line, doms.empty() ? "map: no domain id appears in the trace (enable "
-                                                        "intel_iommu:cache_tag_assign and intel_iommu:qi_submit)"
-                                                      : "map: the trace has several domains and no later unmap "
-                                                        "says which one this map is on");
-        map_did_[i] = doms.begin()->first;
-      }
-    if (doms.empty())
-      for (const Item & it : items_)
-        if (it.kind == Item::Unmap)
-          fail(file_, it.ev.line, "unmap: no domain id appears in the trace (enable intel_iommu:cache_tag_assign "
-                                  "and intel_iommu:qi_submit)");
-  }
-
-  static bool overlaps(const Item & a, const Item & b)
-  {
-    return a.iova < b.iova + b.size && b.iova < a.iova + a.size;
+    for (unsigned d : dma_domains_) b_.domain(d);
+    for (unsigned d : flushed) b_.domain(d);  // a flush of another domain id is still a valid descriptor
+    for (unsigned d : dma_domains_)
+      if (!pgtt_.count(d)) pgtt_[d] = "first";
+    for (unsigned d : dma_domains_)
+      b_.assume("domain id " + std::to_string(d) + " translates " + pgtt_[d] + "-stage: " +
+                (flushed.count(d) ? std::string("its first IOTLB flush is ") +
+                                        (pgtt_[d] == "first" ? "PASID-based (p_iotlb_inv)" : "DID-based (iotlb_inv)") +
+                                        ", as the driver flushes a domain of that stage; a flush of the wrong kind "
+                                        "for the domain's real stage is therefore not caught"
+                                  : std::string("it is never flushed by an IOTLB descriptor, and first-stage is the "
+                                                "Linux default where ECAP.FLTS is set")));
+    if (pfsid_) b_.caps("dit", true);
   }
 
   // --- steps ------------------------------------------------------------------------------
 
   std::map<Binding, bool> attached_;
-  std::map<std::pair<std::uint16_t, unsigned>, bool> dev_on_;  ///< (sid, did) has a binding
-  u64 next_frame_ = 0x7e0000000000;  ///< frames the importer makes up: far from pt_pool
+  u64 next_frame_ = 0x7e0000000000;         ///< frames the importer makes up: far from pt_pool
+  std::map<std::size_t, std::size_t> call_start_;  ///< item of a call -> its first step
+  std::map<std::size_t, std::vector<std::string>> check_after_;  ///< item -> check points after it
 
   ojson attach(const Binding & x)
   {
@@ -454,34 +315,21 @@ class FtraceImport {
 
   void emit()
   {
-    // State before the trace: bindings whose first evidence is not an assign, devices only a
-    // descriptor names, ranges unmapped but never mapped in the trace.
+    devices();
     preamble();
-    std::size_t last_batch_start = 0;
-    std::set<std::pair<unsigned, u64>> last_batch_pc;  // (did, pasid) the last batch's pc_inv names
-    bool pending_check = false;
-    std::string check_note;
-    auto close = [&] {
-      if (!pending_check) return;
-      b_.step({{"op", "check"}, {"note", check_note}}, 0);
-      pending_check = false;
-    };
+    place_checks();
     for (std::size_t i = 0; i < items_.size(); ++i) {
       const Item & it = items_[i];
-      if (it.kind != Item::Batch) close();
       switch (it.kind) {
-        case Item::Batch: {
-          last_batch_start = b_.size();
-          last_batch_pc.clear();
+        case Item::Batch:
+          call_start_[i] = b_.size();
           for (const Qi & q : it.batch) {
             ojson raw = ojson::array();
             for (u64 w : q.raw) raw.push_back(hex(w));
             if (q.raw[2] == 0 && q.raw[3] == 0) raw.erase(raw.begin() + 2, raw.end());
-            b_.step({{"op", "descriptor"},
-                     {"raw", raw},
-                     {"note", "trace line " + std::to_string(q.ev.line) + ": qi_submit " + vtd::type_name(q.d.type()) + " " + q.iommu}},
+            b_.step({{"op", "descriptor"}, {"raw", raw},
+                     {"note", "trace line " + std::to_string(q.ev.line) + ": qi_submit " + vtd::type_name(q.d.type())}},
                     q.ev.line);
-            if (auto * x = std::get_if<vtd::PcInv>(&q.d.body)) last_batch_pc.insert({x->did, x->pasid});
           }
           b_.step({{"op", "descriptor"},
                    {"desc", {{"type", "inv_wait"}, {"sw", true}, {"status_data", 1}, {"status_addr", "0x1000"}}},
@@ -489,197 +337,232 @@ class FtraceImport {
                                 std::to_string(it.batch.back().ev.line) + " and polls (not traced, TRACE-1)"}},
                   0);
           break;
-        }
         case Item::Map:
-          b_.step({{"op", "map"},
-                   {"domain", b_.domain(map_did_.at(i))},
-                   {"iova", hex(it.iova)},
-                   {"size", hex(it.size)},
-                   {"phys", hex(it.phys)},
-                   {"perm", "rw"},
+          b_.step({{"op", "map"}, {"domain", b_.domain(map_domain_)}, {"iova", hex(it.iova)}, {"size", hex(it.size)},
+                   {"phys", hex(it.phys)}, {"perm", "rw"},
                    {"note", "trace line " + std::to_string(it.ev.line) + ": iommu:map"}},
                   it.ev.line);
           break;
         case Item::Unmap:
-          b_.step({{"op", "unmap"},
-                   {"domain", b_.domain(unmap_did_.at(i))},
-                   {"iova", hex(it.iova)},
-                   {"size", hex(it.size)},
+          b_.step({{"op", "unmap"}, {"domain", b_.domain(map_domain_)}, {"iova", hex(it.iova)}, {"size", hex(it.size)},
                    {"note", "trace line " + std::to_string(it.ev.line) + ": iommu:unmap"}},
                   it.ev.line);
-          pending_check = true;
-          check_note = "iommu_unmap of line " + std::to_string(it.ev.line) +
-                       " returns once its flush is done (assumed: the next driver event, or the end of the trace)";
+          took_away_ = true;
           break;
         case Item::Assign: {
-          Binding x{it.tag.sid, it.tag.did, it.tag.pasid};
-          if (!attached_[x]) {
-            ojson s = attach(x);
-            s["note"] = "trace line " + std::to_string(it.ev.line) + ": cache_tag_assign " + it.tag.type +
-                        " (the PASID-table entry is written with it, dmar_domain_attach_device)";
-            b_.step(s, it.ev.line);
-            attached_[x] = true;
-          }
+          const Binding x{it.tag.sid, it.tag.did, it.tag.pasid};
+          if (attached_[x]) break;
+          ojson s = attach(x);
+          s["note"] = "trace line " + std::to_string(it.ev.line) + ": cache_tag_assign " + it.tag.type +
+                      " (the PASID-table entry is written with it, dmar_domain_attach_device)";
+          b_.step(s, it.ev.line);
+          attached_[x] = true;
           break;
         }
-        case Item::Unassign: {
-          Binding x{it.tag.sid, it.tag.did, it.tag.pasid};
-          if (it.tag.type != "iotlb" || it.tag.ref != 1 || !attached_[x]) break;
-          // intel_pasid_tear_down_entry clears the entry, then invalidates the PASID cache:
-          // the entry went before the batch with that pc_inv, when the last batch has one.
-          const bool before = last_batch_pc.count({x.did, x.pasid}) != 0;
-          ojson s = {{"op", "detach"},
-                     {"device", b_.device(x.sid).name},
-                     {"pasid", x.pasid},
-                     {"note", "trace line " + std::to_string(it.ev.line) + ": cache_tag_unassign iotlb ref 1" +
-                                  (before ? " (the entry was cleared before the pc_inv that follows it, "
-                                            "intel_pasid_tear_down_entry)"
-                                          : "")}};
-          if (before) b_.insert(last_batch_start, s, it.ev.line);
-          else b_.step(s, it.ev.line);
-          attached_[x] = false;
+        case Item::Unassign:
+          unassign(i);
           break;
-        }
+        case Item::FlushTag:
+          ignore("cache_tag_flush_* (what the driver meant to flush; the qi_submit lines are what it sent)", it.ev);
+          break;
         case Item::Attach:
-          ignored_[it.ev.name].push_back(it.ev.line);  // the cache_tag_assign that follows names the domain
+          ignore("attach_device_to_domain (the cache tags name the domain)", it.ev);
           break;
       }
+      for (const std::string & note : check_after_[i]) b_.step({{"op", "check"}, {"note", note}}, 0);
     }
-    close();
     std::string ign;
-    for (const auto & [name, lines] : ignored_) {
-      ign += (ign.empty() ? "" : "; ") + name + " x" + std::to_string(lines.size()) + " (line" +
+    for (const auto & [what, lines] : ignored_) {
+      ign += (ign.empty() ? "" : "; ") + what + " x" + std::to_string(lines.size()) + " (line" +
              (lines.size() > 1 ? "s " : " ") + std::to_string(lines.front());
       if (lines.size() > 1) ign += (lines.size() > 2 ? ", ..., " : ", ") + std::to_string(lines.back());
       ign += ")";
     }
-    if (!ign.empty())
-      b_.assume("events read but not turned into steps (cache_tag_flush_* say what the driver meant to flush, "
-                "the qi_submit lines what it sent; unmaps of 0 bytes change nothing): " + ign);
+    if (!ign.empty()) b_.assume("events read but not turned into steps: " + ign);
+  }
+
+  /// cache_tag_unassign is traced before --tag->users (cache_tag_unassign in cache.c), so
+  /// `ref 1` is the last user of the iotlb tag: the binding ends. intel_pasid_tear_down_entry
+  /// clears the entry, then invalidates the PASID cache, then the IOTLB and device TLB: when
+  /// the calls just before the unassign (the same task's, with nothing else between) hold a
+  /// pc_inv of the binding, the entry went before the first such call.
+  void unassign(std::size_t i)
+  {
+    const Item & it = items_[i];
+    const Binding x{it.tag.sid, it.tag.did, it.tag.pasid};
+    if (it.tag.type != "iotlb" || it.tag.ref != 1 || !attached_[x]) return;
+    std::optional<std::size_t> before;
+    for (std::size_t k = i; k-- > 0 && items_[k].ev.task == it.ev.task &&
+                            (items_[k].kind == Item::Batch || items_[k].kind == Item::FlushTag);)
+      if (items_[k].kind == Item::Batch)
+        for (const Qi & q : items_[k].batch)
+          if (auto * p = std::get_if<vtd::PcInv>(&q.d.body); p && p->did == x.did && p->pasid == x.pasid)
+            before = call_start_.at(k);
+    ojson s = {{"op", "detach"},
+               {"device", b_.device(x.sid).name},
+               {"pasid", x.pasid},
+               {"note", "trace line " + std::to_string(it.ev.line) + ": cache_tag_unassign iotlb ref 1" +
+                            (before ? " (the entry was cleared before the pc_inv that follows it, "
+                                      "intel_pasid_tear_down_entry)"
+                                    : "")}};
+    if (before) {
+      b_.insert(*before, s, it.ev.line);
+      for (auto & [k, start] : call_start_)
+        if (start >= *before && k != i) ++start;
+    } else {
+      b_.step(s, it.ev.line);
+    }
+    attached_[x] = false;
+    took_away_ = true;
+  }
+
+  /// Which devices have a device TLB: a devtlb tag or descriptor says yes; an iotlb assign
+  /// without a devtlb one says no (cache_tag_assign_domain assigns both together); nothing
+  /// says: --ats-unknown (yes by default: it can only add reports).
+  void devices()
+  {
+    std::set<std::uint16_t> all;
+    for (const auto & [x, i] : first_seen_) all.insert(x.sid);
+    for (const Item & it : items_)
+      if (it.kind == Item::Attach) all.insert(it.sid);
+    for (std::uint16_t s : devtlb_) all.insert(s);
+    for (std::uint16_t s : all) {
+      Device & d = b_.device(s);
+      if (devtlb_.count(s)) d.ats = true;
+      else if (assigned_.count(s)) d.ats = false;
+      else {
+        d.ats = opt_.ats_unknown;
+        b_.assume("device " + d.name + ": the trace does not show whether it has ATS (no cache_tag_assign of it): " +
+                  (opt_.ats_unknown ? "taken as with a device TLB (--ats-unknown no says otherwise)"
+                                    : "taken as without a device TLB (--ats-unknown no)"));
+      }
+    }
   }
 
   void preamble()
   {
-    // A binding first shown by an unassign, or a device a descriptor names but no tag does.
+    // A binding the trace shows in use before any assign of it was attached before it began.
+    for (const auto & [x, seen] : first_seen_) {
+      auto a = first_assign_.find(x);
+      if (a != first_assign_.end() && a->second <= seen) continue;
+      ojson s = attach(x);
+      s["note"] = "attached before the trace began (line " + std::to_string(items_[seen].ev.line) + " shows it)";
+      b_.step(s, 0);
+      attached_[x] = true;
+      b_.assume("device " + b_.device(x.sid).name + " PASID " + std::to_string(x.pasid) + " was attached to domain id " +
+                std::to_string(x.did) + " before the trace began (line " + std::to_string(items_[seen].ev.line) +
+                " shows it before any cache_tag_assign of it)");
+    }
+    // A device the trace names without a cache tag (an attach event, a device-TLB flush).
     std::set<std::uint16_t> bound;
     for (const auto & [x, i] : first_seen_) bound.insert(x.sid);
-    for (std::size_t i = 0; i < items_.size(); ++i) {
-      const Item & it = items_[i];
-      if (it.kind == Item::Unassign) {
-        Binding x{it.tag.sid, it.tag.did, it.tag.pasid};
-        if (!first_seen_.count(x)) {
-          first_seen_[x] = 0;
-          bound.insert(x.sid);
-          ojson s = attach(x);
-          s["note"] = "attached before the trace began (line " + std::to_string(it.ev.line) + " unassigns it)";
-          b_.step(s, 0);
-          attached_[x] = true;
-          b_.assume("device " + b_.device(x.sid).name + " PASID " + std::to_string(x.pasid) + " was attached to domain id " +
-                    std::to_string(x.did) + " before the trace began (line " + std::to_string(it.ev.line) + " unassigns it)");
-        }
-      }
+    for (const auto & [sid, d] : b_.devices()) {
+      if (bound.count(sid)) continue;
+      if (!map_domain_)
+        fail(file_, 1, "device " + d.name + " is named in the trace, but no cache tag says which domain it is on: "
+                       "enable intel_iommu:cache_tag_*, or pass --domain DID");
+      const Binding x{sid, map_domain_, 0};
+      ojson s = attach(x);
+      s["note"] = "attached before the trace began (assumed: no cache tag names its domain)";
+      b_.step(s, 0);
+      attached_[x] = true;
+      b_.assume("device " + d.name + " is named in the trace but no cache tag places it: it is taken as attached "
+                "at PASID 0 to domain id " + std::to_string(map_domain_) + " before the trace began");
     }
-    for (std::size_t i = 0; i < items_.size(); ++i) {
-      if (items_[i].kind != Item::Batch) continue;
-      for (const Qi & q : items_[i].batch) {
-        std::uint16_t sid;
-        u64 pasid = 0;
-        if (auto * x = std::get_if<vtd::DevTlbInv>(&q.d.body)) sid = x->sid;
-        else if (auto * y = std::get_if<vtd::PDevTlbInv>(&q.d.body)) sid = y->sid, pasid = y->pasid;
-        else continue;
-        if (bound.count(sid)) continue;
-        unsigned did = 0;
-        for (const Qi & o : items_[i].batch)
-          if (unsigned d = flushed_did(o.d)) did = d;
-        if (!did && b_.domain_count() == 1) did = b_.domains().begin()->first;
-        if (!did)
-          fail(file_, q.ev.line, "device " + b_.device(sid).name + " is flushed but the trace neither assigns it a "
-                                 "cache tag nor flushes a domain's IOTLB in the same call, so its domain is unknown");
-        Binding x{sid, did, pasid};
-        bound.insert(sid);
-        ojson s = attach(x);
-        s["note"] = "attached before the trace began (line " + std::to_string(q.ev.line) + " flushes its device TLB)";
-        b_.step(s, 0);
-        attached_[x] = true;
-        b_.assume("device " + b_.device(sid).name + " PASID " + std::to_string(pasid) + " was attached to domain id " +
-                  std::to_string(did) + " before the trace began (line " + std::to_string(q.ev.line) +
-                  " flushes its device TLB in a call that flushes that domain)");
-      }
-    }
-    // A domain that maps or unmaps must be reachable by a device, or nothing could be stale.
-    std::set<unsigned> used;
-    for (const auto & [i, d] : map_did_) used.insert(d);
-    for (const auto & [i, d] : unmap_did_) used.insert(d);
-    for (unsigned did : used) {
-      bool any = false;
-      for (const auto & [x, i] : first_seen_) any |= x.did == did;
-      for (const auto & [x, on] : attached_) any |= x.did == did;
-      if (any) continue;
-      std::uint16_t sid = 0xff00;  // a requester id no real trace uses here
+    // Nothing on the maps' domain: a device of unknown ATS there, or nothing could be stale.
+    auto on_map_domain = [&](const auto & a) { return a.first.did == map_domain_; };
+    if (map_domain_ && std::none_of(attached_.begin(), attached_.end(), on_map_domain) &&
+        std::none_of(first_seen_.begin(), first_seen_.end(), on_map_domain)) {
+      std::uint16_t sid = 0xff00;
       while (b_.devices().count(sid)) ++sid;
-      Binding x{sid, did, 0};
-      b_.device(sid);
+      b_.device(sid).ats = opt_.ats_unknown;
+      const Binding x{sid, map_domain_, 0};
       ojson s = attach(x);
       s["note"] = "a device the trace does not name, attached before it began";
       b_.step(s, 0);
       attached_[x] = true;
-      b_.assume("domain id " + std::to_string(did) + " maps or unmaps but the trace names no device on it: device " +
-                b_.device(sid).name + " (no ATS) is taken to be attached at PASID 0 before the trace began");
+      b_.assume("domain id " + std::to_string(map_domain_) + " maps and unmaps but the trace names no device on it: "
+                "device " + b_.device(sid).name + (opt_.ats_unknown ? " (with a device TLB)" : " (no device TLB)") +
+                " is taken as attached at PASID 0 before the trace began");
     }
-    // Ranges unmapped that no earlier traced map covers were mapped before the trace began.
-    for (std::size_t i = 0; i < items_.size(); ++i) {
-      const Item & it = items_[i];
+    // Ranges unmapped that no earlier traced map wrote were mapped before the trace began.
+    Ranges written;
+    for (const Item & it : items_) {
+      if (it.kind == Item::Map) written.add(it.iova, it.iova + it.size);
       if (it.kind != Item::Unmap) continue;
-      // The pages of the range no earlier map on that domain wrote.
-      for (u64 p = it.iova; p < it.iova + it.size;) {
-        u64 q = p;
-        while (q < it.iova + it.size && !mapped_before(i, unmap_did_.at(i), q)) q += 4096;
-        if (q > p) {
-          b_.step({{"op", "map"},
-                   {"domain", b_.domain(unmap_did_.at(i))},
-                   {"iova", hex(p)},
-                   {"size", hex(q - p)},
-                   {"phys", hex(next_frame_)},
-                   {"perm", "rw"},
-                   {"note", "mapped before the trace began (line " + std::to_string(it.ev.line) + " unmaps it)"}},
-                  0);
-          b_.assume("iova " + hex(p) + " size " + hex(q - p) + " on domain id " + std::to_string(unmap_did_.at(i)) +
-                    " was mapped before the trace began (line " + std::to_string(it.ev.line) +
-                    " unmaps it), read-write, to frames at " + hex(next_frame_) + " (any frame would do)");
-          next_frame_ += q - p;
-          premapped_.push_back({unmap_did_.at(i), p, q});
-        }
-        while (q < it.iova + it.size && mapped_before(i, unmap_did_.at(i), q)) q += 4096;
-        p = q;
+      for (auto [lo, hi] : written.gaps(it.iova, it.iova + it.size)) {
+        b_.step({{"op", "map"}, {"domain", b_.domain(map_domain_)}, {"iova", hex(lo)}, {"size", hex(hi - lo)},
+                 {"phys", hex(next_frame_)}, {"perm", "rw"},
+                 {"note", "mapped before the trace began (line " + std::to_string(it.ev.line) + " unmaps it)"}},
+                0);
+        b_.assume("iova " + hex(lo) + " size " + hex(hi - lo) + " on domain id " + std::to_string(map_domain_) +
+                  " was mapped before the trace began (line " + std::to_string(it.ev.line) +
+                  " unmaps it), read-write, to frames at " + hex(next_frame_) + " (any frame would do)");
+        next_frame_ += hi - lo;
+        written.add(lo, hi);
       }
     }
+    b_.assume("page sizes: every map is 4 KiB pages (iommu:map does not say which page sizes the driver used)");
+    b_.assume("permissions: every map is read-write (iommu:map does not print them)");
+    b_.assume("completion: pending invalidations complete in any order before a wait (VT-d's relaxed reading, "
+              "OPEN-1); pass --completion in-order to check under Linux v6.12's in-order reading");
+    b_.assume("each qi_submit_sync call ends with the wait descriptor it appends, which the tracepoint does not "
+              "print (TRACE-1). A call is a run of one task's qi_submit lines on one CPU with no other event of that "
+              "task between them" +
+              std::string(opt_.batch_gap_us > 0 ? " and no gap above " + std::to_string(opt_.batch_gap_us) +
+                                                      " us (--batch-gap: a split adds a wait, which can hide an "
+                                                      "ordering bug)"
+                                                : "") +
+              "; two calls traced back to back read as one, which drops a wait and can only add reports");
+    b_.assume("the wait appended by qi_submit_sync carries no page-request drain (QI_OPT_WAIT_DRAIN is not traced)");
+    b_.assume("page-table pages: unmaps free no table page (the trace does not show the gather freelist), so "
+              "paging-structure caches are checked against unmapped leaves only");
   }
 
-  struct Range {
-    unsigned did;
-    u64 lo, hi;
-  };
-  std::vector<Range> premapped_;
-
-  bool mapped_before(std::size_t i, unsigned did, u64 page) const
+  /// Strict invalidation: iommu_unmap traces the unmap in __iommu_unmap, then flushes in
+  /// iommu_iotlb_sync, in the same task (TRACE-5). So an unmap's flush is its task's own calls
+  /// that follow it, with the task's further unmaps of one gather (VFIO's iommu_unmap_fast)
+  /// and cache-tag flush events between them; the check point is after the last of them, or
+  /// after the last unmap when no call follows. Another task's flush never counts.
+  void place_checks()
   {
-    for (const Range & r : premapped_)
-      if (r.did == did && page >= r.lo && page < r.hi) return true;
-    for (std::size_t k = 0; k < i; ++k)
-      if (items_[k].kind == Item::Map && map_did_.count(k) && map_did_.at(k) == did && page >= items_[k].iova &&
-          page < items_[k].iova + items_[k].size)
-        return true;
-    return false;
+    for (std::size_t i = 0; i < items_.size(); ++i) {
+      if (items_[i].kind != Item::Unmap) continue;
+      const std::string & task = items_[i].ev.task;
+      // Only the first unmap of a run places the check.
+      bool continues = false;
+      for (std::size_t k = i; k-- > 0;) {
+        if (items_[k].ev.task != task || items_[k].kind == Item::FlushTag) continue;
+        continues = items_[k].kind == Item::Unmap;
+        break;
+      }
+      if (continues) continue;
+      std::size_t last = i, last_unmap = i;
+      bool call = false;
+      for (std::size_t k = i + 1; k < items_.size(); ++k) {
+        const Item & it = items_[k];
+        if (it.ev.task != task) continue;
+        if (it.kind == Item::Unmap && !call) last = last_unmap = k;
+        else if (it.kind == Item::Batch) last = k, call = true;
+        else if (it.kind == Item::FlushTag) continue;
+        else break;
+      }
+      std::string lines = std::to_string(items_[i].ev.line) +
+                          (last_unmap != i ? " to " + std::to_string(items_[last_unmap].ev.line) : std::string());
+      check_after_[last].push_back(
+          "iommu_unmap of line" + std::string(last_unmap != i ? "s " : " ") + lines + " returns " +
+          (call ? "after its task's flush (line " + std::to_string(items_[last].batch.back().ev.line) + ")"
+                : std::string("with no flush by its task")) +
+          ": the range may be reused from here (strict mode)");
+    }
   }
 };
 
 }  // namespace
 
-namespace importer {
 ojson import_linux_ftrace(const std::string & file, const std::string & text, const ImportOptions & opt)
 {
   return FtraceImport(file, opt).run(text);
 }
-}  // namespace importer
 
-}  // namespace nostale
+}  // namespace nostale::importer

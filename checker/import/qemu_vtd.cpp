@@ -52,7 +52,7 @@ struct Mapped {
 
 }  // namespace
 
-ojson import_qemu_vtd(const std::string & file, const std::string & text)
+ojson import_qemu_vtd(const std::string & file, const std::string & text, const ImportOptions & opt)
 {
   VtdBuilder b;
   std::istringstream in(text);
@@ -63,6 +63,7 @@ ojson import_qemu_vtd(const std::string & file, const std::string & text)
   std::map<std::string, std::vector<std::size_t>> read_only;  ///< events read, no step
   std::map<std::string, std::vector<std::size_t>> other;      ///< events of other models
   std::set<unsigned> first_stage;  ///< dids a p-iotlb descriptor names
+  std::set<std::uint16_t> named_by_devtlb;
   bool pending_check = false, unmapped_any = false;
   bool waited = false;  ///< a wait descriptor since the last inferred change
   // The guest's invalidation sequence for a change has ended (and the page may be reused) by
@@ -148,8 +149,8 @@ ojson import_qemu_vtd(const std::string & file, const std::string & text)
               {"raw", {hex(lo), hex(hi)}},
               {"note", "trace line " + std::to_string(n) + ": vtd_inv_desc type " + w[4]}},
              n);
-      if (auto * x = std::get_if<vtd::DevTlbInv>(&d.body)) b.device(x->sid).ats = true;
-      if (auto * x = std::get_if<vtd::PDevTlbInv>(&d.body)) b.device(x->sid).ats = true;
+      if (auto * x = std::get_if<vtd::DevTlbInv>(&d.body)) b.device(x->sid).ats = true, named_by_devtlb.insert(x->sid);
+      if (auto * x = std::get_if<vtd::PDevTlbInv>(&d.body)) b.device(x->sid).ats = true, named_by_devtlb.insert(x->sid);
       if (std::holds_alternative<vtd::InvWait>(d.body)) waited = true;
       continue;
     }
@@ -191,9 +192,19 @@ ojson import_qemu_vtd(const std::string & file, const std::string & text)
   }
   close("at the end of the trace");
   if (descs == 0) fail(file, n ? n : 1, "no vtd_inv_desc event: enable them with -trace 'vtd_inv_desc*'");
+  // Nothing changed that a device used: no stale translation could be found, so no verdict.
   if (!unmapped_any)
-    b.assume("no page-selective IOTLB invalidation covers a page QEMU translated: nothing was unmapped that "
-             "a device had used, so no stale translation can be found (enable -trace 'vtd_iotlb_page_update')");
+    fail(file, n ? n : 1, "no page-selective IOTLB invalidation covers a page QEMU translated, so nothing shows "
+                          "what the guest changed and nothing could be stale: enable -trace 'vtd_iotlb_page_update' "
+                          "and record a run that unmaps what a device used");
+  // ATS: a device-TLB descriptor says yes; nothing in a QEMU trace says no.
+  for (const auto & [sid, d] : b.devices())
+    if (!d.ats && !named_by_devtlb.count(sid)) {
+      b.device(sid).ats = opt.ats_unknown;
+      b.assume("device " + d.name + ": the trace does not show whether it has ATS (no device-TLB descriptor names "
+               "it): " + (opt.ats_unknown ? "taken as with a device TLB (--ats-unknown no says otherwise)"
+                                          : "taken as without a device TLB (--ats-unknown no)"));
+    }
   b.assume("the guest's page-table writes are not in a QEMU trace: a page QEMU translated "
            "(vtd_iotlb_page_update / _hit) was mapped read-write, 4 KiB, to the frame its PTE names, and the "
            "first page-selective IOTLB invalidation that covers it afterwards is its unmap, placed just before it");
@@ -202,8 +213,7 @@ ojson import_qemu_vtd(const std::string & file, const std::string & text)
            "the trace");
   b.assume("devices translate at PASID 0 through the domain QEMU names, modelled as scalable-mode PASID-table "
            "entries (QEMU's default legacy-mode context entries translate alike, and iotlb_inv and dev_tlb_inv act "
-           "on both alike); a device has ATS when a device-TLB descriptor names it; a domain a p-iotlb descriptor "
-           "names is first-stage, others second-stage");
+           "on both alike); a domain a p-iotlb descriptor names is first-stage, others second-stage");
   b.assume("completion: any order before a wait (VT-d's relaxed reading), where QEMU runs descriptors in order");
   auto list = [](const std::map<std::string, std::vector<std::size_t>> & m) {
     std::string s;

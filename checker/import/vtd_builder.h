@@ -4,6 +4,8 @@
 #pragma once
 
 #include <cstdint>
+#include <algorithm>
+#include <iterator>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -27,6 +29,46 @@ struct Device {
   std::string name;  ///< "03:00.0"
   std::uint16_t sid = 0;
   bool ats = false;
+};
+
+/// The largest map or unmap one event of a trace may give (a tool limit, not the hardware's).
+constexpr u64 kMaxRange = u64{1} << 30;
+
+/// Disjoint [lo, hi) ranges of addresses (IOVAs of one domain, guest-physical pages).
+class Ranges {
+ public:
+  void add(u64 lo, u64 hi)
+  {
+    auto it = r_.upper_bound(lo);
+    if (it != r_.begin() && std::prev(it)->second >= lo) {
+      --it;
+      lo = it->first;
+      hi = std::max(hi, it->second);
+      it = r_.erase(it);
+    }
+    while (it != r_.end() && it->first <= hi) {
+      hi = std::max(hi, it->second);
+      it = r_.erase(it);
+    }
+    r_[lo] = hi;
+  }
+  /// The parts of [lo, hi) not covered.
+  std::vector<std::pair<u64, u64>> gaps(u64 lo, u64 hi) const
+  {
+    std::vector<std::pair<u64, u64>> out;
+    auto it = r_.upper_bound(lo);
+    if (it != r_.begin() && std::prev(it)->second > lo) lo = std::prev(it)->second;
+    for (; lo < hi; ++it) {
+      const u64 next = it == r_.end() ? hi : std::min(hi, it->first);
+      if (next > lo) out.push_back({lo, next});
+      if (it == r_.end()) break;
+      lo = std::max(lo, it->second);
+    }
+    return out;
+  }
+
+ private:
+  std::map<u64, u64> r_;
 };
 
 class VtdBuilder {

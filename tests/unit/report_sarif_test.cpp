@@ -519,3 +519,22 @@ TEST_F(ReportSarif, DiffGivesTheViolationsTheNewVersionIntroduces)
 }
 
 }  // namespace
+
+namespace {
+
+// A log that a code-scanning service reads whole says which inputs were not checked.
+TEST_F(ReportSarif, AnInputThatDidNotLoadFailsTheInvocation)
+{
+  const std::string bad = write("bad.trace", "# tracer: nop\n  fio-1 [000] ..... 1.0: qi_submit: p_iotlb_inv dmar0: 0x20036\n");
+  Proc r = run("check --format sarif scenarios/generic/ats-order-bug.json " + quote(bad));
+  EXPECT_EQ(r.code, 2) << r;
+  json log = json::parse(r.out, nullptr, false);
+  ASSERT_TRUE(log.is_object()) << r;
+  expect_valid(log);
+  const json & inv = only_run(log).at("invocations").at(0);
+  EXPECT_EQ(inv["executionSuccessful"], false) << inv.dump(2);
+  EXPECT_NE(inv.dump().find(":2: error: qi_submit"), std::string::npos) << inv.dump(2);
+  EXPECT_EQ(only_run(log)["results"].size(), 1u);
+}
+
+}  // namespace
