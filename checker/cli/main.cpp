@@ -721,8 +721,9 @@ int main(int argc, char ** argv)
   imp->add_option("--format", import_format, "the trace's format (auto: read from its content)")
       ->check(CLI::IsMember({"auto", "linux-ftrace", "qemu-vtd", "iommufd-vtd"}));
   imp->add_option("--batch-gap", import_opt.batch_gap_us,
-                  "Linux ftrace: qi_submit events further apart than this many microseconds are two "
-                  "qi_submit_sync calls (default 0: only another event, task or CPU separates calls)")
+                  "Linux ftrace: one task's qi_submit events further apart than this many microseconds are two "
+                  "qi_submit_sync calls (default 0: only another event of that task, or another CPU, separates "
+                  "calls; a split adds a wait, which can hide an ordering bug)")
       ->check(CLI::Range(0.0, 1e9));
   unsigned import_domain = 0;
   std::string ats_unknown = "yes";

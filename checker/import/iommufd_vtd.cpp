@@ -83,8 +83,8 @@ class IommufdImport {
   std::vector<Bound> devs_;
   Ranges s1_written_;            ///< first-stage IOVAs a guest map (or a premap) wrote
   Ranges parent_maps_;           ///< guest-physical addresses the parent maps
-  std::set<u64> s1_pages_;       ///< inferred first-stage pages mapped now (no guest events)
-  std::set<u64> s1_ever_;        ///< pages an inference ever named
+  Ranges s1_now_;                ///< first-stage IOVAs mapped now
+  Ranges changed_;               ///< first-stage IOVAs the guest unmapped since the last ioctl
   bool guest_events_ = false;
   u64 next_gpa_ = 0x40000000;    ///< guest-physical pages the importer makes up
   u64 next_frame_ = 0x7e0000000000;
@@ -157,6 +157,7 @@ class IommufdImport {
       map_step(nested_, iova, size, get_u64(need(e, p, "phys"), p + "/phys"), p,
                "the guest writes its first-stage table (IOVA -> guest-physical)");
       s1_written_.add(iova, iova + size);
+      s1_now_.add(iova, iova + size);
     } else if (what == "unmap") {
       only_keys(e, p, {"guest", "iova", "size"});
       u64 iova = get_u64(need(e, p, "iova"), p + "/iova"), size = get_u64(need(e, p, "size"), p + "/size");
@@ -176,7 +177,8 @@ class IommufdImport {
                {"note", p + ": the guest clears its first-stage PTEs"}},
               0);
       unmapped_ = true;
-
+      s1_now_.remove(iova, iova + size);
+      changed_.add(iova, iova + size);
     } else {
       throw ScenarioError(p + "/guest", "a guest event is \"map\" or \"unmap\"");
     }
@@ -195,6 +197,7 @@ class IommufdImport {
     if (!reqs.is_array()) throw ScenarioError(p + "/requests", "expected an array of iommu_hwpt_vtd_s1_invalidate");
     for (std::size_t i = 0; i < reqs.size(); ++i) request(reqs[i], ptr(p + "/requests", i));
     b_.step({{"op", "check"}, {"note", p + ": IOMMU_HWPT_INVALIDATE returns to the VMM: the guest may reuse its pages"}}, 0);
+    changed_ = Ranges();
   }
 
   void request(const json & r, const std::string & p)
@@ -212,7 +215,7 @@ class IommufdImport {
     if (!all && npages && (npages > (u64{1} << 36) || addr + npages * 4096 > (u64{1} << 48)))
       throw ScenarioError(p + "/npages", "the range runs past 2^48");
     // The guest asks because it changed something: a request the kernel rejects stays stale.
-    if (!guest_events_) infer_change(addr & ~u64{0xfff}, npages, all, p);
+    infer_change(addr & ~u64{0xfff}, npages, all, p);
     if (rejected) {
       if (!kernel.empty())
         throw ScenarioError(p + "/kernel", "the kernel rejects this request (-EINVAL) and submits nothing for it");
@@ -268,8 +271,10 @@ class IommufdImport {
             0);
   }
 
-  /// No guest event in the recording: the request's pages were mapped at the start and changed
-  /// just before the request (the guest invalidates because it changed them).
+  /// The guest invalidates because it changed something: each page a request names that no
+  /// recorded guest unmap changed since the last ioctl was mapped (from the start, if nothing
+  /// mapped it) and is changed just before the request. It only adds reports: a correct
+  /// kernel's descriptors cover every page of the request.
   void infer_change(u64 addr, u64 npages, bool all, const std::string & p)
   {
     if (npages == 0 && !all) {
@@ -288,23 +293,20 @@ class IommufdImport {
                 ": its first and last pages are inferred as changed, not every page");
     }
     for (u64 a : pages) {
-      if (!s1_ever_.count(a)) {
-        // Mapped at the start: the guest page, and its guest-physical page in the parent.
+      if (changed_.covers(a)) continue;  // the recording shows the change
+      if (!s1_now_.covers(a)) {
+        // Mapped before: the guest page, and its guest-physical page in the parent.
         map_step(parent_, next_gpa_, 4096, next_frame_, p, "inferred: the parent maps the guest page");
         map_step(nested_, a, 4096, next_gpa_, p, "inferred: the guest had mapped this page");
-        s1_ever_.insert(a);
-        s1_pages_.insert(a);
         next_gpa_ += 4096;
         next_frame_ += 4096;
       }
-      if (s1_pages_.count(a)) {
-        b_.step({{"op", "unmap"}, {"domain", b_.domain(nested_)}, {"iova", hex(a)}, {"size", "0x1000"},
-                 {"note", p + ": inferred: the guest cleared this PTE before invalidating it"}},
-                0);
-        s1_pages_.erase(a);
-        ++inferred_;
-        unmapped_ = true;
-      }
+      b_.step({{"op", "unmap"}, {"domain", b_.domain(nested_)}, {"iova", hex(a)}, {"size", "0x1000"},
+               {"note", p + ": inferred: the guest changed this PTE before asking for it to be invalidated"}},
+              0);
+      s1_now_.remove(a, a + 4096);
+      ++inferred_;
+      unmapped_ = true;
     }
   }
 
@@ -312,8 +314,9 @@ class IommufdImport {
   {
     b_.assume("the nesting parent's mappings are those under /parent/maps (and those inferred below); the "
               "guest's first-stage writes are the \"guest\" events" +
-              std::string(guest_events_ ? "" : " (none recorded: each request's pages are taken to be mapped at "
-                                               "the start and cleared just before the request)"));
+              std::string(guest_events_ ? "" : " (none recorded)") +
+              "; a page a request names that no recorded guest unmap changed since the last ioctl is taken to be "
+              "mapped and changed just before the request");
     if (inferred_) b_.assume(std::to_string(inferred_) + " first-stage page changes were inferred from requests");
     if (rejected_) b_.assume(std::to_string(rejected_) + " requests are ones the kernel rejects (-EINVAL)");
     b_.assume("each request's kernel descriptors are one qi_submit_sync call (or the list of calls given), each "

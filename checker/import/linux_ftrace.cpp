@@ -35,6 +35,11 @@ unsigned flushed_did(const Descriptor & d)
   return 0;
 }
 
+/// How long before its cache_tag_unassign a teardown's calls may start (microseconds): the
+/// calls of intel_pasid_tear_down_entry follow each other within a few. Longer, and an earlier
+/// pc_inv of the task would be taken as the teardown's.
+constexpr double kTeardownUs = 1000;
+
 /// One thing the trace shows a task doing, in trace order.
 struct Item {
   enum Kind { Batch, Map, Unmap, Assign, Unassign, FlushTag, Attach } kind;
@@ -119,6 +124,12 @@ class FtraceImport {
         fail(file_, n, "not an ftrace event line (expected 'TASK-PID [CPU] SECONDS: EVENT: ARGS')");
       event(e);
     }
+    // A call whose lines other tasks' events interleave is submitted at its last line: its
+    // invalidations come no earlier than the trace shows them all sent (later can only add
+    // reports), and the events between happen before them.
+    auto at = [](const Item & it) { return it.kind == Item::Batch ? it.batch.back().ev.line : it.ev.line; };
+    std::stable_sort(items_.begin(), items_.end(), [&](const Item & a, const Item & b) { return at(a) < at(b); });
+    open_batch_.clear();
   }
 
   /// Whether an event of remapping unit `unit` is read (--iommu), and the one unit otherwise.
@@ -302,7 +313,7 @@ class FtraceImport {
   std::map<Binding, bool> attached_;
   u64 next_frame_ = 0x7e0000000000;         ///< frames the importer makes up: far from pt_pool
   std::map<std::size_t, std::size_t> call_start_;  ///< item of a call -> its first step
-  std::map<std::size_t, std::vector<std::string>> check_after_;  ///< item -> check points after it
+  std::map<std::size_t, std::vector<std::pair<std::string, std::size_t>>> check_after_;  ///< item -> checks after it
 
   ojson attach(const Binding & x)
   {
@@ -369,7 +380,8 @@ class FtraceImport {
           ignore("attach_device_to_domain (the cache tags name the domain)", it.ev);
           break;
       }
-      for (const std::string & note : check_after_[i]) b_.step({{"op", "check"}, {"note", note}}, 0);
+      // A check point carries the line of the event it follows (SARIF locations).
+      for (const auto & [note, line] : check_after_[i]) b_.step({{"op", "check"}, {"note", note}}, line);
     }
     std::string ign;
     for (const auto & [what, lines] : ignored_) {
@@ -391,13 +403,18 @@ class FtraceImport {
     const Item & it = items_[i];
     const Binding x{it.tag.sid, it.tag.did, it.tag.pasid};
     if (it.tag.type != "iotlb" || it.tag.ref != 1 || !attached_[x]) return;
+    // The teardown's calls: the task's calls just before the unassign, other tasks' events
+    // between them skipped, any other event of the task (a cache-tag flush included) ending
+    // them, and none more than kTeardownUs before it.
     std::optional<std::size_t> before;
-    for (std::size_t k = i; k-- > 0 && items_[k].ev.task == it.ev.task &&
-                            (items_[k].kind == Item::Batch || items_[k].kind == Item::FlushTag);)
-      if (items_[k].kind == Item::Batch)
-        for (const Qi & q : items_[k].batch)
-          if (auto * p = std::get_if<vtd::PcInv>(&q.d.body); p && p->did == x.did && p->pasid == x.pasid)
-            before = call_start_.at(k);
+    for (std::size_t k = i; k-- > 0;) {
+      const Item & c = items_[k];
+      if (c.ev.task != it.ev.task) continue;
+      if (c.kind != Item::Batch || (it.ev.ts - c.ev.ts) * 1e6 > kTeardownUs) break;
+      for (const Qi & q : c.batch)
+        if (auto * p = std::get_if<vtd::PcInv>(&q.d.body); p && p->did == x.did && p->pasid == x.pasid)
+          before = call_start_.at(k);
+    }
     ojson s = {{"op", "detach"},
                {"device", b_.device(x.sid).name},
                {"pasid", x.pasid},
@@ -470,9 +487,15 @@ class FtraceImport {
                 "at PASID 0 to domain id " + std::to_string(map_domain_) + " before the trace began");
     }
     // Nothing on the maps' domain: a device of unknown ATS there, or nothing could be stale.
+    // (A device assigned only after the first map or unmap does not count: nothing was
+    // attached while the unmap's entries could be cached.)
+    std::size_t first_mu = items_.size();
+    for (std::size_t i = 0; i < items_.size() && first_mu == items_.size(); ++i)
+      if (items_[i].kind == Item::Map || items_[i].kind == Item::Unmap) first_mu = i;
     auto on_map_domain = [&](const auto & a) { return a.first.did == map_domain_; };
+    auto assigned_early = [&](const auto & a) { return a.first.did == map_domain_ && a.second < first_mu; };
     if (map_domain_ && std::none_of(attached_.begin(), attached_.end(), on_map_domain) &&
-        std::none_of(first_seen_.begin(), first_seen_.end(), on_map_domain)) {
+        std::none_of(first_assign_.begin(), first_assign_.end(), assigned_early)) {
       std::uint16_t sid = 0xff00;
       while (b_.devices().count(sid)) ++sid;
       b_.device(sid).ats = opt_.ats_unknown;
@@ -502,6 +525,25 @@ class FtraceImport {
         written.add(lo, hi);
       }
     }
+    // A domain detached with nothing mapped in the trace: a page it translated, or its
+    // teardown's flushes would have nothing to miss.
+    std::set<unsigned> torn;
+    for (const Item & it : items_)
+      if (it.kind == Item::Unassign && it.tag.type == "iotlb" && it.tag.ref == 1) torn.insert(it.tag.did);
+    const bool maps = std::any_of(items_.begin(), items_.end(), [](const Item & it) { return it.kind == Item::Map; });
+    for (unsigned d : torn) {
+      if (d == map_domain_ && (maps || std::any_of(items_.begin(), items_.end(),
+                                                   [](const Item & it) { return it.kind == Item::Unmap; })))
+        continue;
+      b_.step({{"op", "map"}, {"domain", b_.domain(d)}, {"iova", "0x10000000"}, {"size", "0x1000"},
+               {"phys", hex(next_frame_)}, {"perm", "rw"},
+               {"note", "a page the domain translated (assumed: the trace shows none, and it is detached)"}},
+              0);
+      b_.assume("domain id " + std::to_string(d) + " is detached but the trace maps nothing on it: a page at iova "
+                "0x10000000 is taken as mapped (read-write, frame " + hex(next_frame_) + "), so that its teardown's "
+                "flushes have entries to remove");
+      next_frame_ += 4096;
+    }
     b_.assume("page sizes: every map is 4 KiB pages (iommu:map does not say which page sizes the driver used)");
     b_.assume("permissions: every map is read-write (iommu:map does not print them)");
     b_.assume("completion: pending invalidations complete in any order before a wait (VT-d's relaxed reading, "
@@ -517,44 +559,77 @@ class FtraceImport {
     b_.assume("the wait appended by qi_submit_sync carries no page-request drain (QI_OPT_WAIT_DRAIN is not traced)");
     b_.assume("page-table pages: unmaps free no table page (the trace does not show the gather freelist), so "
               "paging-structure caches are checked against unmapped leaves only");
+    b_.assume("the clearing of a PASID-table entry is not traced: a detach is placed before its teardown's pc_inv "
+              "(its task's calls within " + std::to_string(static_cast<int>(kTeardownUs)) + " us before the "
+              "unassign), so a pc_inv sent before the entry is cleared is not caught");
+    b_.assume("check points are the unmapping task's and cover every address: where two tasks unmap and flush "
+              "at once, one task's check point may see the other's flush still pending (a report, not a miss)");
   }
 
   /// Strict invalidation: iommu_unmap traces the unmap in __iommu_unmap, then flushes in
-  /// iommu_iotlb_sync, in the same task (TRACE-5). So an unmap's flush is its task's own calls
+  /// iommu_iotlb_sync, in the same task (TRACE-5). So an unmap's flush is its own task's calls
   /// that follow it, with the task's further unmaps of one gather (VFIO's iommu_unmap_fast)
   /// and cache-tag flush events between them; the check point is after the last of them, or
-  /// after the last unmap when no call follows. Another task's flush never counts.
+  /// after the last unmap when no call follows. Another task's flush never counts, nor does a
+  /// later teardown's (a call with a pc_inv or cc_inv), and a cache-tag flush event followed
+  /// by another unmap means the first unmaps' sync sent nothing.
   void place_checks()
   {
     for (std::size_t i = 0; i < items_.size(); ++i) {
       if (items_[i].kind != Item::Unmap) continue;
       const std::string & task = items_[i].ev.task;
       // Only the first unmap of a run places the check.
-      bool continues = false;
-      for (std::size_t k = i; k-- > 0;) {
-        if (items_[k].ev.task != task || items_[k].kind == Item::FlushTag) continue;
-        continues = items_[k].kind == Item::Unmap;
-        break;
-      }
-      if (continues) continue;
+      std::optional<std::size_t> prev = task_item(i, task, -1);
+      if (prev && items_[*prev].kind == Item::Unmap) continue;
       std::size_t last = i, last_unmap = i;
       bool call = false;
-      for (std::size_t k = i + 1; k < items_.size(); ++k) {
-        const Item & it = items_[k];
-        if (it.ev.task != task) continue;
-        if (it.kind == Item::Unmap && !call) last = last_unmap = k;
-        else if (it.kind == Item::Batch) last = k, call = true;
-        else if (it.kind == Item::FlushTag) continue;
-        else break;
+      for (std::optional<std::size_t> k = task_item(i, task, +1); k; k = task_item(*k, task, +1)) {
+        const Item & it = items_[*k];
+        if (it.kind == Item::Unmap && !call) {
+          last = last_unmap = *k;
+        } else if (it.kind == Item::Batch && !teardown(it)) {
+          last = *k;
+          call = true;
+        } else if (it.kind == Item::FlushTag) {
+          std::optional<std::size_t> next = task_item(*k, task, +1);
+          if (!call && next && items_[*next].kind == Item::Unmap) {
+            last = *k;
+            break;
+          }
+        } else {
+          break;
+        }
       }
-      std::string lines = std::to_string(items_[i].ev.line) +
-                          (last_unmap != i ? " to " + std::to_string(items_[last_unmap].ev.line) : std::string());
+      const std::string lines = std::to_string(items_[i].ev.line) +
+                                (last_unmap != i ? " to " + std::to_string(items_[last_unmap].ev.line) : std::string());
+      const std::size_t at = call ? items_[last].batch.back().ev.line : items_[last].ev.line;
       check_after_[last].push_back(
-          "iommu_unmap of line" + std::string(last_unmap != i ? "s " : " ") + lines + " returns " +
-          (call ? "after its task's flush (line " + std::to_string(items_[last].batch.back().ev.line) + ")"
-                : std::string("with no flush by its task")) +
-          ": the range may be reused from here (strict mode)");
+          {"iommu_unmap of line" + std::string(last_unmap != i ? "s " : " ") + lines + " returns " +
+               (call ? "after its task's flush (line " + std::to_string(at) + ")"
+                     : std::string("with no flush call by its task")) +
+               ": the range may be reused from here (strict mode)",
+           at});
     }
+  }
+
+  /// The item of `task` after (dir +1) or before (-1) item `i`, skipping other tasks' (their
+  /// events interleave in the merged trace) and, going back, cache-tag flush events.
+  std::optional<std::size_t> task_item(std::size_t i, const std::string & task, int dir) const
+  {
+    for (std::size_t k = i; dir > 0 ? k + 1 < items_.size() : k > 0;) {
+      k = dir > 0 ? k + 1 : k - 1;
+      if (items_[k].ev.task != task || (dir < 0 && items_[k].kind == Item::FlushTag)) continue;
+      return k;
+    }
+    return std::nullopt;
+  }
+
+  /// A call of intel_pasid_tear_down_entry or of a context teardown, not of an unmap's sync.
+  static bool teardown(const Item & call)
+  {
+    return std::any_of(call.batch.begin(), call.batch.end(), [](const Qi & q) {
+      return std::holds_alternative<vtd::PcInv>(q.d.body) || std::holds_alternative<vtd::CcInv>(q.d.body);
+    });
   }
 };
 

@@ -4,6 +4,8 @@
 // translation QEMU cached (vtd_iotlb_page_update) shows what was mapped, and the first
 // page-selective IOTLB invalidation that covers it afterwards is taken as its unmap (the guest
 // invalidates because it changed the entry). spec/docs/traces.md has the whole reading.
+#include <algorithm>
+#include <functional>
 #include <map>
 #include <set>
 #include <sstream>
@@ -123,19 +125,34 @@ ojson import_qemu_vtd(const std::string & file, const std::string & text, const 
         fail(file, n, "vtd_inv_desc: type '" + w[4] + "' does not match the descriptor's type (" +
                           vtd::type_name(d.type()) + ")");
       ++descs;
-      // A page-selective IOTLB invalidation of a range QEMU translated: the guest changed it.
-      unsigned did = 0;
-      u64 base = 0, span = 0;
-      if (auto * x = std::get_if<vtd::IotlbInv>(&d.body); x && x->g == vtd::IotlbGran::Psi)
-        did = x->did, base = x->addr, span = u64{4096} << x->am;
-      if (auto * x = std::get_if<vtd::PIotlbInv>(&d.body); x && x->g == vtd::PIotlbGran::Psi)
-        did = x->did, base = x->addr, span = u64{4096} << x->am;
+      // An IOTLB invalidation that covers a page QEMU translated: the guest changed that page.
+      // Page-selective ones cover their aligned block, domain- or PASID-selective ones the
+      // domain's pages, global ones every page.
+      std::function<bool(const Mapped &)> covers;
+      if (auto * x = std::get_if<vtd::IotlbInv>(&d.body)) {
+        const u64 span = u64{4096} << x->am, base = x->addr & ~(span - 1);
+        const unsigned did = x->did;
+        if (x->g == vtd::IotlbGran::Psi) covers = [=](const Mapped & m) { return m.did == did && m.page - base < span; };
+        else if (x->g == vtd::IotlbGran::Dsi) covers = [=](const Mapped & m) { return m.did == did; };
+        else covers = [](const Mapped &) { return true; };
+      }
+      if (auto * x = std::get_if<vtd::PIotlbInv>(&d.body)) {
+        const u64 span = u64{4096} << x->am, base = x->addr & ~(span - 1);
+        const unsigned did = x->did;
+        if (x->g == vtd::PIotlbGran::Psi) covers = [=](const Mapped & m) { return m.did == did && m.page - base < span; };
+        else covers = [=](const Mapped & m) { return m.did == did; };
+      }
+      const bool changes = covers && std::any_of(mapped.begin(), mapped.end(), [&](const auto & m) { return covers(m.first); });
       // A new change after a wait: the guest's previous invalidation sequence had ended.
-      if (span && waited) close("before the guest changes the next page, at line " + std::to_string(n));
-      if (span)
-        for (auto it = mapped.lower_bound({did, base}); it != mapped.end() && it->first.did == did && it->first.page < base + span;) {
+      if (changes && waited) close("before the guest changes the next page, at line " + std::to_string(n));
+      if (changes)
+        for (auto it = mapped.begin(); it != mapped.end();) {
+          if (!covers(it->first)) {
+            ++it;
+            continue;
+          }
           b.step({{"op", "unmap"},
-                  {"domain", b.domain(did)},
+                  {"domain", b.domain(it->first.did)},
                   {"iova", hex(it->first.page)},
                   {"size", "0x1000"},
                   {"note", "the guest changed this entry before invalidating it at line " + std::to_string(n) +
@@ -194,7 +211,7 @@ ojson import_qemu_vtd(const std::string & file, const std::string & text, const 
   if (descs == 0) fail(file, n ? n : 1, "no vtd_inv_desc event: enable them with -trace 'vtd_inv_desc*'");
   // Nothing changed that a device used: no stale translation could be found, so no verdict.
   if (!unmapped_any)
-    fail(file, n ? n : 1, "no page-selective IOTLB invalidation covers a page QEMU translated, so nothing shows "
+    fail(file, n ? n : 1, "no IOTLB invalidation covers a page QEMU translated, so nothing shows "
                           "what the guest changed and nothing could be stale: enable -trace 'vtd_iotlb_page_update' "
                           "and record a run that unmaps what a device used");
   // ATS: a device-TLB descriptor says yes; nothing in a QEMU trace says no.
@@ -207,7 +224,8 @@ ojson import_qemu_vtd(const std::string & file, const std::string & text, const 
     }
   b.assume("the guest's page-table writes are not in a QEMU trace: a page QEMU translated "
            "(vtd_iotlb_page_update / _hit) was mapped read-write, 4 KiB, to the frame its PTE names, and the "
-           "first page-selective IOTLB invalidation that covers it afterwards is its unmap, placed just before it");
+           "first IOTLB invalidation that covers it afterwards (page-, domain- or PASID-selective, or global) is "
+           "its unmap, placed just before it");
   b.assume("the guest may reuse a changed page once its invalidation sequence has ended: a check point comes "
            "before the next translation QEMU makes, before the next change that follows a wait, and at the end of "
            "the trace");

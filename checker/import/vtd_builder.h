@@ -52,6 +52,25 @@ class Ranges {
     }
     r_[lo] = hi;
   }
+  void remove(u64 lo, u64 hi)
+  {
+    std::vector<std::pair<u64, u64>> keep;
+    for (auto it = r_.begin(); it != r_.end();) {
+      if (it->second <= lo || it->first >= hi) {
+        ++it;
+        continue;
+      }
+      if (it->first < lo) keep.push_back({it->first, lo});
+      if (it->second > hi) keep.push_back({hi, it->second});
+      it = r_.erase(it);
+    }
+    for (auto [a, b] : keep) r_[a] = b;
+  }
+  bool covers(u64 a) const
+  {
+    auto it = r_.upper_bound(a);
+    return it != r_.begin() && std::prev(it)->second > a;
+  }
   /// The parts of [lo, hi) not covered.
   std::vector<std::pair<u64, u64>> gaps(u64 lo, u64 hi) const
   {

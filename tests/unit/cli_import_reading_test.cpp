@@ -85,11 +85,72 @@ TEST_F(Reading, ADetachMovesOnlyOverItsOwnTeardownCalls)
   // then the tag goes. The detach goes before the pc_inv's call, and the teardown is safe.
   const std::string teardown =
       "    kworker/u8:2-110     [001] d..1.   109.000100: qi_submit: pc_inv dmar0: 0x20017 0x0 0x0 0x0\n"
-      "    kworker/u8:2-110     [001] .....   109.000101: cache_tag_flush_all: dmar0/0000:03:00.0 type iotlb did 2 pasid 0 ref 1\n"
-      "    kworker/u8:2-110     [001] d..1.   109.000102: qi_submit: p_iotlb_inv dmar0: 0x20026 0x0 0x0 0x0\n"
-      "    kworker/u8:2-110     [001] .....   109.000103: cache_tag_unassign: dmar0/0000:03:00.0 type iotlb did 2 pasid 0 ref 1\n";
+      "             fio-2301    [000] .....   109.000101: map: IOMMU: iova=0x0000000000200000 - 0x0000000000201000 paddr=0x000000004a3c0000 size=4096\n"
+      "    kworker/u8:2-110     [002] d..1.   109.000102: qi_submit: p_iotlb_inv dmar0: 0x20026 0x0 0x0 0x0\n"
+      "    kworker/u8:2-110     [002] .....   109.000103: cache_tag_unassign: dmar0/0000:03:00.0 type iotlb did 2 pasid 0 ref 1\n";
   json ok = check("teardown.trace", kAssign + kMap + kUnmap + kPiotlb + teardown);
   EXPECT_EQ(ok["verdict"], "safe") << ok.dump(1);
+  // The same teardown 2 ms before its unassign is not taken as its teardown (kTeardownUs).
+  std::string slow = teardown;
+  slow.replace(slow.find("109.000103"), 10, "109.002103");
+  json late = check("teardown-slow.trace", kAssign + kMap + kUnmap + kPiotlb + slow);
+  EXPECT_EQ(late["verdict"], "violation") << late.dump(1);
+  // A cache-tag flush event of the task between its calls ends the teardown.
+  std::string flush = teardown;
+  flush.insert(flush.find("    kworker/u8:2-110     [002] d..1."),
+               "    kworker/u8:2-110     [001] .....   109.000101: cache_tag_flush_all: dmar0/0000:03:00.0 type iotlb did 2 pasid 0 ref 1\n");
+  json cut = check("teardown-flush.trace", kAssign + kMap + kUnmap + kPiotlb + flush);
+  EXPECT_EQ(cut["verdict"], "violation") << cut.dump(1);
+}
+
+TEST_F(Reading, ALaterTeardownIsNotTheUnmapsFlush)
+{
+  // The unmap's flush misses the device TLB; the task later (on another CPU: another call)
+  // tears the PASID down with a PASID-wide flush of everything. The check point is after the
+  // unmap's own flush.
+  const std::string teardown =
+      "             fio-2301    [001] d..1.   103.000100: qi_submit: pc_inv dmar0: 0x20017 0x0 0x0 0x0\n"
+      "             fio-2301    [001] d..1.   103.000101: qi_submit: p_iotlb_inv dmar0: 0x20026 0x0 0x0 0x0\n"
+      "             fio-2301    [001] d..1.   103.000102: qi_submit: dev_tlb_inv dmar0: 0x300030000000003 0x7ffffffffffff001 0x0 0x0\n";
+  json j = check("teardown-after.trace", kAssign + kAssignDevtlb + kMap + kUnmap + kPiotlb + teardown);
+  EXPECT_EQ(j["verdict"], "violation") << j.dump(1);
+  EXPECT_EQ(j["rule"], "VTD-GRAN-6") << j.dump(1);
+}
+
+TEST_F(Reading, AFlushEventBetweenTwoUnmapsEndsTheFirst)
+{
+  // Unmap A; its sync runs (a cache-tag flush event) and sends nothing; unmap B; a flush of
+  // everything. B's flush is not A's.
+  const std::string a =
+      "             fio-2301    [000] .....   102.500300: unmap: IOMMU: iova=0x00000000ffffe000 - 0x00000000fffff000 size=4096 unmapped_size=4096\n"
+      "             fio-2301    [000] .....   102.500301: cache_tag_flush_range: dmar0 0000:03:00.0[0] type iotlb did 2 [0xffffe000-0xffffefff] addr 0xffffe000 pages 0x1 mask 0x0\n";
+  const std::string b =
+      "             fio-2301    [000] .....   102.500302: unmap: IOMMU: iova=0x00000000fffff000 - 0x0000000100000000 size=4096 unmapped_size=4096\n"
+      "             fio-2301    [000] d..1.   102.500303: qi_submit: p_iotlb_inv dmar0: 0x20026 0x0 0x0 0x0\n";
+  json j = check("flush-between.trace", kAssign + kMap + a + b);
+  EXPECT_EQ(j["verdict"], "violation") << j.dump(1);
+  EXPECT_EQ(j["witness"]["address"], "0xffffe000") << j.dump(1);
+}
+
+TEST_F(Reading, ADomainDetachedWithNothingMappedStillHasAPageToFlush)
+{
+  // Only a teardown that forgets the device TLB: a page the domain translated stays in it.
+  const std::string teardown =
+      "    kworker/u8:2-110     [001] d..1.   109.000100: qi_submit: pc_inv dmar0: 0x20017 0x0 0x0 0x0\n"
+      "    kworker/u8:2-110     [001] d..1.   109.000101: qi_submit: p_iotlb_inv dmar0: 0x20026 0x0 0x0 0x0\n"
+      "    kworker/u8:2-110     [001] .....   109.000102: cache_tag_unassign: dmar0/0000:03:00.0 type iotlb did 2 pasid 0 ref 1\n";
+  json j = check("teardown-only.trace", kAssign + kAssignDevtlb + teardown);
+  EXPECT_EQ(j["verdict"], "violation") << j.dump(1);
+  EXPECT_EQ(j["rule"], "VTD-GRAN-6") << j.dump(1);
+}
+
+TEST_F(Reading, ADeviceAssignedOnlyAfterTheUnmapLeavesTheUnmapCheckedOnAStandIn)
+{
+  const std::string later =
+      "    kworker/u8:2-110     [001] .....   110.000100: cache_tag_assign: dmar0/0000:04:00.0 type iotlb did 2 pasid 0 ref 1\n";
+  json j = check("assigned-later.trace", kMap + kUnmap + later);
+  EXPECT_EQ(j["verdict"], "violation") << j.dump(1);
+  EXPECT_EQ(j["rule"], "VTD-SEQ-10") << j.dump(1);
 }
 
 TEST_F(Reading, ABindingUsedBeforeItsFirstAssignWasAttachedBeforeTheTrace)
