@@ -203,16 +203,16 @@ std::string render_text(const Scenario & sc, const CheckResult & r)
 
 namespace {
 
-/// The caches the invalidations a step submits name (those the hardware has), for diagrams.
-nlohmann::json invalidated_caches(const Scenario & sc, const Timeline & tl, std::size_t g)
+/// The caches the invalidations `invs` (of one step) name (those the hardware has), for diagrams.
+nlohmann::json invalidated_caches(const Scenario & sc, const Timeline & tl, const std::vector<std::size_t> & invs)
 {
   nlohmann::json caches = nlohmann::json::array();
   auto add = [&](bool named, CacheKind k) {
     std::string l = cache_label(sc.config, k);
     if (named && has_cache(sc.config, k) && std::find(caches.begin(), caches.end(), l) == caches.end()) caches.push_back(l);
   };
-  for (const Invalidation & inv : tl.invs) {
-    if (inv.step != g) continue;
+  for (std::size_t k : invs) {
+    const Invalidation & inv = tl.invs[k];
     add(inv.pat.context_cache, CacheKind::ContextCache);
     add(inv.pat.pasid_cache, CacheKind::PasidCache);
     add(inv.pat.iotlb, CacheKind::Iotlb);
@@ -249,6 +249,10 @@ nlohmann::json violation_json(const Scenario & sc, const Timeline & tl, const Co
     if (why.inv) j["survival"]["invalidation_step"] = tl.invs[*why.inv].step;
   }
   j["trace"] = nlohmann::json::array();
+  // Each step's invalidations, found once (a long trace has thousands of each).
+  std::vector<std::vector<std::size_t>> invs_at(sc.steps.size());
+  for (std::size_t k = 0; k < tl.invs.size(); ++k)
+    if (tl.invs[k].step < invs_at.size()) invs_at[tl.invs[k].step].push_back(k);
   std::size_t ev = 0;
   for (std::size_t g = 0; g <= cp.step; ++g) {
     for (; ev < c.events.size() && c.events[ev].gap == g; ++ev) {
@@ -278,7 +282,7 @@ nlohmann::json violation_json(const Scenario & sc, const Timeline & tl, const Co
     // For diagrams: the profile-independent kind of the step (its "op" may be a profile's verb),
     // and the caches an invalidation names.
     st["op_kind"] = op_name(sc.steps[g].op);
-    if (nlohmann::json inv = invalidated_caches(sc, tl, g); !inv.empty()) st["invalidates"] = inv;
+    if (nlohmann::json inv = invalidated_caches(sc, tl, invs_at[g]); !inv.empty()) st["invalidates"] = inv;
     if (g == cp.step) st["check_point"] = true;
     j["trace"].push_back(st);
   }

@@ -696,19 +696,18 @@ Scenario load_scenario(const std::string & file)
   std::string text;
   try {
     text = read_regular_file(file, kMaxTraceBytes);
-    std::optional<TraceFormat> f = sniff_trace(text);
-    // A .trace file that is empty or holds no event line is a trace that says nothing.
-    if (!f && file.ends_with(".trace")) f = TraceFormat::LinuxFtrace;
-    if (f) return load_trace(file, text, *f);
+    if (std::optional<TraceFormat> f = trace_format(file, text)) return load_trace(file, text, *f);
   } catch (const LoadError & e) {
     throw LoadError(printable(e.what()));
   }
   return parse_scenario(text, file);
 }
 
-Scenario load_trace(const std::string & file, const std::string & text, TraceFormat format, const ImportOptions & opt)
+Scenario load_trace(const std::string & file, const std::string & text, TraceFormat format, const ImportOptions & opt,
+                    nlohmann::ordered_json * imported)
 {
   nlohmann::ordered_json j = import_trace(file, text, format, opt);
+  if (imported) *imported = j;
   const std::vector<std::size_t> lines = j["imported"]["lines"].get<std::vector<std::size_t>>();
   try {
     return parse_raw(j.dump(), file, kMaxTraceBytes * 4);  // the steps are what is bounded

@@ -27,8 +27,9 @@ constexpr std::size_t kMaxSteps = 20000;
 /// content), imported with the default options.
 Scenario load_scenario(const std::string & file);
 /// The scenario a trace stands for. Errors name the trace line of the step they concern.
+/// `imported`, if given, receives the scenario JSON the importer wrote (`nostale import`).
 Scenario load_trace(const std::string & file, const std::string & text, TraceFormat format,
-                    const ImportOptions & opt = {});
+                    const ImportOptions & opt = {}, nlohmann::ordered_json * imported = nullptr);
 /// Parses `text` as if read from `file` (for tests and stdin).
 Scenario parse_scenario(const std::string & text, const std::string & file);
 

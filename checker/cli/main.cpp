@@ -353,6 +353,11 @@ int run(const Options & o, bool test_mode)
   unsigned passed = 0, failed = 0;
   std::size_t reported = 0;  // items[0, reported) are reported
   bool stopped = false;      // interrupted: the items not reported were not run
+  // A report a service reads whole (SARIF, HTML) says which inputs were not checked, and why.
+  auto not_checked = [&](const std::string & file, const std::string & status, const std::string & why) {
+    if (o.format == "sarif" || o.format == "html")
+      arr.push_back({{"scenario", file}, {"verdict", status}, {"error", why}, {"reason", why}});
+  };
   // Reports the items that are ready, in plan order.
   auto report_ready = [&] {
     for (; reported < items.size(); ++reported) {
@@ -363,9 +368,7 @@ int run(const Options & o, bool test_mode)
         code = combine(code, it.load_internal ? kExitInternal : kExitBadInput);
         ++count[it.load_internal ? "internal error" : "bad input"];
         status = it.load_internal ? "internal error" : "bad input";
-        // A report a service reads whole says which inputs were not checked, and why.
-        if (o.format == "sarif" || o.format == "html")
-          arr.push_back({{"scenario", it.check.file}, {"verdict", status}, {"error", it.load_error}, {"reason", it.load_error}});
+        not_checked(it.check.file, status, it.load_error);
         if (test_mode && !it.load_internal) {
           ++failed;
           add_text(printable("FAIL  " + it.check.file + ": bad input") + "\n");
@@ -380,8 +383,7 @@ int run(const Options & o, bool test_mode)
         ++count[r.verdict == "output-error" ? "output error" : r.verdict == "internal-error" ? "internal error" : r.verdict];
         if (!r.error.empty() && r.text.empty()) {
           status = r.verdict == "output-error" ? "output error" : "internal error";
-          if (o.format == "sarif" || o.format == "html")
-            arr.push_back({{"scenario", it.check.file}, {"verdict", status}, {"error", r.error}, {"reason", r.error}});
+          not_checked(it.check.file, status, r.error);
           if (test_mode) {
             ++failed;
             add_text(printable("FAIL  " + it.check.file + ": " + r.verdict) + "\n");
@@ -590,18 +592,20 @@ int import_cmd(const std::string & file, const std::string & format, const std::
 {
   try {
     const std::string text = read_regular_file(file, kMaxTraceBytes);
-    std::optional<TraceFormat> f = sniff_trace(text);
+    std::optional<TraceFormat> f = trace_format(file, text);
     if (format == "linux-ftrace") f = TraceFormat::LinuxFtrace;
     if (format == "qemu-vtd") f = TraceFormat::QemuVtd;
     if (format == "iommufd-vtd") f = TraceFormat::IommufdVtd;
-    if (!f && (file.ends_with(".trace") || text.find_first_not_of(" \t\r\n") == std::string::npos))
+    if (!f && text.find_first_not_of(" \t\r\n") == std::string::npos)
       f = TraceFormat::LinuxFtrace;  // it reports what is missing
     if (!f) {
       std::cerr << printable(file) << ": error: this is a scenario, not a trace (nostale check reads it as it is)\n";
       return kExitBadInput;
     }
-    load_trace(file, text, *f, opt);  // what check would refuse is refused here too
-    const std::string scenario = import_trace(file, text, *f, opt).dump(2) + "\n";
+    // Loaded as check loads it (what check would refuse is refused here too), imported once.
+    nlohmann::ordered_json imported;
+    load_trace(file, text, *f, opt, &imported);
+    const std::string scenario = imported.dump(2) + "\n";
     if (!out.empty())
       if (std::string why = refuse_out_target(out, {file}); !why.empty()) {
         std::cerr << printable(why) << "\n";

@@ -44,6 +44,13 @@ std::optional<TraceFormat> sniff_trace(const std::string & text)
   return TraceFormat::LinuxFtrace;
 }
 
+std::optional<TraceFormat> trace_format(const std::string & file, const std::string & text)
+{
+  std::optional<TraceFormat> f = sniff_trace(text);
+  if (!f && file.ends_with(".trace")) f = TraceFormat::LinuxFtrace;
+  return f;
+}
+
 nlohmann::ordered_json import_trace(const std::string & file, const std::string & text, TraceFormat format,
                                     const ImportOptions & opt)
 {

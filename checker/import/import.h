@@ -24,6 +24,10 @@ const char * format_name(TraceFormat f);
 /// with `vtd_` events is QEMU's.
 std::optional<TraceFormat> sniff_trace(const std::string & text);
 
+/// The format of file `file`: its content's (sniff_trace), and a `.trace` file that shows none
+/// (empty, comments only) is Linux ftrace, whose importer says what is missing.
+std::optional<TraceFormat> trace_format(const std::string & file, const std::string & text);
+
 /// Traces may be far larger than scenarios: the steps are what is bounded (kMaxSteps).
 constexpr std::size_t kMaxTraceBytes = 64u << 20;
 

@@ -98,13 +98,19 @@ class IommufdImport {
     return static_cast<unsigned>(d);
   }
 
+  /// One event's range: at most kMaxRange bytes, below 2^48.
+  static void check_range(u64 iova, u64 size, const std::string & p)
+  {
+    if (size > kMaxRange || iova + size < iova || iova + size > (u64{1} << 48))
+      throw ScenarioError(p + "/size", "the range is larger than nostale checks in one event (" + hex(kMaxRange) +
+                                           ") or runs past 2^48");
+  }
+
   void map_step(unsigned d, u64 iova, u64 size, u64 phys, const std::string & p, const std::string & note)
   {
     if (size == 0 || iova % 4096 || size % 4096 || phys % 4096)
       throw ScenarioError(p, "iova, size and phys are non-zero multiples of 4 KiB");
-    if (size > kMaxRange || iova + size < iova || iova + size > (u64{1} << 48))
-      throw ScenarioError(p + "/size", "the range is larger than nostale checks in one event (" + hex(kMaxRange) +
-                                           ") or runs past 2^48");
+    check_range(iova, size, p);
     if (d == parent_) parent_maps_.add(iova, iova + size);
     if (d == nested_)
       // A guest-physical page the parent does not map: the VMM mapped it before (any frame).
@@ -162,9 +168,7 @@ class IommufdImport {
       only_keys(e, p, {"guest", "iova", "size"});
       u64 iova = get_u64(need(e, p, "iova"), p + "/iova"), size = get_u64(need(e, p, "size"), p + "/size");
       if (size == 0 || iova % 4096 || size % 4096) throw ScenarioError(p, "iova and size are non-zero multiples of 4 KiB");
-      if (size > kMaxRange || iova + size < iova || iova + size > (u64{1} << 48))
-        throw ScenarioError(p + "/size", "the range is larger than nostale checks in one event (" + hex(kMaxRange) +
-                                             ") or runs past 2^48");
+      check_range(iova, size, p);
       // Pages the guest unmaps that no recorded map wrote were mapped before the recording.
       for (auto [lo, hi] : s1_written_.gaps(iova, iova + size)) {
         map_step(nested_, lo, hi - lo, next_gpa_, p, "mapped before the recording began (assumed: it unmaps it)");
